@@ -1,0 +1,300 @@
+"""Reading camera RAW files (any LibRaw format, via rawpy) into a `RawFrame`.
+
+What is taken from LibRaw, and how:
+- mosaic: `raw_image_visible`, copied, so the LibRaw handle is closed on return.
+- cfa: LibRaw's colour index of each position of the smallest repeating pattern, relative to
+  the visible area's origin, mapped through `color_desc` to 0 R, 1 G, 2 B (LibRaw's fourth
+  colour "G" of "RGBG" is the second green). Colours other than R, G, B are refused.
+- black_level: `black_level_per_channel` per CFA position. For Bayer files LibRaw folds scalar,
+  per-channel and 2x2 black patterns into these four values, so they are exact. For X-Trans
+  (Fuji RAF keeps its levels in LibRaw's 6x6 `cblack` pattern while the plain black reads 0)
+  rawpy returns the pattern's minimum plus the per-colour part; any per-position remainder is
+  not exposed by rawpy. For DNG files the remainder is recovered from the BlackLevel tags
+  (`dng_black_level_pattern`), so a 6x6 per-position black is exact; for other formats it is
+  exact when the 36 levels are equal (e.g. SID's Fuji files, 1024 everywhere).
+- white_level: `white_level` (LibRaw's maximum).
+- camera_wb: `camera_whitebalance`, the 4 as-shot multipliers exactly as rawpy gives them.
+- exposure_time: `other.shutter_speed` (EXIF ExposureTime) in seconds, None when LibRaw reports
+  none (0). LibRaw stores it as float32; it is returned as the shortest decimal of that float32
+  (1/25 s reads 0.04, not 0.03999999910593033).
+
+Bad input raises a `RawError` subclass naming the file (see `lsid_keras.raw.errors`); rawpy's
+exceptions are chained as `__cause__`, never shown bare.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import rawpy
+
+from lsid_keras.raw.dng import dng_black_level_pattern
+from lsid_keras.raw.errors import (
+    CorruptRawFileError,
+    EmptyRawFileError,
+    NotARawFileError,
+    RawFileNotFoundError,
+    RawReadError,
+    RawTooLargeError,
+    TruncatedRawFileError,
+    UnsupportedBlackLevelError,
+    UnsupportedCFAError,
+)
+from lsid_keras.raw.pack import BAYER, cfa_kind_of
+
+MAX_PIXELS = 200_000_000
+"""Largest sensor (raw_width x raw_height, margins included) `read_raw` accepts by default.
+
+The biggest single-shot sensors LibRaw reads are about 150 MP; a header claiming more is more
+likely corrupt or hostile than real, and LibRaw would allocate it before noticing.
+"""
+
+_PATTERN_WINDOW = 12  # a multiple of every period tried below (Bayer 2, X-Trans 6)
+_PERIODS = (1, 2, 3, 4, 6, 12)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view: the frame cannot change through it; the caller's array keeps its flags."""
+    view = array.view()
+    view.setflags(write=False)
+    return view
+
+
+@dataclass(frozen=True, eq=False)
+class RawFrame:
+    """One RAW exposure: the visible CFA mosaic and what is needed to normalise and pack it.
+
+    Args:
+        mosaic: (H, W) uint16 raw values (DN), the visible area.
+        cfa: (n, n) int colour indices 0 R, 1 G, 2 B of the repeating pattern at the mosaic
+            origin; n = 2 (Bayer) or 6 (X-Trans).
+        black_level: (n, n) float black level (DN) of each CFA position.
+        white_level: saturation level (DN).
+        camera_wb: as-shot white-balance multipliers, 4 values as rawpy gives them (R, G, B, G2;
+            G2 is 0 when LibRaw has 3 colours).
+        exposure_time: seconds, or None when the file does not say.
+        path: source file, or None for in-memory frames.
+
+    Arrays are stored read-only; copy before modifying.
+    """
+
+    mosaic: np.ndarray
+    cfa: np.ndarray
+    black_level: np.ndarray
+    white_level: float
+    camera_wb: tuple[float, ...] = ()
+    exposure_time: float | None = None
+    path: str | None = None
+
+    def __post_init__(self):
+        mosaic = np.asarray(self.mosaic)
+        cfa = np.asarray(self.cfa)
+        if mosaic.ndim != 2:
+            raise ValueError(f"mosaic must be 2-D. Received: shape={mosaic.shape}")
+        if cfa.ndim != 2 or not np.issubdtype(cfa.dtype, np.integer):
+            raise ValueError(f"cfa must be a 2-D integer array. Received: cfa={cfa!r}")
+        try:
+            black = np.broadcast_to(
+                np.asarray(self.black_level, dtype=np.float64), cfa.shape
+            ).copy()
+        except ValueError:
+            raise ValueError(
+                f"black_level must be a scalar or match the cfa shape {cfa.shape}. "
+                f"Received: black_level={self.black_level!r}"
+            ) from None
+        object.__setattr__(self, "mosaic", _read_only(mosaic))
+        object.__setattr__(self, "cfa", _read_only(cfa.astype(np.int64, copy=False)))
+        object.__setattr__(self, "black_level", _read_only(black))
+        object.__setattr__(self, "white_level", float(self.white_level))
+        object.__setattr__(self, "camera_wb", tuple(float(v) for v in self.camera_wb))
+        if self.exposure_time is not None:
+            object.__setattr__(self, "exposure_time", float(self.exposure_time))
+        if self.path is not None:
+            object.__setattr__(self, "path", os.fspath(self.path))
+
+    @property
+    def cfa_kind(self) -> str:
+        """The CFA family, "bayer" or "xtrans"; raises UnsupportedCFAError for anything else."""
+        return cfa_kind_of(self.cfa, self.path)
+
+
+@contextlib.contextmanager
+def _libraw_errors(path: str):
+    """Re-raise rawpy's exceptions as RawError subclasses naming `path`."""
+    try:
+        yield
+    except rawpy.LibRawFileUnsupportedError as error:
+        raise NotARawFileError(
+            path, "not a RAW file LibRaw can decode (unknown or unsupported format)"
+        ) from error
+    except rawpy.LibRawIOError as error:
+        raise TruncatedRawFileError(
+            path, "unexpected end of data (file truncated or unreadable)"
+        ) from error
+    except rawpy.LibRawTooBigError as error:
+        raise RawTooLargeError(path, "image too big for LibRaw to process") from error
+    except (rawpy.LibRawUnsufficientMemoryError, rawpy.LibRawMemPoolOverflowError) as error:
+        raise RawTooLargeError(path, "not enough memory to decode the image") from error
+    except rawpy.LibRawDataError as error:
+        raise CorruptRawFileError(path, "corrupt RAW data") from error
+    except rawpy.LibRawError as error:
+        raise CorruptRawFileError(path, f"LibRaw could not decode the file ({error})") from error
+
+
+def _check_file(path) -> str:
+    path = os.fsdecode(os.fspath(path))
+    if not os.path.exists(path):
+        raise RawFileNotFoundError(path)
+    if os.path.isdir(path):
+        raise NotARawFileError(path, "is a directory, not a RAW file")
+    try:
+        with open(path, "rb") as file:
+            first = file.read(1)
+    except OSError as error:
+        raise RawReadError(path, f"cannot be read ({error.strerror or error})") from error
+    if not first:
+        raise EmptyRawFileError(path, "file is empty (0 bytes)")
+    return path
+
+
+def _color_indices(raw: rawpy.RawPy) -> np.ndarray:
+    """LibRaw colour indices of the smallest repeating pattern at the visible origin."""
+    sizes = raw.sizes
+    window = np.array(
+        [
+            [
+                raw.raw_color(sizes.top_margin + y, sizes.left_margin + x)
+                for x in range(_PATTERN_WINDOW)
+            ]
+            for y in range(_PATTERN_WINDOW)
+        ]
+    )
+    for period in _PERIODS:
+        repeats = _PATTERN_WINDOW // period
+        if np.array_equal(window, np.tile(window[:period, :period], (repeats, repeats))):
+            return window[:period, :period]
+    return window
+
+
+def _cfa_from_indices(indices: np.ndarray, color_desc: bytes, path: str) -> np.ndarray:
+    description = color_desc.decode("ascii", "replace")
+    letters = np.array(
+        [[description[i] if i < len(description) else "?" for i in row] for row in indices]
+    )
+    if not np.all(np.isin(letters, list("RGB"))):
+        pattern = "/".join("".join(row) for row in letters)
+        raise UnsupportedCFAError(
+            path,
+            f"colour filter array {pattern} (LibRaw colours {description!r}) uses colours "
+            "other than R, G, B",
+        )
+    return np.vectorize("RGB".index, otypes=[np.int64])(letters)
+
+
+def _libraw_folds(pattern_shape: tuple[int, int], kind: str) -> bool:
+    """Whether LibRaw folds a black pattern of this shape into its 4 per-colour levels.
+
+    Mirrors LibRaw's adjust_bl() (rawpy/data_helper.h): Bayer patterns up to 2x2 are folded,
+    other CFAs only 1x1; otherwise only the pattern's minimum reaches black_level_per_channel.
+    """
+    rows, cols = pattern_shape
+    if kind == BAYER:
+        return rows in (1, 2) and cols in (1, 2)
+    return rows == 1 and cols == 1
+
+
+def _black_levels(raw: rawpy.RawPy, indices: np.ndarray, kind: str, path: str) -> np.ndarray:
+    per_channel = np.asarray(raw.black_level_per_channel, dtype=np.float64)
+    black = per_channel[indices]
+    pattern = dng_black_level_pattern(path)
+    if pattern is None or _libraw_folds(pattern.shape, kind):
+        return black
+    rows, cols = pattern.shape
+    side = indices.shape[0]
+    if side % rows or side % cols:
+        raise UnsupportedBlackLevelError(
+            path,
+            f"black level repeats every {rows}x{cols} pixels, which does not fit the "
+            f"{side}x{side} colour filter pattern",
+        )
+    remainder = pattern - pattern.min()
+    return black + np.tile(remainder, (side // rows, side // cols))
+
+
+def _exposure_time(raw: rawpy.RawPy) -> float | None:
+    try:
+        shutter = raw.other.shutter_speed
+    except (OverflowError, OSError, ValueError):
+        # rawpy builds a datetime from the file's timestamp in the same call; a corrupt
+        # timestamp must not lose the frame.
+        return None
+    if not shutter or not np.isfinite(shutter) or shutter <= 0:
+        return None
+    return float(str(np.float32(shutter)))
+
+
+def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
+    """Read a camera RAW file (ARW, RAF, DNG, NEF, CR2, ... anything LibRaw decodes).
+
+    Args:
+        path: file path (str or os.PathLike).
+        max_pixels: refuse sensors with more pixels than this (raw width x height, margins
+            included), checked from the header before the image is decoded.
+
+    Returns:
+        A `RawFrame` (see the module docstring for where each field comes from).
+
+    Raises:
+        RawFileNotFoundError: no such file (also a FileNotFoundError).
+        EmptyRawFileError: zero-byte file.
+        RawReadError: the OS refused to read it.
+        NotARawFileError: not a format LibRaw decodes (JPEG, text, ...), or a directory.
+        TruncatedRawFileError: the data ends early.
+        RawTooLargeError: more than `max_pixels`, or LibRaw refused the size.
+        CorruptRawFileError: LibRaw found bad data, no mosaic, or white <= black.
+        UnsupportedCFAError: not an R/G/B Bayer or X-Trans mosaic (e.g. Foveon, linear DNG).
+        UnsupportedBlackLevelError: a DNG black pattern that does not repeat within the CFA.
+    """
+    path = _check_file(path)
+    with _libraw_errors(path):
+        raw = rawpy.imread(path)
+    with raw, _libraw_errors(path):
+        sizes = raw.sizes
+        pixels = int(sizes.raw_height) * int(sizes.raw_width)
+        if pixels > max_pixels:
+            raise RawTooLargeError(
+                path,
+                f"header declares {sizes.raw_width}x{sizes.raw_height} = {pixels} pixels, "
+                f"above the limit of {max_pixels}",
+            )
+        if sizes.height == 0 or sizes.width == 0:
+            raise CorruptRawFileError(path, "header declares an empty image")
+        raw.unpack()
+        if raw.raw_type != rawpy.RawType.Flat:
+            raise UnsupportedCFAError(
+                path, "the file holds no single-plane CFA mosaic (Foveon, sRAW or linear DNG)"
+            )
+        indices = _color_indices(raw)
+        cfa = _cfa_from_indices(indices, raw.color_desc, path)
+        kind = cfa_kind_of(cfa, path)
+        black = _black_levels(raw, indices, kind, path)
+        white = float(raw.white_level)
+        if white <= black.max():
+            raise CorruptRawFileError(
+                path, f"white level {white:g} is not above the black level {black.max():g}"
+            )
+        mosaic = np.array(raw.raw_image_visible, dtype=np.uint16, copy=True)
+        if mosaic.ndim != 2 or mosaic.size == 0:
+            raise CorruptRawFileError(path, f"unexpected mosaic shape {mosaic.shape}")
+        return RawFrame(
+            mosaic=mosaic,
+            cfa=cfa,
+            black_level=black,
+            white_level=white,
+            camera_wb=tuple(float(v) for v in raw.camera_whitebalance),
+            exposure_time=_exposure_time(raw),
+            path=path,
+        )
