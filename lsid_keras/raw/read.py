@@ -122,7 +122,7 @@ class RawFrame:
 
 
 @contextlib.contextmanager
-def _libraw_errors(path: str):
+def libraw_errors(path: str):
     """Re-raise rawpy's exceptions as RawError subclasses naming `path`."""
     try:
         yield
@@ -144,7 +144,8 @@ def _libraw_errors(path: str):
         raise CorruptRawFileError(path, f"LibRaw could not decode the file ({error})") from error
 
 
-def _check_file(path) -> str:
+def check_raw_file(path) -> str:
+    """The path as str if it names a non-empty readable file; else the matching RawError."""
     path = os.fsdecode(os.fspath(path))
     if not os.path.exists(path):
         raise RawFileNotFoundError(path)
@@ -224,6 +225,18 @@ def _black_levels(raw: rawpy.RawPy, indices: np.ndarray, kind: str, path: str) -
     return black + np.tile(remainder, (side // rows, side // cols))
 
 
+def cfa_and_black_level(raw: rawpy.RawPy, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """The CFA (0 R, 1 G, 2 B) and black level (DN) per position of an opened, unpacked file.
+
+    Both are (n, n) arrays for the repeating pattern at the visible origin (n = 2 Bayer,
+    6 X-Trans). Raises UnsupportedCFAError / UnsupportedBlackLevelError.
+    """
+    indices = _color_indices(raw)
+    cfa = _cfa_from_indices(indices, raw.color_desc, path)
+    kind = cfa_kind_of(cfa, path)
+    return cfa, _black_levels(raw, indices, kind, path)
+
+
 def _exposure_time(raw: rawpy.RawPy) -> float | None:
     try:
         shutter = raw.other.shutter_speed
@@ -258,10 +271,10 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
         UnsupportedCFAError: not an R/G/B Bayer or X-Trans mosaic (e.g. Foveon, linear DNG).
         UnsupportedBlackLevelError: a DNG black pattern that does not repeat within the CFA.
     """
-    path = _check_file(path)
-    with _libraw_errors(path):
+    path = check_raw_file(path)
+    with libraw_errors(path):
         raw = rawpy.imread(path)
-    with raw, _libraw_errors(path):
+    with raw, libraw_errors(path):
         sizes = raw.sizes
         pixels = int(sizes.raw_height) * int(sizes.raw_width)
         if pixels > max_pixels:
@@ -277,10 +290,7 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
             raise UnsupportedCFAError(
                 path, "the file holds no single-plane CFA mosaic (Foveon, sRAW or linear DNG)"
             )
-        indices = _color_indices(raw)
-        cfa = _cfa_from_indices(indices, raw.color_desc, path)
-        kind = cfa_kind_of(cfa, path)
-        black = _black_levels(raw, indices, kind, path)
+        cfa, black = cfa_and_black_level(raw, path)
         white = float(raw.white_level)
         if white <= black.max():
             raise CorruptRawFileError(
