@@ -1,0 +1,149 @@
+"""The tf.data pipeline over the cache: random aligned crops, flips/transpose, batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from lsid_keras.models.unet import SIZE_MULTIPLE
+
+#: GIA-Net's variable crops: (32 * b) packed pixels a side with b uniform in [16, 32].
+GIA_CROP_STEP = 32
+GIA_CROP_RANGE = (16, 32)
+DEFAULT_CROP = 512
+
+
+def _block_size(cfa_kind):
+    from lsid_keras.raw import block_size
+
+    return block_size(cfa_kind)
+
+
+class _CropReader:
+    """Reads aligned crops from memory-mapped cache files (opened once per file)."""
+
+    def __init__(self, pairs, crop_size, augment):
+        self.pairs = pairs
+        self.crop_size = crop_size
+        self.augment = augment
+        self._maps = {}
+        self.blocks = [_block_size(p.cfa_kind) for p in pairs]
+
+    def _map(self, path):
+        array = self._maps.get(path)
+        if array is None:
+            array = self._maps[path] = np.load(path, mmap_mode="r")
+        return array
+
+    def _size(self, rng, shapes):
+        if self.crop_size == "gia":
+            size = GIA_CROP_STEP * int(rng.integers(GIA_CROP_RANGE[0], GIA_CROP_RANGE[1] + 1))
+        else:
+            size = self.crop_size
+        smallest = min(min(shape[:2]) for shape in shapes)
+        return min(size, smallest // SIZE_MULTIPLE * SIZE_MULTIPLE)
+
+    def __call__(self, indices, seed):
+        rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
+        pairs = [self.pairs[int(i)] for i in indices]
+        inputs = [self._map(p.input_file) for p in pairs]
+        size = self._size(rng, [x.shape for x in inputs])
+        xs, ys = [], []
+        for index, pair, packed in zip(indices, pairs, inputs, strict=True):
+            block = self.blocks[int(index)]
+            target = self._map(pair.target_file)
+            top = int(rng.integers(0, packed.shape[0] - size + 1))
+            left = int(rng.integers(0, packed.shape[1] - size + 1))
+            x = np.asarray(packed[top : top + size, left : left + size], dtype=np.float32)
+            y = target[top * block : (top + size) * block, left * block : (left + size) * block]
+            x = np.minimum(x * np.float32(pair.ratio), np.float32(1.0))
+            y = np.asarray(y, dtype=np.float32) / np.float32(65535.0)
+            if self.augment:
+                # The reference flips H, W and transposes packed and target alike, p = 0.5 each.
+                if rng.random() < 0.5:
+                    x, y = x[::-1], y[::-1]
+                if rng.random() < 0.5:
+                    x, y = x[:, ::-1], y[:, ::-1]
+                if rng.random() < 0.5:
+                    x, y = x.transpose(1, 0, 2), y.transpose(1, 0, 2)
+            xs.append(x)
+            ys.append(y)
+        return np.stack(xs), np.stack(ys)
+
+
+def make_dataset(
+    pairs,
+    crop_size=DEFAULT_CROP,
+    batch_size=1,
+    shuffle=True,
+    augment=True,
+    seed=None,
+    num_shards=1,
+    shard_index=0,
+    num_parallel_calls=tf.data.AUTOTUNE,
+    repeat=False,
+):
+    """A `tf.data.Dataset` of `(amplified input crop, ground-truth crop)` batches for `fit`.
+
+    Each epoch visits every pair once (as the reference protocol does) in shuffled order. Inputs
+    are `min(packed * ratio, 1)`, float32 `(batch, s, s, C)` in [0, 1]; targets float32
+    `(batch, s * b, s * b, 3)` in [0, 1] (b = 2 Bayer, 3 X-Trans), cut at the matching place.
+
+    Args:
+        pairs: `CachedPair`s from `load_manifest` (one camera family).
+        crop_size: int, crop side in packed pixels (multiple of 16; 512 in the papers), or
+            "gia" for GIA-Net's variable crops: 32 * b with b uniform in [16, 32], drawn per
+            batch. Crops never exceed the smallest image of the batch (rounded down to 16).
+        batch_size: int >= 1 (the papers use 1); the last incomplete batch is dropped.
+        shuffle: shuffle the pairs every epoch.
+        augment: random flips of H and W and a transpose, p = 0.5 each.
+        seed: int or None; an int makes crops, order and augmentation reproducible.
+        num_shards, shard_index: keep every `num_shards`-th pair starting at `shard_index`
+            (multi-worker training); auto-sharding is then turned off.
+        num_parallel_calls: parallel crop readers (default: tf.data autotune).
+        repeat: repeat forever (use with `steps_per_epoch`).
+    """
+    if not pairs:
+        raise ValueError("no pairs to read: the cache or list is empty")
+    kinds = {p.cfa_kind for p in pairs}
+    if len(kinds) > 1:
+        raise ValueError(f"pairs mix CFA kinds {sorted(kinds)}; train one camera family at once")
+    if crop_size != "gia" and (
+        not isinstance(crop_size, int) or crop_size < SIZE_MULTIPLE or crop_size % SIZE_MULTIPLE
+    ):
+        raise ValueError(
+            f"crop_size must be 'gia' or a multiple of {SIZE_MULTIPLE}. Received: "
+            f"crop_size={crop_size!r}"
+        )
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1. Received: batch_size={batch_size}")
+    if not 0 <= shard_index < num_shards:
+        raise ValueError(
+            f"shard_index must be in [0, num_shards). Received: shard_index={shard_index}, "
+            f"num_shards={num_shards}"
+        )
+    channels = np.load(pairs[0].input_file, mmap_mode="r").shape[-1]
+    reader = _CropReader(list(pairs), crop_size, augment)
+
+    indices = tf.data.Dataset.range(len(pairs))
+    if num_shards > 1:
+        indices = indices.shard(num_shards, shard_index)
+    if shuffle:
+        indices = indices.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        indices = indices.repeat()
+    indices = indices.batch(batch_size, drop_remainder=True)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    dataset = tf.data.Dataset.zip((indices, seeds))
+
+    def read(batch_indices, batch_seed):
+        x, y = tf.numpy_function(reader, [batch_indices, batch_seed], (tf.float32, tf.float32))
+        x.set_shape((batch_size, None, None, channels))
+        y.set_shape((batch_size, None, None, 3))
+        return x, y
+
+    dataset = dataset.map(read, num_parallel_calls=num_parallel_calls, deterministic=True)
+    options = tf.data.Options()
+    if num_shards > 1:
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)

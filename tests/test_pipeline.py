@@ -1,0 +1,142 @@
+import json
+
+import numpy as np
+import pytest
+from sid_fixtures import write_sid_dataset
+
+from lsid_keras.data.cache import load_manifest, prepare_cache
+from lsid_keras.data.pipeline import _CropReader, make_dataset
+from lsid_keras.data.sid_list import read_pair_list
+
+
+def _coded_cache(directory, n=4, size=(48, 64), block=2, cfa_kind="bayer", ratio=1.0):
+    """A hand-made cache whose targets are a known function of the inputs.
+
+    Input pixel (r, c) of pair k holds (r, c, k, 0.5) / 1024; target pixel (R, C) holds the input
+    code of packed pixel (R // block, C // block) in its first three channels.
+    """
+    (directory / "inputs").mkdir(parents=True)
+    (directory / "targets").mkdir()
+    entries = []
+    for k in range(n):
+        rows, cols = np.mgrid[: size[0], : size[1]]
+        packed = np.stack([rows, cols, np.full_like(rows, k), np.full_like(rows, 512)], -1) / 1024
+        target = np.repeat(np.repeat(packed[..., :3], block, 0), block, 1) * 65535
+        np.save(directory / f"inputs/{k}.npy", packed.astype(np.float16))
+        np.save(directory / f"targets/{k}.npy", np.rint(target).astype(np.uint16))
+        entries.append(
+            {
+                "input": f"inputs/{k}.npy",
+                "target": f"targets/{k}.npy",
+                "input_shape": list(packed.shape),
+                "target_shape": list(target.shape),
+                "cfa_kind": cfa_kind,
+                "ratio": ratio,
+                "scene": k,
+                "burst": 0,
+                "short_path": f"/nowhere/{k}.dng",
+                "long_path": f"/nowhere/{k}L.dng",
+                "short_signature": [0, 0],
+                "long_signature": [0, 0],
+            }
+        )
+    (directory / "manifest.json").write_text(json.dumps({"version": 1, "pairs": entries}))
+    return load_manifest(directory)
+
+
+def _assert_aligned(x, y, block=2):
+    for xb, yb in zip(x, y, strict=True):
+        expected = np.repeat(np.repeat(xb[..., :3], block, 0), block, 1)
+        np.testing.assert_allclose(yb, expected, atol=1e-4)
+
+
+def test_crops_keep_input_and_target_aligned_under_augmentation(tmp_path):
+    pairs = _coded_cache(tmp_path)
+    dataset = make_dataset(pairs, crop_size=32, batch_size=2, seed=3)
+    flips = set()
+    for _ in range(5):
+        for x, y in dataset:
+            x, y = x.numpy(), y.numpy()
+            assert x.shape == (2, 32, 32, 4) and y.shape == (2, 64, 64, 3)
+            _assert_aligned(x, y)
+            # which way the rows and columns run tells the augmentation applied
+            flips.add((bool(x[0, 1, 0, 0] < x[0, 0, 0, 0]) or bool(x[0, 0, 1, 0] < x[0, 0, 0, 0]),
+                       bool(x[0, 0, 1, 0] != x[0, 0, 0, 0])))
+    assert len(flips) > 1
+
+
+def test_xtrans_crops_scale_targets_by_three(tmp_path):
+    pairs = _coded_cache(tmp_path, block=3, cfa_kind="xtrans", size=(32, 48))
+    x, y = next(iter(make_dataset(pairs, crop_size=16, seed=0)))
+    assert y.shape == (1, 48, 48, 3)
+    _assert_aligned(x.numpy(), y.numpy(), block=3)
+
+
+def test_inputs_are_amplified_and_clipped(tmp_path):
+    pairs = _coded_cache(tmp_path, ratio=300.0)
+    x, _ = next(iter(make_dataset(pairs, crop_size=16, augment=False, seed=0)))
+    assert x.numpy()[..., 3].max() == 1.0  # 0.5 * 300 clipped
+    assert np.all(x.numpy() <= 1.0)
+
+
+def test_epochs_visit_every_pair_once_and_seed_reproduces(tmp_path):
+    pairs = _coded_cache(tmp_path, n=5)
+    dataset = make_dataset(pairs, crop_size=16, seed=7)
+
+    def epoch(ds):
+        return [int(round(float(x[0, 0, 0, 2]) * 1024)) for x, _ in ds]
+
+    first, second = epoch(dataset), epoch(dataset)
+    assert sorted(first) == sorted(second) == list(range(5))
+    assert first != second or epoch(dataset) != first  # reshuffled each epoch
+
+    def crops(ds):
+        return [x.numpy().tobytes() for x, _ in ds]
+
+    one, two = make_dataset(pairs, crop_size=16, seed=7), make_dataset(pairs, crop_size=16, seed=7)
+    assert crops(one) == crops(two) and crops(one) == crops(two)  # epochs 1 and 2 both repeat
+    other = make_dataset(pairs, crop_size=16, seed=8)
+    assert crops(other) != crops(make_dataset(pairs, crop_size=16, seed=7))
+
+
+def test_shards_partition_the_pairs(tmp_path):
+    pairs = _coded_cache(tmp_path, n=6)
+    seen = []
+    for index in range(3):
+        dataset = make_dataset(pairs, crop_size=16, num_shards=3, shard_index=index, seed=1)
+        seen.append(sorted(int(round(float(x[0, 0, 0, 2]) * 1024)) for x, _ in dataset))
+    assert sorted(sum(seen, [])) == list(range(6)) and all(len(s) == 2 for s in seen)
+
+
+def test_gia_crop_sizes_are_multiples_of_32_in_range():
+    reader = _CropReader([], "gia", augment=False)
+    rng = np.random.default_rng(0)
+    sizes = {reader._size(rng, [(2000, 3000, 4)]) for _ in range(400)}
+    assert sizes == {32 * b for b in range(16, 33)}
+    assert reader._size(rng, [(300, 700, 4)]) == 288  # never larger than the image
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"crop_size": 100}, "multiple of 16"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"num_shards": 2, "shard_index": 2}, "shard_index"),
+    ],
+)
+def test_bad_arguments_are_refused(tmp_path, kwargs, message):
+    pairs = _coded_cache(tmp_path, n=2)
+    with pytest.raises(ValueError, match=message):
+        make_dataset(pairs, **kwargs)
+
+
+def test_model_fits_from_a_real_cache(tmp_path):
+    from lsid_keras.models import get_model
+
+    pairs = read_pair_list(write_sid_dataset(tmp_path / "sid", scenes=1))
+    prepare_cache(pairs, tmp_path / "cache", workers=1, progress=False)
+    dataset = make_dataset(load_manifest(tmp_path / "cache"), crop_size=16, seed=0)
+    model = get_model("sid", width=2)
+    model.compile("adam", "mae", jit_compile=False)
+    history = model.fit(dataset, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
