@@ -61,6 +61,45 @@ def _cmd_models(args):
     return 0
 
 
+def _cmd_prepare(args):
+    from lsid_keras.data.cache import prepare_cache
+    from lsid_keras.data.sid_list import SidListError, read_pair_list
+
+    list_path = args.list if os.path.isabs(args.list) else os.path.join(args.root, args.list)
+    if not os.path.exists(list_path) and os.path.exists(args.list):
+        list_path = args.list
+    try:
+        pairs = read_pair_list(
+            list_path,
+            root=args.root,
+            first_burst_only=args.first_burst_only,
+            drop_misaligned=args.drop_misaligned,
+        )
+    except (SidListError, FileNotFoundError) as err:
+        raise UserError(str(err)) from None
+    if not pairs:
+        raise UserError(f"{list_path}: no pairs to cache")
+    try:
+        summary = prepare_cache(pairs, args.cache, workers=args.workers, progress=not args.quiet)
+    except OSError as err:
+        raise UserError(f"{args.cache}: {err.strerror or err}") from None
+    for source, message in summary.failed:
+        text = message if source in message else f"{source}: {message}"
+        print(f"lsid prepare: error: {text}", file=sys.stderr)
+    print(
+        f"{summary.pairs} pairs: {summary.decoded} files decoded, {summary.reused} reused, "
+        f"{len(summary.failed)} failed in {summary.seconds:.1f} s -> {args.cache}"
+    )
+    return EXIT_USAGE if summary.failed else 0
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def build_parser():
     """The argument parser of the `lsid` command."""
     parser = argparse.ArgumentParser(
@@ -77,6 +116,22 @@ def build_parser():
     models.add_argument("--camera", choices=("sony", "fuji"), help="only this camera family")
     models.add_argument("--json", action="store_true", help="print a JSON list instead")
     models.set_defaults(func=_cmd_models)
+
+    prepare = sub.add_parser(
+        "prepare", help="decode a SID list once into an on-disk cache for training (resumable)"
+    )
+    prepare.add_argument("root", help="dataset root (holds Sony/ or Fuji/ and the list files)")
+    prepare.add_argument("--list", required=True, help="list file, relative to ROOT or a path")
+    prepare.add_argument("--cache", required=True, help="cache folder (created)")
+    prepare.add_argument("--workers", type=_positive_int, help="decoding processes (all cores)")
+    prepare.add_argument(
+        "--first-burst-only", action="store_true", help="only the _00 short exposures"
+    )
+    prepare.add_argument(
+        "--drop-misaligned", action="store_true", help="drop scenes 10034, 10045, 10172"
+    )
+    prepare.add_argument("--quiet", action="store_true", help="no progress bar")
+    prepare.set_defaults(func=_cmd_prepare)
     return parser
 
 

@@ -41,3 +41,39 @@ def test_python_dash_m_runs_the_cli():
     )
     assert result.returncode == 0
     assert result.stdout.startswith("lsid-keras ")
+
+
+def test_prepare_caches_a_list_and_resumes(tmp_path, capsys):
+    from sid_fixtures import write_sid_dataset
+
+    write_sid_dataset(tmp_path / "sid")
+    argv = ["prepare", str(tmp_path / "sid"), "--list", "Sony_train_list.txt",
+            "--cache", str(tmp_path / "cache"), "--workers", "1", "--quiet"]
+    assert main(argv) == 0
+    assert "4 pairs: 6 files decoded, 0 reused, 0 failed" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "0 files decoded, 6 reused" in capsys.readouterr().out
+    assert (tmp_path / "cache" / "manifest.json").exists()
+
+
+def test_prepare_reports_bad_input_in_one_line(tmp_path, capsys):
+    from sid_fixtures import write_sid_dataset
+
+    listing = write_sid_dataset(tmp_path / "sid")
+    base = ["prepare", str(tmp_path / "sid"), "--cache", str(tmp_path / "c"), "--quiet"]
+    assert main([*base, "--list", "nope.txt"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "nope.txt: list file not found" in err
+
+    listing.write_text(listing.read_text() + "./Sony/short/x.dng ./Sony/long/y.dng\n")
+    assert main([*base, "--list", "Sony_train_list.txt"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Sony_train_list.txt:5: " in err and "x.dng" in err
+
+    listing.write_text("\n".join(listing.read_text().splitlines()[:4]) + "\n")
+    short = tmp_path / "sid/Sony/short/00002_01_0.04s.dng"
+    short.write_bytes(b"\xff\xd8\xff\xe0 not a raw file")
+    assert main([*base, "--list", "Sony_train_list.txt", "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "00002_01_0.04s.dng: " in captured.err
+    assert "3 failed" not in captured.out and "1 failed" in captured.out
