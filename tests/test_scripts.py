@@ -1,0 +1,20 @@
+import json
+import runpy
+import sys
+
+
+def test_bench_data_runs_small_and_writes_json(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "bench.json"
+    argv = ["bench_data.py", "--frame", "256x384", "--pairs", "2", "--repeats", "1",
+            "--crop", "64", "--batches", "3", "--steps", "1", "--width", "2",
+            "--workers", "1", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    try:
+        runpy.run_path("scripts/bench_data.py", run_name="__main__")
+    except SystemExit as exit_:
+        assert exit_.code == 0
+    result = json.loads(out.read_text())
+    for key in ("decode_rawpy_s", "decode_and_pack_s", "cache_files_per_s",
+                "pipeline_crops_per_s", "train_step_s", "pipeline_vs_train_step"):
+        assert result[key] > 0, key
+    assert "crops/s" in capsys.readouterr().out
