@@ -1,0 +1,417 @@
+import inspect
+import urllib.error
+from collections import namedtuple
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lsid_keras.losses import (
+    JointLoss,
+    MSSSIMLoss,
+    MultiCriterionLoss,
+    VGGFeatureLoss,
+    VGGWeightsUnavailableError,
+)
+from lsid_keras.metrics import PSNR, SSIM
+
+LOSS_KINDS = ["ms_ssim", "vgg_feature", "joint", "multi_criterion"]
+VggFile = namedtuple("VggFile", "path model")
+
+
+def images(seed, shape=(2, 64, 64, 3), low=0.0, high=1.0):
+    return np.random.default_rng(seed).uniform(low, high, size=shape).astype("float32")
+
+
+def image_pair(seed, shape=(2, 64, 64, 3)):
+    """A reference and a degraded copy, similar enough for MS-SSIM to be far from 0."""
+    x = images(seed, shape)
+    return x, 0.7 * x + 0.3 * images(seed + 1000, shape)
+
+
+def features_at(model, layer, x):
+    """`layer` activations of VGG-16 `model` for [0, 1] RGB images `x`, as the loss sees them."""
+    truncated = keras.Model(model.input, model.get_layer(layer).output)
+    return truncated(keras.applications.vgg16.preprocess_input(x * 255.0)).numpy()
+
+
+@pytest.fixture(scope="module")
+def vgg_file(tmp_path_factory):
+    """A random-weight VGG-16 (no top) and its weights saved as .weights.h5."""
+    keras.utils.set_random_seed(0)
+    model = keras.applications.VGG16(include_top=False, weights=None)
+    path = tmp_path_factory.mktemp("vgg") / "vgg16_random_notop.weights.h5"
+    model.save_weights(path)
+    return VggFile(path, model)
+
+
+@pytest.fixture
+def make_loss(vgg_file):
+    """Build a loss by kind; the VGG-based ones load the shared random weights file."""
+
+    def make(kind, **kwargs):
+        if kind == "ms_ssim":
+            return MSSSIMLoss(**kwargs)
+        if kind == "joint":
+            return JointLoss(**kwargs)
+        if kind == "vgg_feature":
+            return VGGFeatureLoss(**{"weights": str(vgg_file.path), **kwargs})
+        return MultiCriterionLoss(**{"vgg_weights": str(vgg_file.path), **kwargs})
+
+    return make
+
+
+@pytest.fixture
+def restore_dtype_policy():
+    policy = keras.config.dtype_policy()
+    yield
+    keras.config.set_dtype_policy(policy)
+
+
+# --- every loss ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", LOSS_KINDS)
+def test_zero_on_identical_images(kind, make_loss):
+    x = images(0)
+    loss = make_loss(kind)
+    assert float(loss(x, x)) == pytest.approx(0.0, abs=1e-6)
+    assert float(loss(x, images(1))) > 0.01
+
+
+@pytest.mark.parametrize("kind", LOSS_KINDS)
+@pytest.mark.parametrize(
+    "true_value, pred_value",
+    [(1e-6, 1e-6), (0.0, 1e-6), (0.0, 0.0), (1e-6, 0.0)],
+    ids=["both_1e-6", "zero_vs_1e-6", "both_zero", "1e-6_vs_zero"],
+)
+def test_gradients_finite_on_near_black_images(kind, true_value, pred_value, make_loss):
+    shape = (1, 32, 32, 3)
+    y_true = tf.fill(shape, true_value)
+    # Noise far below one 16-bit step, so neither image is exactly flat.
+    noise = images(2, shape, 0.0, 1e-9)
+    y_pred = tf.Variable(tf.fill(shape, pred_value) + noise)
+    loss = make_loss(kind)
+    with tf.GradientTape() as tape:
+        value = loss(y_true, y_pred)
+    gradient = tape.gradient(value, y_pred)
+    assert np.isfinite(float(value))
+    assert gradient is not None
+    assert np.all(np.isfinite(gradient.numpy()))
+
+
+@pytest.mark.parametrize("kind", LOSS_KINDS)
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_mixed_precision_inputs_computed_in_float32(kind, dtype, make_loss):
+    y_true, y_pred = images(3), images(4)
+    loss = make_loss(kind)
+    low = loss.call(tf.cast(y_true, dtype), tf.cast(y_pred, dtype))
+    assert low.dtype == tf.float32
+    reference = loss.call(
+        tf.cast(tf.cast(y_true, dtype), "float32"), tf.cast(tf.cast(y_pred, dtype), "float32")
+    )
+    np.testing.assert_allclose(low.numpy(), reference.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kind, kwargs",
+    [
+        ("ms_ssim", {"power_factors": (1.0, 0.5, 2.0), "filter_size": 7, "filter_sigma": 1.0}),
+        ("joint", {"gamma": 0.5}),
+        ("vgg_feature", {"layer": "block1_conv2"}),
+        ("multi_criterion", {"alpha": 0.7, "beta": 0.6, "vgg_layer": "block1_conv1"}),
+    ],
+)
+def test_config_round_trip_and_serialization(kind, kwargs, make_loss):
+    loss = make_loss(kind, name="custom", **kwargs)
+    config = loss.get_config()
+    parameters = set(inspect.signature(type(loss)).parameters) - {"kwargs"}
+    assert set(config) == {"name", "reduction"} | parameters
+    assert config["name"] == "custom"
+    for key, value in kwargs.items():
+        assert config[key] == value
+
+    x, y = images(5), images(6)
+    expected = float(loss(x, y))
+    clone = type(loss).from_config(config)
+    assert clone.get_config() == config
+    assert float(clone(x, y)) == pytest.approx(expected, rel=1e-6)
+
+    serialized = keras.saving.serialize_keras_object(loss)
+    assert serialized["registered_name"] == f"lsid_keras>{type(loss).__name__}"
+    restored = keras.saving.deserialize_keras_object(serialized)
+    assert type(restored) is type(loss)
+    assert float(restored(x, y)) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kind, policy",
+    [(kind, "float32") for kind in LOSS_KINDS] + [("multi_criterion", "mixed_bfloat16")],
+)
+def test_fit_one_step_and_reload(kind, policy, tmp_path, restore_dtype_policy):
+    keras.config.set_dtype_policy(policy)
+    # VGG-based losses use random weights here: fast and offline.
+    loss = {
+        "ms_ssim": lambda: MSSSIMLoss(),
+        "joint": lambda: JointLoss(),
+        "vgg_feature": lambda: VGGFeatureLoss(weights=None),
+        "multi_criterion": lambda: MultiCriterionLoss(vgg_weights=None),
+    }[kind]()
+    inputs = keras.Input(shape=(None, None, 3))
+    outputs = keras.layers.Conv2D(3, 3, padding="same", activation="sigmoid")(inputs)
+    model = keras.Model(inputs, outputs)
+    assert outputs.dtype == keras.config.dtype_policy().compute_dtype
+    metrics = [PSNR(), SSIM(), PSNR(protocol="reference"), SSIM(protocol="reference")]
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss, metrics=metrics)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+
+    history = model.fit(images(7), images(8), batch_size=2, epochs=1, verbose=0).history
+
+    assert np.isfinite(history["loss"][0])
+    for name in ("psnr", "ssim", "psnr_reference", "ssim_reference"):
+        assert np.isfinite(history[name][0]), name
+    assert any(
+        not np.array_equal(b, w.numpy())
+        for b, w in zip(before, model.trainable_weights, strict=True)
+    )
+
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded.loss) is type(loss)
+
+
+# --- MSSSIMLoss ---------------------------------------------------------------------------------
+
+
+def test_ms_ssim_uses_unit_exponents_at_full_size():
+    x, y = image_pair(9, (2, 161, 170, 3))
+    value = MSSSIMLoss(reduction=None)(x, y).numpy()
+    unit = 1.0 - tf.image.ssim_multiscale(x, y, 1.0, power_factors=(1.0,) * 5).numpy()
+    wang = 1.0 - tf.image.ssim_multiscale(x, y, 1.0).numpy()
+    assert np.all((unit > 0.05) & (unit < 0.95))
+    np.testing.assert_allclose(value, unit, rtol=1e-5)
+    assert not np.allclose(value, wang, rtol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "height, width, scales",
+    [
+        (11, 11, 1),
+        (20, 300, 1),
+        (21, 21, 2),
+        (32, 32, 2),
+        (40, 64, 2),
+        (41, 41, 3),
+        (64, 64, 3),
+        (80, 81, 3),
+        (81, 81, 4),
+        (160, 512, 4),
+        (161, 161, 5),
+        (512, 512, 5),
+        (1024, 1024, 5),
+    ],
+)
+def test_small_crop_rule_number_of_scales(height, width, scales):
+    assert MSSSIMLoss().num_scales(height, width) == scales
+
+
+@pytest.mark.parametrize("side, scales", [(11, 1), (32, 2), (64, 3), (100, 4)])
+def test_small_crop_keeps_first_power_factors(side, scales):
+    factors = (1.0, 0.5, 2.0, 1.5, 1.0)
+    x, y = image_pair(11, (2, side, side + 3, 3))
+    value = MSSSIMLoss(power_factors=factors, reduction=None)(x, y).numpy()
+    expected = 1.0 - tf.image.ssim_multiscale(x, y, 1.0, power_factors=factors[:scales]).numpy()
+    assert np.all((expected > 0.05) & (expected < 0.95))
+    np.testing.assert_allclose(value, expected, rtol=1e-5)
+
+
+def test_too_small_images_raise_clear_error():
+    loss = MSSSIMLoss()
+    with pytest.raises(ValueError, match=r"at least 11x11 pixels.*height=10, width=64"):
+        loss(images(13, (1, 10, 64, 3)), images(14, (1, 10, 64, 3)))
+    assert MSSSIMLoss(filter_size=7).num_scales(10, 64) == 1
+
+
+# Crop sizes unknown while tracing take the tf.switch_case path. Three power factors keep the
+# graph (one MS-SSIM per number of scales) quick to build; five work the same way.
+
+
+def test_unknown_crop_size_chooses_scales_at_run_time():
+    loss = MSSSIMLoss(power_factors=(1.0, 0.5, 2.0), reduction=None)
+    spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+    dynamic = tf.function(loss.call, input_signature=[spec, spec])
+    for side in (15, 32, 48):  # 1, 2 and 3 scales
+        x, y = image_pair(side, (1, side, side, 3))
+        np.testing.assert_allclose(dynamic(x, y).numpy(), loss.call(x, y).numpy(), rtol=1e-5)
+    tiny = images(15, (1, 10, 10, 3))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at least 11x11"):
+        dynamic(tiny, tiny)
+
+
+def test_fit_with_crop_size_varying_per_step():
+    # GIA-Net draws a new crop size every step; tf.data then gives unknown spatial dimensions.
+    crops = [image_pair(30 + side, (1, side, side, 3)) for side in (16, 32)]
+    spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+    dataset = tf.data.Dataset.from_generator(lambda: iter(crops), output_signature=(spec, spec))
+    inputs = keras.Input(shape=(None, None, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same")(inputs))
+    loss = MSSSIMLoss(power_factors=(1.0, 1.0))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(dataset.repeat(), steps_per_epoch=2, shuffle=False, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+    assert all(np.all(np.isfinite(w.numpy())) for w in model.trainable_weights)
+    assert any(
+        not np.array_equal(b, w.numpy())
+        for b, w in zip(before, model.trainable_weights, strict=True)
+    )
+
+
+def test_ms_ssim_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="power_factors"):
+        MSSSIMLoss(power_factors=())
+    with pytest.raises(ValueError, match="filter_size"):
+        MSSSIMLoss(filter_size=0)
+    with pytest.raises(ValueError, match="filter_sigma"):
+        MSSSIMLoss(filter_sigma=0.0)
+
+
+# --- JointLoss and MultiCriterionLoss ---------------------------------------------------------
+
+
+def test_joint_loss_gamma_one_is_l1_of_constant_images():
+    y_true = np.full((2, 32, 32, 3), 0.2, "float32")
+    y_pred = np.full((2, 32, 32, 3), 0.5, "float32")
+    assert float(JointLoss(gamma=1.0)(y_true, y_pred)) == pytest.approx(0.3, abs=1e-6)
+
+
+def test_joint_loss_combines_l1_and_ms_ssim():
+    x, y = image_pair(16)
+    l1 = np.abs(x - y).mean(axis=(1, 2, 3))
+    ms = MSSSIMLoss(reduction=None)(x, y).numpy()
+    np.testing.assert_allclose(JointLoss(reduction=None)(x, y), 0.84 * l1 + 0.16 * ms, rtol=1e-5)
+    np.testing.assert_allclose(JointLoss(gamma=0.0, reduction=None)(x, y), ms, rtol=1e-6)
+
+
+@pytest.mark.parametrize("alpha, beta", [(0.9, 0.99), (0.3, 0.6)])
+def test_multi_criterion_weights_combine_as_in_the_paper(alpha, beta, vgg_file):
+    x, y = image_pair(18)
+    l1 = np.abs(x - y).mean(axis=(1, 2, 3))
+    ms = MSSSIMLoss(reduction=None)(x, y).numpy()
+    feat = VGGFeatureLoss(weights=str(vgg_file.path), reduction=None)(x, y).numpy()
+    assert np.all(feat > 0)
+    expected = alpha * (beta * l1 + (1 - beta) * ms) + (1 - alpha) * feat
+    weights = str(vgg_file.path)
+    loss = MultiCriterionLoss(alpha=alpha, beta=beta, vgg_weights=weights, reduction=None)
+    np.testing.assert_allclose(loss(x, y).numpy(), expected, rtol=1e-5)
+
+
+def test_combined_losses_reject_weights_outside_unit_interval():
+    with pytest.raises(ValueError, match="gamma"):
+        JointLoss(gamma=1.5)
+    with pytest.raises(ValueError, match="alpha"):
+        MultiCriterionLoss(alpha=-0.1, vgg_weights=None)
+    with pytest.raises(ValueError, match="beta"):
+        MultiCriterionLoss(beta=2.0, vgg_weights=None)
+
+
+# --- VGGFeatureLoss -----------------------------------------------------------------------------
+
+
+def test_vgg_random_weights_work_offline():
+    x, y = images(20), images(21)
+    loss = VGGFeatureLoss(weights=None)
+    assert np.isfinite(float(loss(x, y)))
+    assert float(loss(x, y)) > 0.0
+
+
+@pytest.mark.parametrize("layer", ["block2_conv2", "block1_conv1", "block3_conv1"])
+def test_vgg_local_weights_file_gives_the_saved_models_features(layer, vgg_file):
+    x, y = images(22), images(23)
+    loss = VGGFeatureLoss(weights=vgg_file.path, layer=layer, reduction=None)
+    saved = features_at(vgg_file.model, layer, y) - features_at(vgg_file.model, layer, x)
+    expected = np.mean(saved**2, axis=(1, 2, 3))
+    np.testing.assert_allclose(loss(x, y).numpy(), expected, rtol=1e-5)
+    other = VGGFeatureLoss(weights=None, layer=layer, reduction=None)(x, y).numpy()
+    assert not np.allclose(other, expected, rtol=1e-4)
+
+
+def test_vgg_legacy_h5_weights_file(vgg_file, tmp_path):
+    # The Keras ImageNet download is a legacy (Keras 2) .h5 file; Keras 3 only writes .weights.h5.
+    h5py = pytest.importorskip("h5py")
+    from keras.src.legacy.saving import legacy_h5_format
+
+    path = tmp_path / "vgg16_notop.h5"
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, vgg_file.model)
+    x, y = images(24), images(25)
+    saved = features_at(vgg_file.model, "block2_conv2", y) - features_at(
+        vgg_file.model, "block2_conv2", x
+    )
+    value = VGGFeatureLoss(weights=path, reduction=None)(x, y).numpy()
+    np.testing.assert_allclose(value, np.mean(saved**2, axis=(1, 2, 3)), rtol=1e-5)
+
+
+def test_vgg_missing_weights_path_names_it(tmp_path):
+    missing = tmp_path / "nowhere" / "vgg16.h5"
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        VGGFeatureLoss(weights=missing)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        MultiCriterionLoss(vgg_weights=str(missing))
+
+
+def test_vgg_unknown_layer_lists_valid_ones():
+    with pytest.raises(ValueError, match="block2_conv2.*Received: layer='conv2'"):
+        VGGFeatureLoss(weights=None, layer="conv2")
+
+
+def test_vgg_download_failure_explains_how_to_provide_weights(monkeypatch, tmp_path):
+    from keras.src.backend import config as keras_config
+    from keras.src.utils import file_utils
+
+    # No cached copy (empty Keras home) and no network: deterministic and offline.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("network unreachable (test)")
+
+    monkeypatch.setattr(file_utils, "urlretrieve", offline)
+
+    for make in (VGGFeatureLoss, MultiCriterionLoss):
+        with pytest.raises(VGGWeightsUnavailableError) as info:
+            make()
+        message = str(info.value)
+        assert isinstance(info.value, RuntimeError)
+        assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
+        assert "weights='/path/to/" in message
+        assert str(tmp_path / "models") in message
+        assert "network unreachable (test)" in message
+
+
+def test_vgg_is_built_once_per_loss(monkeypatch):
+    calls = []
+    build = keras.applications.VGG16
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(keras.applications, "VGG16", counting)
+    loss = VGGFeatureLoss(weights=None)
+    x, y = images(26), images(27)
+    loss(x, y)
+    loss(y, x)
+    tf.function(loss)(x, y)
+    assert len(calls) == 1
+
+
+def test_vgg_computes_in_float32_under_mixed_policy(vgg_file, restore_dtype_policy):
+    x, y = images(28), images(29)
+    expected = VGGFeatureLoss(weights=vgg_file.path, reduction=None)(x, y).numpy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    loss = VGGFeatureLoss(weights=vgg_file.path, reduction=None)
+    assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    np.testing.assert_allclose(loss(x, y).numpy(), expected, rtol=1e-5)
