@@ -122,7 +122,13 @@ def make_dataset(
             f"shard_index must be in [0, num_shards). Received: shard_index={shard_index}, "
             f"num_shards={num_shards}"
         )
-    channels = np.load(pairs[0].input_file, mmap_mode="r").shape[-1]
+    shapes = [np.load(p.input_file, mmap_mode="r").shape for p in pairs]
+    channels = shapes[0][-1]
+    block = _block_size(pairs[0].cfa_kind)
+    # A fixed crop that fits every image gets a static shape: the model and the MS-SSIM loss
+    # then trace once for it instead of for unknown sizes.
+    fits = crop_size != "gia" and crop_size <= min(min(s[:2]) for s in shapes)
+    side = crop_size if fits else None
     reader = _CropReader(list(pairs), crop_size, augment)
 
     indices = tf.data.Dataset.range(len(pairs))
@@ -138,8 +144,8 @@ def make_dataset(
 
     def read(batch_indices, batch_seed):
         x, y = tf.numpy_function(reader, [batch_indices, batch_seed], (tf.float32, tf.float32))
-        x.set_shape((batch_size, None, None, channels))
-        y.set_shape((batch_size, None, None, 3))
+        x.set_shape((batch_size, side, side, channels))
+        y.set_shape((batch_size, side and side * block, side and side * block, 3))
         return x, y
 
     dataset = dataset.map(read, num_parallel_calls=num_parallel_calls, deterministic=True)
