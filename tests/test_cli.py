@@ -77,3 +77,21 @@ def test_prepare_reports_bad_input_in_one_line(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "00002_01_0.04s.dng: " in captured.err
     assert "3 failed" not in captured.out and "1 failed" in captured.out
+
+
+def test_synth_writes_a_dataset_prepare_can_cache(tmp_path, capsys):
+    out = tmp_path / "synth"
+    assert main(["synth", str(out), "--scenes", "3", "--size", "64x96", "--quiet"]) == 0
+    assert "3 Sony scenes" in capsys.readouterr().out
+    listing = next(p for p in out.glob("Sony_*_list.txt") if p.read_text().strip())
+    argv = ["prepare", str(out), "--list", listing.name, "--cache", str(tmp_path / "c"),
+            "--workers", "1", "--quiet"]
+    assert main(argv) == 0
+
+
+def test_synth_bad_input_is_one_line(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "o"), "--images", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "none" in err
+    assert main(["synth", str(tmp_path / "o"), "--size", "50x50"]) == 2
+    assert "50" in capsys.readouterr().err

@@ -1,0 +1,623 @@
+"""A synthetic low-light dataset laid out exactly like SID, made from ordinary sRGB photos.
+
+Each scene: an sRGB photo is cropped (and enlarged if smaller than `size`), randomly flipped,
+unprocessed to a clean linear RAW mosaic (`lsid_keras.raw.unprocess`, Brooks et al. 2019),
+written as the 10 s long exposure, and, for each amplification ratio, turned into a noisy short
+exposure of 10 / ratio seconds with the physics noise model (`lsid_keras.raw.noise`, ELD/LED).
+Labels are therefore made the way real SID labels are: by developing the long-exposure RAW.
+
+Layout (Sony; Fuji is the same under `Fuji/` with `Fuji_*_list.txt`):
+
+    OUT/Sony/long/00001_00_10s.dng
+    OUT/Sony/short/00001_00_0.1s.dng      ratio 100
+    OUT/Sony/short/00001_01_0.04s.dng     ratio 250
+    OUT/Sony/short/00001_02_0.033s.dng    ratio min(10 / 0.033, 300) = 300
+    OUT/Sony_train_list.txt  Sony_test_list.txt  Sony_val_list.txt
+    OUT/synth.json                        parameters and per-scene draws
+
+List lines read `./Sony/short/00001_00_0.1s.dng ./Sony/long/00001_00_10s.dng ISO200 F9`, so
+`lsid_keras.data.sid_list.read_pair_list` reads them like SID's. Scene ids carry SID's set digit:
+0xxxx train, 1xxxx test, 2xxxx val.
+
+Determinism: scene k draws everything (photo, crop, flips, camera, noise) from seeds derived from
+`seed` and k only, and its split comes from a fixed interleaving of the split fractions, so
+scene k is the same file with the same name whatever `scenes` is. Re-running into the same folder
+skips files that exist (DNGs are written atomically, so an existing file is complete) and
+refuses to mix datasets made with other parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from lsid_keras.data.sid_list import amplification_ratio, parse_exposure_name
+from lsid_keras.raw.dng import write_dng
+from lsid_keras.raw.errors import UnsupportedCFAError
+from lsid_keras.raw.noise import NoiseParams, sample_noise_params, simulate_short_exposure
+from lsid_keras.raw.pack import BAYER, XTRANS, XTRANS_PATTERN, cfa_kind_of, cfa_name
+from lsid_keras.raw.unprocess import UnprocessParams, sample_unprocess_params, unprocess
+
+#: Long exposure time of every synthetic scene, seconds (SID's Sony long exposures are 10 s).
+LONG_EXPOSURE = 10.0
+SPLITS = ("train", "test", "val")
+_SET_DIGIT = {"train": 0, "test": 1, "val": 2}
+_MAX_SCENES = 9999
+_MAX_BURST = 100
+_LIST_TAIL = "ISO200 F9"
+_EXTENSION = ".dng"
+_JSON_NAME = "synth.json"
+_FORMAT_VERSION = 1
+#: File extensions read from an `images` folder (case-insensitive).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+#: Colour photos shipped in scikit-image's `skimage/data` folder, the default sources.
+DEFAULT_PHOTOS = (
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "color.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "motorcycle_left.png",
+    "motorcycle_right.png",
+    "retina.jpg",
+    "rocket.jpg",
+)
+# SeedSequence spawn keys: scenes use (_SCENE_KEY, k), the photo order (_ORDER_KEY,).
+_SCENE_KEY, _ORDER_KEY = 0, 1
+_BAYER_ORDERS = ("RGGB", "GRBG", "GBRG", "BGGR")
+
+
+@dataclass(frozen=True)
+class _Camera:
+    folder: str
+    kind: str
+    black_level: int
+    white_level: int
+    default_cfa: str
+    size_multiple: int  # RAW pixels; packed sides become multiples of 16
+    default_size: tuple[int, int]
+
+
+_CAMERAS = {
+    "sony": _Camera("Sony", BAYER, 512, 16383, "RGGB", 32, (512, 768)),
+    "fuji": _Camera("Fuji", XTRANS, 1024, 16383, cfa_name(XTRANS_PATTERN), 96, (576, 768)),
+}
+
+
+# --- argument checks ------------------------------------------------------------------------
+
+
+def _camera(camera) -> _Camera:
+    key = camera.lower() if isinstance(camera, str) else camera
+    if key not in _CAMERAS:
+        raise ValueError(f"camera must be one of {sorted(_CAMERAS)}. Received: camera={camera!r}")
+    return _CAMERAS[key]
+
+
+def _cfa(cfa, camera: _Camera) -> np.ndarray:
+    """The CFA pattern (0 R, 1 G, 2 B) at the mosaic origin, checked against the camera."""
+    if cfa is None:
+        cfa = camera.default_cfa
+    if isinstance(cfa, str):
+        letters = "".join(cfa.split()).replace("/", "").upper()
+        side = {4: 2, 36: 6}.get(len(letters))
+        if side is None or set(letters) - set("RGB"):
+            raise ValueError(
+                f"cfa must be a Bayer order ({', '.join(_BAYER_ORDERS)}) for Sony or the 36 "
+                f"letters of an X-Trans pattern for Fuji. Received: cfa={cfa!r}"
+            )
+        array = np.array(["RGB".index(c) for c in letters]).reshape(side, side)
+    else:
+        array = np.asarray(cfa)
+        if array.ndim != 2 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(
+                f"cfa must be letters or a 2-D integer array of 0 (R), 1 (G), 2 (B). "
+                f"Received: cfa={cfa!r}"
+            )
+    try:
+        kind = cfa_kind_of(array)
+    except UnsupportedCFAError as error:
+        raise ValueError(f"cfa {cfa!r}: {error.reason}") from None
+    if kind != camera.kind:
+        expected = (
+            f"a Bayer order ({', '.join(_BAYER_ORDERS)})"
+            if camera.kind == BAYER
+            else f"an X-Trans pattern (default {camera.default_cfa})"
+        )
+        raise ValueError(
+            f"camera {camera.folder!r} needs {expected}; cfa {cfa_name(array)} is {kind}. "
+            f"Received: cfa={cfa!r}"
+        )
+    return array.astype(np.int64)
+
+
+def _size(size, camera: _Camera) -> tuple[int, int]:
+    m = camera.size_multiple
+    if size is None:
+        return camera.default_size
+    try:
+        height, width = (_as_int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"size must be (height, width) in RAW pixels. Received: size={size!r}"
+        ) from None
+    if not all(m <= v <= 65535 and v % m == 0 for v in (height, width)):
+        raise ValueError(
+            f"size must be two multiples of {m} RAW pixels, at least {m}, for camera "
+            f"{camera.folder!r} (packed inputs must be multiples of 16). Received: size={size!r}"
+        )
+    return height, width
+
+
+def _as_int(value) -> int:
+    """int(value) for integers (numpy ones included); TypeError for floats, bools and others."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(value)
+    return int(value)
+
+
+def _ratios(ratios) -> tuple[float, ...]:
+    try:
+        values = tuple(float(r) for r in ratios)
+    except (TypeError, ValueError):
+        raise ValueError(f"ratios must be numbers. Received: ratios={ratios!r}") from None
+    if not 1 <= len(values) <= _MAX_BURST or not all(
+        math.isfinite(r) and 1 < r <= 300 for r in values
+    ):
+        raise ValueError(
+            f"ratios must be 1 to {_MAX_BURST} numbers in (1, 300] (SID caps the amplification "
+            f"at 300). Received: ratios={ratios!r}"
+        )
+    return values
+
+
+def _exposure_label(seconds: float, ratio: float) -> str:
+    """Shortest decimal (at least 2 significant digits, as SID's 0.033) whose name-derived
+    ratio `min(10 / t, 300)` equals `ratio` to 0.1 %."""
+    for digits in range(2, 8):
+        label = f"{seconds:.{digits}g}"
+        short = parse_exposure_name(f"00000_00_{label}s{_EXTENSION}").exposure
+        if abs(amplification_ratio(short, LONG_EXPOSURE) - ratio) <= 1e-3 * ratio:
+            return label
+    raise ValueError(f"no short-exposure name recovers ratio {ratio}")  # unreachable for <= 300
+
+
+def _splits(splits) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in splits)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) and v >= 0 for v in values) or not any(values):
+        raise ValueError(
+            "splits must be three non-negative fractions (train, test, val) with a positive "
+            f"sum. Received: splits={splits!r}"
+        )
+    total = sum(values)
+    return tuple(v / total for v in values)
+
+
+def _split_schedule(fractions, count: int) -> list[tuple[str, int]]:
+    """(split, 1-based number within the split) of scenes 0..count-1.
+
+    Scene k goes to the split furthest behind its share after k + 1 scenes (ties: the smaller
+    split, then train/test/val order), so the assignment of scene k never depends on `count`.
+    """
+    counts = [0, 0, 0]
+    schedule = []
+    for k in range(count):
+        deficits = [round(f * (k + 1) - c, 9) for f, c in zip(fractions, counts, strict=True)]
+        best = max(range(3), key=lambda i: (deficits[i], -fractions[i], -i))
+        counts[best] += 1
+        schedule.append((SPLITS[best], counts[best]))
+    return schedule
+
+
+# --- source photos -------------------------------------------------------------------------
+
+
+def _default_photo_folder() -> str:
+    import skimage
+
+    return os.path.join(os.path.dirname(skimage.__file__), "data")
+
+
+def _readable(path: str) -> bool:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.size[0] > 0 and image.size[1] > 0
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def _photo_paths(images) -> list[str]:
+    """Readable photos, sorted by file name; unreadable candidates are skipped with a warning."""
+    if images is None:
+        folder = _default_photo_folder()
+        candidates = [os.path.join(folder, name) for name in DEFAULT_PHOTOS]
+        candidates = [path for path in candidates if os.path.isfile(path)]
+        if not candidates:
+            raise FileNotFoundError(
+                f"{folder}: none of scikit-image's sample photos ({', '.join(DEFAULT_PHOTOS)}) "
+                "found; pass images=<folder of photos>"
+            )
+    else:
+        folder = os.fspath(images)
+        if not os.path.exists(folder):
+            raise FileNotFoundError(f"{folder}: images folder not found")
+        if not os.path.isdir(folder):
+            raise ValueError(f"{folder}: images must be a folder of photos, not a file")
+        candidates = sorted(
+            os.path.join(folder, name)
+            for name in os.listdir(folder)
+            if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
+        )
+    paths = [path for path in candidates if _readable(path)]
+    skipped = sorted(set(candidates) - set(paths))
+    if skipped:
+        warnings.warn(
+            f"skipping unreadable images: {', '.join(skipped)}", RuntimeWarning, stacklevel=3
+        )
+    if not paths:
+        raise ValueError(
+            f"{folder}: no readable images ({', '.join(IMAGE_EXTENSIONS)}; RGB, greyscale or RGBA)"
+        )
+    return sorted(paths, key=os.path.basename)
+
+
+def _load_photo(path: str) -> np.ndarray:
+    """(H, W, 3) float32 sRGB in [0, 1]; greyscale is repeated, alpha dropped, EXIF rotation
+    applied, 16-bit greyscale kept at full precision."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            if image.mode.startswith("I;16") or image.mode == "I":
+                array = np.asarray(image, dtype=np.float32) / 65535.0
+            elif image.mode == "F":
+                array = np.asarray(image, dtype=np.float32)
+            else:
+                array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ValueError(f"{path}: cannot read image ({error})") from error
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=-1)
+    return np.clip(np.nan_to_num(array), 0.0, 1.0)
+
+
+def _crop(photo: np.ndarray, size, origin, flip_vertical: bool, flip_horizontal: bool):
+    """A `size` crop of `photo` at fractional `origin`, enlarged first if the photo is smaller."""
+    height, width = size
+    rows, cols = photo.shape[:2]
+    scale = max(height / rows, width / cols)
+    if scale > 1:
+        from skimage.transform import resize
+
+        shape = (max(height, round(rows * scale)), max(width, round(cols * scale)), 3)
+        photo = np.clip(resize(photo, shape, order=1, mode="edge", anti_aliasing=False), 0, 1)
+        rows, cols = photo.shape[:2]
+    top = min(int(origin[0] * (rows - height + 1)), rows - height)
+    left = min(int(origin[1] * (cols - width + 1)), cols - width)
+    crop = photo[top : top + height, left : left + width]
+    if flip_vertical:
+        crop = crop[::-1]
+    if flip_horizontal:
+        crop = crop[:, ::-1]
+    return np.ascontiguousarray(crop)
+
+
+# --- scenes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Scene:
+    index: int
+    scene_id: int
+    split: str
+    photo: str
+    crop_origin: tuple[float, float]
+    flip_vertical: bool
+    flip_horizontal: bool
+    camera: UnprocessParams
+    noise: tuple[NoiseParams, ...]
+    noise_rngs: tuple[np.random.Generator, ...]  # positioned after the noise parameter draws
+
+
+def _plan_scene(k, seed, photos, order, schedule, n_ratios) -> _Scene:
+    """Every random draw of scene k, from seeds that depend on (seed, k) only."""
+    content_seed, *noise_seeds = np.random.SeedSequence(seed, spawn_key=(_SCENE_KEY, k)).spawn(
+        1 + n_ratios
+    )
+    rng = np.random.default_rng(content_seed)
+    origin = tuple(float(v) for v in rng.random(2))
+    flip_vertical, flip_horizontal = (bool(v) for v in rng.random(2) < 0.5)
+    camera = sample_unprocess_params(rng)
+    noise_rngs = tuple(np.random.default_rng(s) for s in noise_seeds)
+    noise = tuple(sample_noise_params(r) for r in noise_rngs)
+    split, number = schedule[k]
+    return _Scene(
+        index=k,
+        scene_id=_SET_DIGIT[split] * 10000 + number,
+        split=split,
+        photo=photos[order[k % len(photos)]],
+        crop_origin=origin,
+        flip_vertical=flip_vertical,
+        flip_horizontal=flip_horizontal,
+        camera=camera,
+        noise=noise,
+        noise_rngs=noise_rngs,
+    )
+
+
+def _write_text_atomic(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(
+        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _read_record(path: str) -> dict:
+    if not os.path.exists(path):
+        return {"generator": __name__, "format_version": _FORMAT_VERSION, "datasets": {}}
+    try:
+        with open(path, encoding="utf-8") as file:
+            record = json.load(file)
+        if not isinstance(record.get("datasets"), dict):
+            raise ValueError("no 'datasets' entry")
+    except (OSError, ValueError, AttributeError) as error:
+        raise ValueError(
+            f"{path}: not a synthetic-dataset record ({error}); use another out_dir"
+        ) from None
+    return record
+
+
+def synthesize_dataset(
+    out_dir,
+    images=None,
+    camera: str = "sony",
+    cfa=None,
+    scenes: int = 12,
+    seed: int = 0,
+    size=None,
+    ratios=(100, 250, 300),
+    splits=(0.7, 0.2, 0.1),
+    progress: bool = True,
+) -> dict:
+    """Write a synthetic SID-style dataset of clean 10 s long and noisy short exposures (DNG).
+
+    Args:
+        out_dir: dataset root (created); gets `<Camera>/short`, `<Camera>/long`, the three list
+            files and `synth.json`. Sony and Fuji datasets may share one root.
+        images: folder of sRGB photos (.png, .jpg, .jpeg, .tif; RGB, greyscale or RGBA), read
+            in file-name order; default: the colour photos in scikit-image's `skimage/data`.
+        camera: "sony" (Bayer, black 512, white 16383 DN) or "fuji" (X-Trans, black 1024,
+            white 16383 DN).
+        cfa: Sony: a Bayer order "RGGB" (default), "GRBG", "GBRG" or "BGGR"; Fuji: a 6x6
+            X-Trans pattern, 36 letters or an integer array (0 R, 1 G, 2 B), default the X-T2
+            phase `XTRANS_PATTERN`. Either may also be given as a 2x2 / 6x6 integer array.
+        scenes: number of scenes (1 to 9999); each gives one long and len(ratios) short files.
+        seed: non-negative integer; scene k depends only on (seed, k).
+        size: (height, width) of every frame in RAW pixels, multiples of 32 (Sony) or 96 (Fuji)
+            so packed inputs are multiples of 16; default (512, 768) for Sony, (576, 768) for
+            Fuji. Smaller photos are enlarged to cover it. With a Bayer order other than RGGB
+            (or another X-Trans phase) `pack` drops the leading row/column, so packed frames
+            are one cell smaller.
+        ratios: amplification ratios in (1, 300]; ratio r gives a short exposure of 10 / r s,
+            named so that `min(10 / short, 300)` recovers r (100 -> 0.1 s, 250 -> 0.04 s,
+            300 -> 0.033 s). The noise is simulated with the named exposures' ratio (10 / 0.033
+            = 303 for 300, as in real SID files).
+        splits: fractions (train, test, val), normalised to sum 1; scene k's split depends on
+            k and these fractions only.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        dict with "out_dir", "camera", "cfa", "scenes", "pairs" ({split: short files}),
+        "lists" ({split: list path}), "files_written", "scenes_skipped" (already complete),
+        "seconds".
+
+    Raises:
+        FileNotFoundError: `images` does not exist (or no default photos found).
+        ValueError: bad camera, cfa, size, ratios, splits, scenes or seed; no readable photo in
+            `images`; a photo that cannot be decoded; `out_dir` holds a dataset of this camera
+            made with other parameters.
+    """
+    from tqdm import tqdm
+
+    start = time.monotonic()
+    spec = _camera(camera)
+    pattern = _cfa(cfa, spec)
+    height, width = _size(size, spec)
+    ratios = _ratios(ratios)
+    fractions = _splits(splits)
+    if (
+        isinstance(scenes, bool)
+        or not isinstance(scenes, (int, np.integer))
+        or not (1 <= scenes <= _MAX_SCENES)
+    ):
+        raise ValueError(f"scenes must be an integer in [1, 9999]. Received: scenes={scenes!r}")
+    scenes = int(scenes)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+    seed = int(seed)
+    photos = _photo_paths(images)
+
+    labels = [_exposure_label(LONG_EXPOSURE / r, r) for r in ratios]
+    short_exposures = [float(label) for label in labels]
+    long_label = f"{LONG_EXPOSURE:g}"
+    parameters = {
+        "camera": spec.folder.lower(),
+        "cfa": cfa_name(pattern),
+        "seed": seed,
+        "size": [height, width],
+        "ratios": list(ratios),
+        "short_exposures": short_exposures,
+        "long_exposure": LONG_EXPOSURE,
+        "splits": list(fractions),
+        "black_level": spec.black_level,
+        "white_level": spec.white_level,
+        "images": [os.path.basename(p) for p in photos],
+    }
+
+    out_dir = os.fspath(out_dir)
+    short_dir = os.path.join(out_dir, spec.folder, "short")
+    long_dir = os.path.join(out_dir, spec.folder, "long")
+    record_path = os.path.join(out_dir, _JSON_NAME)
+    record = _read_record(record_path)
+    previous = record["datasets"].get(spec.folder)
+    if previous is not None and previous.get("parameters") != parameters:
+        old = previous.get("parameters") or {}
+        differing = sorted(
+            k for k in parameters.keys() | old.keys() if old.get(k) != parameters.get(k)
+        )
+        detail = ", ".join(f"{k}: {old.get(k)!r} -> {parameters.get(k)!r}" for k in differing)
+        raise ValueError(
+            f"{out_dir}: holds a {spec.folder} synthetic dataset made with other parameters "
+            f"({detail}); use another out_dir or delete {spec.folder}/ and {_JSON_NAME}"
+        )
+    os.makedirs(short_dir, exist_ok=True)
+    os.makedirs(long_dir, exist_ok=True)
+    entry = {"parameters": parameters, "images_dir": os.path.dirname(os.path.abspath(photos[0]))}
+    record["datasets"][spec.folder] = entry | {"complete": False}
+    _write_text_atomic(record_path, json.dumps(record, indent=1) + "\n")
+
+    order_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_ORDER_KEY,)))
+    order = order_rng.permutation(len(photos))
+    schedule = _split_schedule(fractions, scenes)
+    span = spec.white_level - spec.black_level
+    lines = {split: [] for split in SPLITS}
+    scene_records = []
+    written = skipped = 0
+    for k in tqdm(range(scenes), desc=f"synth {spec.folder}", unit="scene", disable=not progress):
+        scene = _plan_scene(k, seed, photos, order, schedule, len(ratios))
+        stem = f"{scene.scene_id:05d}"
+        long_name = f"{stem}_00_{long_label}s{_EXTENSION}"
+        long_path = os.path.join(long_dir, long_name)
+        short_names = [f"{stem}_{j:02d}_{label}s{_EXTENSION}" for j, label in enumerate(labels)]
+        short_paths = [os.path.join(short_dir, name) for name in short_names]
+        missing = [not os.path.exists(p) for p in [long_path, *short_paths]]
+        if not any(missing):
+            skipped += 1
+        else:
+            srgb = _crop(
+                _load_photo(scene.photo),
+                (height, width),
+                scene.crop_origin,
+                scene.flip_vertical,
+                scene.flip_horizontal,
+            )
+            clean, _ = unprocess(srgb, pattern, params=scene.camera)
+            clean_dn = clean.astype(np.float64) * span
+            metadata = {
+                "camera_wb": scene.camera.camera_wb,
+                "color_matrix": scene.camera.xyz_to_camera,
+            }
+            if missing[0]:
+                long_dn = np.rint(clean_dn) + spec.black_level
+                write_dng(
+                    long_path,
+                    long_dn.astype(np.uint16),
+                    pattern,
+                    spec.black_level,
+                    spec.white_level,
+                    exposure_time=LONG_EXPOSURE,
+                    **metadata,
+                )
+                written += 1
+            for j, path in enumerate(short_paths):
+                if not missing[1 + j]:
+                    continue
+                short_dn = simulate_short_exposure(
+                    clean_dn,
+                    LONG_EXPOSURE / short_exposures[j],
+                    spec.black_level,
+                    spec.white_level,
+                    scene.noise_rngs[j],
+                    scene.noise[j],
+                )
+                write_dng(
+                    path,
+                    short_dn,
+                    pattern,
+                    spec.black_level,
+                    spec.white_level,
+                    exposure_time=short_exposures[j],
+                    **metadata,
+                )
+                written += 1
+
+        relative_long = f"./{spec.folder}/long/{long_name}"
+        shorts = []
+        for j, name in enumerate(short_names):
+            relative_short = f"./{spec.folder}/short/{name}"
+            lines[scene.split].append(f"{relative_short} {relative_long} {_LIST_TAIL}")
+            shorts.append(
+                {
+                    "path": relative_short,
+                    "exposure": short_exposures[j],
+                    "ratio": ratios[j],
+                    "simulated_ratio": LONG_EXPOSURE / short_exposures[j],
+                    "noise": {
+                        "system_gain": scene.noise[j].system_gain,
+                        "read_sigma": scene.noise[j].read_sigma,
+                        "row_sigma": scene.noise[j].row_sigma,
+                    },
+                }
+            )
+        scene_records.append(
+            {
+                "index": k,
+                "scene": stem,
+                "split": scene.split,
+                "image": os.path.basename(scene.photo),
+                "crop_origin": list(scene.crop_origin),
+                "flip_vertical": scene.flip_vertical,
+                "flip_horizontal": scene.flip_horizontal,
+                "camera": scene.camera.as_dict(),
+                "long": relative_long,
+                "short": shorts,
+            }
+        )
+
+    list_paths = {}
+    for split in SPLITS:
+        list_paths[split] = os.path.join(out_dir, f"{spec.folder}_{split}_list.txt")
+        text = "".join(line + "\n" for line in sorted(lines[split]))
+        _write_text_atomic(list_paths[split], text)
+    pairs = {split: len(lines[split]) for split in SPLITS}
+    record["datasets"][spec.folder] = entry | {
+        "complete": True,
+        "scenes": scene_records,
+        "pairs": pairs,
+    }
+    _write_text_atomic(record_path, json.dumps(record, indent=1) + "\n")
+    return {
+        "out_dir": out_dir,
+        "camera": spec.folder,
+        "cfa": cfa_name(pattern),
+        "scenes": scenes,
+        "pairs": pairs,
+        "lists": list_paths,
+        "files_written": written,
+        "scenes_skipped": skipped,
+        "seconds": time.monotonic() - start,
+    }

@@ -1,0 +1,109 @@
+"""The physics noise model: moments of simulated exposures and the parameter distribution."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lsid_keras.raw.noise import NoiseParams, sample_noise_params, simulate_short_exposure
+
+# Rounding to integers and the U(-0.5, 0.5) quantisation noise each add 1/12 DN^2.
+QUANTISATION_VARIANCE = 2 / 12
+
+
+@pytest.mark.parametrize(
+    "gain, read, signal, ratio",
+    [(2.0, 3.0, 200.0, 100.0), (0.5, 1.5, 50.0, 300.0), (5.0, 12.0, 30.0, 250.0)],
+)
+def test_mean_is_signal_over_ratio_and_variance_is_shot_plus_read(gain, read, signal, ratio):
+    params = NoiseParams(system_gain=gain, read_sigma=read, row_sigma=0.0)
+    clean = np.full((1000, 1000), signal * ratio)
+    out = simulate_short_exposure(clean, ratio, 512, 16383, np.random.default_rng(0), params)
+    assert out.dtype == np.uint16 and out.shape == clean.shape
+    values = out.astype(np.float64) - 512
+    assert values.mean() == pytest.approx(signal, abs=0.1)
+    expected = gain * signal + read**2 + QUANTISATION_VARIANCE
+    assert values.var() == pytest.approx(expected, rel=0.02)
+
+
+def test_row_noise_is_one_offset_per_row():
+    params = NoiseParams(system_gain=1.0, read_sigma=0.0, row_sigma=5.0)
+    clean = np.full((2000, 400), 20.0 * 100)
+    out = simulate_short_exposure(clean, 100, 512, 16383, np.random.default_rng(1), params)
+    values = out.astype(np.float64) - 512
+    within_row = values.var(axis=1).mean()
+    assert within_row == pytest.approx(1.0 * 20 + QUANTISATION_VARIANCE, rel=0.05)
+    row_means = values.mean(axis=1)
+    assert row_means.var() == pytest.approx(25 + within_row / 400, rel=0.1)
+    assert values.mean() == pytest.approx(20, abs=0.4)
+
+
+def test_black_level_clipping_and_rounding():
+    params = NoiseParams(system_gain=1.0, read_sigma=4.0, row_sigma=1.0)
+    clean = np.zeros((64, 64))
+    clean[:, 32:] = 1e9  # far above saturation
+    out = simulate_short_exposure(clean, 1.0, 0, 4095, np.random.default_rng(2), params)
+    assert out[:, :32].min() == 0 and out[:, 32:].min() == 4095 and out.max() == 4095
+    # Below-black noise is kept when the black level leaves room for it (as real sensors do).
+    out = simulate_short_exposure(clean[:, :32], 1.0, 512, 4095, 3, params)
+    assert out.min() < 512 < out.max()
+    assert abs(out.astype(float).mean() - 512) < 0.5
+
+
+def test_same_seed_same_exposure():
+    clean = np.linspace(0, 16000, 48 * 64).reshape(48, 64)
+    a = simulate_short_exposure(clean, 100, 512, 16383, np.random.default_rng(5))
+    b = simulate_short_exposure(clean, 100, 512, 16383, np.random.default_rng(5))
+    c = simulate_short_exposure(clean, 100, 512, 16383, np.random.default_rng(6))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_parameter_distribution_follows_the_calibration():
+    rng = np.random.default_rng(0)
+    samples = [sample_noise_params(rng) for _ in range(20000)]
+    log_k = np.log([s.system_gain for s in samples])
+    log_read = np.log([s.read_sigma for s in samples])
+    log_row = np.log([s.row_sigma for s in samples])
+    low, high = math.log(0.0939), math.log(6.011)
+    assert low <= log_k.min() and log_k.max() <= high
+    assert log_k.mean() == pytest.approx((low + high) / 2, abs=0.03)
+    assert log_k.std() == pytest.approx((high - low) / math.sqrt(12), rel=0.02)
+    for values, (slope, intercept, std) in [
+        (log_read, (0.54075, 1.21824, 0.26751)),
+        (log_row, (0.52754, -0.59170, 0.29429)),
+    ]:
+        fit_slope, fit_intercept = np.polyfit(log_k, values, 1)
+        residual = values - (fit_slope * log_k + fit_intercept)
+        assert fit_slope == pytest.approx(slope, abs=0.01)
+        assert fit_intercept == pytest.approx(intercept, abs=0.01)
+        assert residual.std() == pytest.approx(std, rel=0.03)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"clean_dn": np.zeros((4, 4, 1))}, "2-D"),
+        ({"ratio": 0}, "ratio"),
+        ({"black_level": 5000, "white_level": 4095}, "black_level"),
+        ({"white_level": 70000}, "white_level"),
+        ({"black_level": np.zeros((3, 3))}, "broadcast"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    args = {
+        "clean_dn": np.zeros((32, 32)),
+        "ratio": 100,
+        "black_level": 512,
+        "white_level": 16383,
+        "rng": 0,
+    } | kwargs
+    with pytest.raises(ValueError, match=match):
+        simulate_short_exposure(**args)
+
+
+def test_bad_params():
+    with pytest.raises(ValueError, match="system_gain"):
+        NoiseParams(system_gain=0.0, read_sigma=1.0, row_sigma=1.0)
+    with pytest.raises(ValueError, match="row_sigma"):
+        NoiseParams(system_gain=1.0, read_sigma=1.0, row_sigma=-1.0)

@@ -1,0 +1,292 @@
+"""The synthetic SID-style dataset: layout, names, lists, metadata, determinism and resuming."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import rawpy
+from PIL import Image
+from raw_fixtures import XT2, bayer_pattern
+
+from lsid_keras.data.sid_list import amplification_ratio, parse_exposure_name, read_pair_list
+from lsid_keras.data.synth import DEFAULT_PHOTOS, synthesize_dataset
+from lsid_keras.raw import pack, read_raw
+
+SONY_SIZE = (64, 96)
+THIRDS = (1, 1, 1)
+EXPOSURE_RATIOS = {0.1: 100.0, 0.04: 250.0, 0.033: 300.0}
+
+
+def smooth_photo(height, width, seed=0):
+    """A smooth, colourful 8-bit sRGB image with values well inside (0, 255)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    channels = [
+        0.45 + 0.3 * np.sin(2.5 * x + 3 * y * rng.uniform(0.5, 1.5) + rng.uniform(0, 6))
+        for _ in range(3)
+    ]
+    return (np.stack(channels, axis=-1) * 255).round().astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """An RGB photo of exactly SONY_SIZE, a small greyscale one and a large RGBA one."""
+    folder = tmp_path_factory.mktemp("photos")
+    Image.fromarray(smooth_photo(*SONY_SIZE, seed=1)).save(folder / "a_rgb.png")
+    Image.fromarray(smooth_photo(40, 50, seed=2)[..., 0]).save(folder / "b_grey.png")
+    rgba = np.dstack([smooth_photo(150, 200, seed=3), np.full((150, 200), 128, np.uint8)])
+    Image.fromarray(rgba).save(folder / "c_rgba.png")
+    Image.fromarray(smooth_photo(130, 140, seed=4)).save(folder / "d.jpg", quality=95)
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sony(tmp_path_factory, photos):
+    out = tmp_path_factory.mktemp("sony")
+    summary = synthesize_dataset(
+        out, images=photos, scenes=3, seed=4, size=SONY_SIZE, splits=THIRDS, progress=False
+    )
+    return out, summary
+
+
+def all_files(root):
+    return sorted(
+        os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs
+    )
+
+
+def test_layout_names_and_lists_follow_sid(sony):
+    out, summary = sony
+    assert summary["pairs"] == {"train": 3, "test": 3, "val": 3}
+    assert summary["files_written"] == 12 and summary["scenes_skipped"] == 0
+    assert all_files(out) == sorted(
+        [f"Sony/long/{s}_00_10s.dng" for s in ("00001", "10001", "20001")]
+        + [
+            f"Sony/short/{s}_{b}.dng"
+            for s in ("00001", "10001", "20001")
+            for b in ("00_0.1s", "01_0.04s", "02_0.033s")
+        ]
+        + ["Sony_train_list.txt", "Sony_test_list.txt", "Sony_val_list.txt", "synth.json"]
+    )
+    lines = (out / "Sony_test_list.txt").read_text().splitlines()
+    assert lines[0] == "./Sony/short/10001_00_0.1s.dng ./Sony/long/10001_00_10s.dng ISO200 F9"
+    for split, digit in (("train", 0), ("test", 1), ("val", 2)):
+        pairs = read_pair_list(out / f"Sony_{split}_list.txt")
+        assert sorted(p.ratio for p in pairs) == [100.0, 250.0, 300.0]
+        assert {p.scene // 10000 for p in pairs} == {digit}
+        assert sorted(p.burst for p in pairs) == [0, 1, 2]
+        assert len(read_pair_list(out / f"Sony_{split}_list.txt", first_burst_only=True)) == 1
+
+
+def test_files_read_back_as_sony_raw(sony):
+    out, _ = sony
+    for pair in read_pair_list(out / "Sony_train_list.txt"):
+        short, long = read_raw(pair.short_path), read_raw(pair.long_path)
+        for frame in (short, long):
+            assert frame.mosaic.shape == SONY_SIZE
+            np.testing.assert_array_equal(frame.cfa, bayer_pattern("RGGB"))
+            np.testing.assert_array_equal(frame.black_level, 512)
+            assert frame.white_level == 16383
+            assert pack(frame).shape == (32, 48, 4)
+        assert long.exposure_time == 10.0
+        assert short.exposure_time == pair.short_exposure
+        assert amplification_ratio(short.exposure_time, long.exposure_time) == pair.ratio
+        # The short exposure collects 1/ratio of the light, plus zero-mean noise.
+        signal_long = long.mosaic.astype(float).mean() - 512
+        signal_short = short.mosaic.astype(float).mean() - 512
+        ratio = long.exposure_time / short.exposure_time
+        assert signal_short == pytest.approx(signal_long / ratio, rel=0.15)
+        assert not np.array_equal(short.mosaic, np.rint((long.mosaic - 512) / ratio + 512))
+
+
+def test_exposure_names_recover_the_ratios(sony):
+    out, _ = sony
+    for name in os.listdir(out / "Sony" / "short"):
+        exposure = parse_exposure_name(name).exposure
+        assert amplification_ratio(exposure, 10.0) == EXPOSURE_RATIOS[exposure]
+
+
+def test_long_exposure_develops_to_the_source_photo(tmp_path, photos):
+    # A folder with one photo of exactly the frame size: the crop is the whole photo.
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "a_rgb.png").write_bytes((photos / "a_rgb.png").read_bytes())
+    out = tmp_path / "out"
+    synthesize_dataset(out, images=folder, scenes=2, size=SONY_SIZE, seed=2, progress=False)
+    record = json.loads((out / "synth.json").read_text())["datasets"]["Sony"]
+    source = np.asarray(Image.open(folder / "a_rgb.png"), dtype=np.float64) / 255
+    for scene in record["scenes"]:
+        expected = source[::-1] if scene["flip_vertical"] else source
+        expected = expected[:, ::-1] if scene["flip_horizontal"] else expected
+        with rawpy.imread(str(out / scene["long"])) as raw:
+            developed = raw.postprocess(
+                use_camera_wb=True, half_size=False, no_auto_bright=True, output_bps=16
+            )
+        with rawpy.imread(str(out / scene["long"])) as raw:
+            linear = raw.postprocess(
+                use_camera_wb=True, no_auto_bright=True, output_bps=16, gamma=(1, 1)
+            )
+        inner = np.s_[4:-4, 4:-4]
+        weights = np.array([0.2126, 0.7152, 0.0722])
+        correlation = np.corrcoef(
+            (developed[inner] @ weights).ravel(), (expected[inner] @ weights).ravel()
+        )[0, 1]
+        assert correlation > 0.9
+        # Colour: white balance and colour matrix must bring back the photo's linear colours
+        # (darker by rgb_gain, the brightening no DNG tag carries).
+        g = 0.5 - np.sin(np.arcsin(1 - 2 * expected) / 3)
+        source_linear = g**2.2
+        developed_linear = linear.astype(np.float64) / 65535 * scene["camera"]["rgb_gain"]
+        error = np.abs(developed_linear[inner] - source_linear[inner]) / source_linear[inner]
+        assert np.median(error, axis=(0, 1)).max() < 0.05
+
+
+def test_fuji_xtrans_dataset(tmp_path, photos):
+    summary = synthesize_dataset(
+        tmp_path, images=photos, camera="fuji", scenes=2, size=(96, 96), progress=False
+    )
+    assert summary["camera"] == "Fuji" and summary["cfa"].startswith("RBGBRG/")
+    pairs = read_pair_list(tmp_path / "Fuji_train_list.txt") + read_pair_list(
+        tmp_path / "Fuji_test_list.txt"
+    )
+    assert len(pairs) == 6
+    assert all(p.short_path.endswith(".dng") and "/Fuji/short/" in p.short_path for p in pairs)
+    frame = read_raw(pairs[0].long_path)
+    np.testing.assert_array_equal(frame.cfa, XT2)
+    np.testing.assert_array_equal(frame.black_level, 1024)
+    assert frame.white_level == 16383
+    assert pack(frame).shape == (32, 32, 9)
+
+
+def test_bayer_order_option(tmp_path, photos):
+    synthesize_dataset(
+        tmp_path, images=photos, cfa="GRBG", scenes=1, size=SONY_SIZE, progress=False
+    )
+    frame = read_raw(next((tmp_path / "Sony" / "long").iterdir()))
+    np.testing.assert_array_equal(frame.cfa, bayer_pattern("GRBG"))
+
+
+def test_default_photos_come_from_scikit_image(tmp_path):
+    synthesize_dataset(tmp_path, scenes=2, size=SONY_SIZE, progress=False)
+    record = json.loads((tmp_path / "synth.json").read_text())["datasets"]["Sony"]
+    assert {s["image"] for s in record["scenes"]} <= set(DEFAULT_PHOTOS)
+    assert record["parameters"]["images"] == sorted(record["parameters"]["images"])
+    assert len(record["parameters"]["images"]) >= 5
+
+
+def file_bytes(root):
+    return {name: (root / name).read_bytes() for name in all_files(root) if name.endswith(".dng")}
+
+
+def test_same_seed_same_files_and_scene_k_independent_of_scene_count(tmp_path, photos, sony):
+    reference, _ = sony
+    again = tmp_path / "again"
+    synthesize_dataset(
+        again, images=photos, scenes=3, seed=4, size=SONY_SIZE, splits=THIRDS, progress=False
+    )
+    assert file_bytes(again) == file_bytes(reference)
+    fewer = tmp_path / "fewer"
+    synthesize_dataset(
+        fewer, images=photos, scenes=2, seed=4, size=SONY_SIZE, splits=THIRDS, progress=False
+    )
+    fewer_files = file_bytes(fewer)
+    assert len(fewer_files) == 8
+    assert all(
+        fewer_files[name] == content
+        for name, content in file_bytes(reference).items()
+        if name in fewer_files
+    )
+    other = tmp_path / "other"
+    synthesize_dataset(
+        other, images=photos, scenes=3, seed=5, size=SONY_SIZE, splits=THIRDS, progress=False
+    )
+    other_files = file_bytes(other)
+    assert other_files.keys() == file_bytes(reference).keys()
+    assert all(other_files[n] != c for n, c in file_bytes(reference).items())
+
+
+def test_rerun_rewrites_only_missing_files(tmp_path, photos):
+    kwargs = dict(images=photos, scenes=3, seed=1, size=SONY_SIZE, splits=THIRDS, progress=False)
+    synthesize_dataset(tmp_path, **kwargs)
+    before = {n: os.stat(tmp_path / n).st_mtime_ns for n in all_files(tmp_path)}
+    content = file_bytes(tmp_path)
+    victim = "Sony/short/10001_01_0.04s.dng"
+    os.remove(tmp_path / victim)
+    summary = synthesize_dataset(tmp_path, **kwargs)
+    assert summary["files_written"] == 1 and summary["scenes_skipped"] == 2
+    assert (tmp_path / victim).read_bytes() == content[victim]
+    after = {n: os.stat(tmp_path / n).st_mtime_ns for n in all_files(tmp_path)}
+    assert after.keys() == before.keys()
+    changed = {n for n in before if after[n] != before[n] and n.endswith(".dng")}
+    assert changed == {victim}
+    # Growing the dataset keeps the existing scenes and adds new ones.
+    summary = synthesize_dataset(tmp_path, **(kwargs | {"scenes": 4}))
+    assert summary["files_written"] == 4 and summary["scenes_skipped"] == 3
+    assert not [n for n in all_files(tmp_path) if n.endswith(".tmp")]
+
+
+def test_rerun_with_other_parameters_is_refused(tmp_path, photos):
+    synthesize_dataset(tmp_path, images=photos, scenes=1, size=SONY_SIZE, progress=False)
+    with pytest.raises(ValueError, match="seed: 0 -> 3"):
+        synthesize_dataset(
+            tmp_path, images=photos, scenes=1, size=SONY_SIZE, seed=3, progress=False
+        )
+    # Another camera may share the root, as in SID.
+    synthesize_dataset(
+        tmp_path, images=photos, camera="fuji", scenes=1, size=(96, 96), progress=False
+    )
+    record = json.loads((tmp_path / "synth.json").read_text())
+    assert sorted(record["datasets"]) == ["Fuji", "Sony"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"camera": "canon"}, ValueError, "canon"),
+        ({"cfa": "RGBG"}, ValueError, "RGBG"),
+        ({"cfa": "RGGBX"}, ValueError, "RGGBX"),
+        ({"camera": "fuji", "cfa": "RGGB", "size": (96, 96)}, ValueError, "X-Trans"),
+        ({"size": (64, 90)}, ValueError, "multiples of 32"),
+        ({"size": (16, 32)}, ValueError, "size"),
+        ({"size": (64, 96.0)}, ValueError, "size"),
+        ({"camera": "fuji", "size": (64, 96)}, ValueError, "multiples of 96"),
+        ({"ratios": (100, 500)}, ValueError, "300"),
+        ({"ratios": ()}, ValueError, "ratios"),
+        ({"splits": (0, 0, 0)}, ValueError, "splits"),
+        ({"splits": (0.5, 0.5)}, ValueError, "splits"),
+        ({"scenes": 0}, ValueError, "scenes"),
+        ({"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_bad_arguments(tmp_path, photos, kwargs, error, match):
+    args = {"images": photos, "scenes": 1, "size": SONY_SIZE, "progress": False} | kwargs
+    with pytest.raises(error, match=match):
+        synthesize_dataset(tmp_path / "out", **args)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_image_folders(tmp_path):
+    missing = tmp_path / "missing"
+    with pytest.raises(FileNotFoundError, match="missing"):
+        synthesize_dataset(tmp_path / "out", images=missing, progress=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "broken.png").write_bytes(b"not a png")
+    (empty / "readme.txt").write_text("hello")
+    with (
+        pytest.warns(RuntimeWarning, match="broken.png"),
+        pytest.raises(ValueError, match="no readable images"),
+    ):
+        synthesize_dataset(tmp_path / "out", images=empty, progress=False)
+    with pytest.raises(ValueError, match="folder"):
+        synthesize_dataset(tmp_path / "out", images=empty / "readme.txt", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_fuji_default_size_packs_to_multiples_of_16(tmp_path, photos):
+    synthesize_dataset(tmp_path, images=photos, camera="fuji", scenes=1, progress=False)
+    frame = read_raw(next((tmp_path / "Fuji" / "long").iterdir()))
+    assert frame.mosaic.shape == (576, 768)
+    assert [side % 16 for side in pack(frame).shape[:2]] == [0, 0]
