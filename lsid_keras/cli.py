@@ -118,6 +118,58 @@ def _cmd_synth(args):
     return 0
 
 
+def _setting(text):
+    """A config value from the command line: none/null, an int, a float, or a string."""
+    if text.lower() in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _cmd_train(args):
+    from lsid_keras.data.cache import CacheError
+    from lsid_keras.train import TrainConfig, TrainingDiverged, config_fields, load_config, train
+
+    settings = {}
+    try:
+        if args.config:
+            settings.update(load_config(args.config))
+    except (OSError, ValueError) as err:
+        raise UserError(str(err)) from None
+    names = {f.name for f in config_fields()}
+    settings.update({k: v for k, v in vars(args).items() if k in names})
+    try:
+        result = train(TrainConfig(**settings))
+    except (ValueError, CacheError, FileNotFoundError) as err:
+        raise UserError(str(err)) from None
+    except TrainingDiverged as err:
+        print(f"lsid train: error: {err}", file=sys.stderr)
+        return 1
+    logs = ", ".join(f"{k} {v:.4g}" for k, v in result.logs.items())
+    reason = " (time budget reached)" if result.stopped_by == "time" else ""
+    print(f"trained {result.epochs_done} epochs{reason}: {logs} -> {result.model_path}")
+    return 0
+
+
+def _add_train_options(parser):
+    from lsid_keras.train import config_fields
+
+    parser.add_argument("--config", help="TOML or JSON file of settings (options override it)")
+    for f in config_fields():
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"(default: {f.default})"
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, dest=f.name, action="store_true",
+                                default=argparse.SUPPRESS, help=help_text)
+        else:
+            parser.add_argument(flag, dest=f.name, type=_setting, default=argparse.SUPPRESS,
+                                metavar=f.name.upper(), help=help_text)
+
+
 def _size(text):
     try:
         height, width = (int(v) for v in text.lower().split("x"))
@@ -184,6 +236,16 @@ def build_parser():
     synth.add_argument("--size", type=_size, help="frame HEIGHTxWIDTH in RAW pixels")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_cmd_synth)
+
+    train = sub.add_parser(
+        "train",
+        help="train a model with model.fit on a prepared cache (resumable)",
+        description="Trains with each paper's recipe (see lsid_keras.train); settings come "
+        "from --config and the options below, which map one-to-one onto TrainConfig. Rerun "
+        "the same command after a crash to resume at the epoch reached.",
+    )
+    _add_train_options(train)
+    train.set_defaults(func=_cmd_train)
     return parser
 
 

@@ -277,11 +277,55 @@ def _write_manifest(cache_dir, pairs, done):
     )
 
 
-def load_manifest(cache_dir, check_sources=True):
+def contrast_target_file(target_file):
+    """Where the contrast-improved version of a cached target lives (`targets_contrast/`)."""
+    directory, name = os.path.split(target_file)
+    return os.path.join(os.path.dirname(directory), "targets_contrast", name)
+
+
+def add_contrast_targets(cache_dir, progress=True):
+    """Writes the contrast-improved ground truth of every cached target (resumable).
+
+    Zamir et al. fine-tune on ground truth passed through the same contrast improvement as
+    their outputs (`lsid_keras.contrast.improve_contrast`); computing it once here keeps it off
+    the training loop. Existing files are kept, so a killed run continues.
+
+    Returns:
+        int, number of files written.
+    """
+    from tqdm import tqdm
+
+    from lsid_keras.contrast import improve_contrast
+
+    targets = sorted({p.target_file for p in load_manifest(cache_dir, check_sources=False)})
+    todo = [t for t in targets if not os.path.exists(contrast_target_file(t))]
+    if todo:
+        os.makedirs(os.path.dirname(contrast_target_file(todo[0])), exist_ok=True)
+    for target in tqdm(todo, desc="contrast targets", unit="file", disable=not progress):
+        image = np.load(target).astype(np.float32) / 65535
+        improved = improve_contrast(image)
+        save_npy_atomic(
+            contrast_target_file(target), np.rint(np.clip(improved, 0, 1) * 65535).astype(np.uint16)
+        )
+    return len(todo)
+
+
+def _target_file(cache_dir, relative, target):
+    path = os.path.join(cache_dir, relative)
+    if target == "contrast":
+        path = contrast_target_file(path)
+        if not os.path.exists(path):
+            raise CacheError(f"{path}: no contrast target; run add_contrast_targets first")
+    return path
+
+
+def load_manifest(cache_dir, check_sources=True, target="ground_truth"):
     """The cached pairs of `cache_dir`, as `CachedPair`s.
 
     Args:
         cache_dir: a folder written by `prepare_cache`.
+        target: "ground_truth" (developed long exposures) or "contrast" (their
+            contrast-improved versions, written by `add_contrast_targets`).
         check_sources: refuse entries whose source RAW file changed since it was cached (sources
             that no longer exist, e.g. a cache copied to another machine, are not checked).
 
@@ -302,6 +346,8 @@ def load_manifest(cache_dir, check_sources=True):
             f"{path}: cache version {data.get('version')} is not {CACHE_VERSION}; "
             "prepare it again"
         )
+    if target not in ("ground_truth", "contrast"):
+        raise ValueError(f"target must be 'ground_truth' or 'contrast'. Received: {target!r}")
     pairs, stale = [], []
     for entry in data["pairs"]:
         if check_sources:
@@ -313,7 +359,7 @@ def load_manifest(cache_dir, check_sources=True):
         pairs.append(
             CachedPair(
                 input_file=os.path.join(cache_dir, entry["input"]),
-                target_file=os.path.join(cache_dir, entry["target"]),
+                target_file=_target_file(cache_dir, entry["target"], target),
                 ratio=float(entry["ratio"]),
                 cfa_kind=entry["cfa_kind"],
                 scene=int(entry["scene"]),

@@ -1,0 +1,319 @@
+"""Training with `Model.fit` on the cached SID pairs, with each paper's recipe.
+
+`TrainConfig` holds every setting; its fields are exactly the keyword arguments of `train`, the
+keys of a config file and the `lsid train` options, so one name means one thing everywhere.
+
+Recipes (Adam, batch 1, lr 1e-4 then 1e-5 from half the epochs, 4000 epochs):
+- `sid`: l1 loss, 512 crops (Chen et al.);
+- `zamir`: multi-criterion loss (l1 + MS-SSIM + VGG-16 features), 512 crops (Zamir et al.);
+  `finetune_contrast` then fine-tunes a trained model for 100 epochs at 1e-5 on ground truth
+  passed through the contrast improvement;
+- `gia_net`: joint loss (l1 + MS-SSIM, gamma 0.84), variable crops 32 * [16, 32] (Meng et al.);
+- the GIA-Net ablations (`se_unet`, `sid_dilated`, `sw_net`, `sid_2conv`): l1, 512 crops.
+
+A run writes to `out/`: `model.keras` (after every epoch, atomically), `backup/` (resume state:
+rerunning the same command after a crash continues at the epoch it reached),
+`training_log.csv`, `logs/` (TensorBoard scalars and brightened input / output / ground-truth
+images) and `config.json` (the resolved settings).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+
+from lsid_keras.models import CAMERAS, PRESETS
+
+#: Per preset: (loss, crop size) of its paper.
+RECIPES = {
+    "sid": ("l1", 512),
+    "zamir": ("multi_criterion", 512),
+    "gia_net": ("joint", "gia"),
+}
+DEFAULT_RECIPE = ("l1", 512)
+LOSSES = ("l1", "joint", "multi_criterion")
+MIXED_PRECISION = (None, "bfloat16", "float16")
+PAPER_EPOCHS = 4000
+FINETUNE_EPOCHS = 100
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; training stopped."""
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run (file keys and CLI options use the same names).
+
+    Attributes:
+        cache: training cache folder written by `lsid prepare` (required).
+        out: run folder for checkpoints and logs.
+        model: preset name (see `lsid models`).
+        camera: "sony" (Bayer) or "fuji" (X-Trans); must match the cache.
+        width: channels of the first U-Net level (32 in the papers).
+        loss: "l1", "joint" or "multi_criterion"; None takes the preset's recipe.
+        epochs: passes over the pairs; None: 4000, or 100 with `finetune_contrast`.
+        learning_rate: Adam step size before the drop; None: 1e-4 (1e-5 when fine-tuning).
+        lr_drop_epoch: epoch from which `lr_after_drop` applies; None: half of `epochs`.
+        lr_after_drop: Adam step size after the drop.
+        batch_size: crops per step and worker (1 in the papers).
+        crop_size: crop side in packed pixels, or "gia"; None takes the recipe.
+        steps_per_epoch: None: one pass over the pairs.
+        seed: int for reproducible crops, order and initialisation; None: random.
+        mixed_precision: None, "bfloat16" (CPUs with AMX, TPUs) or "float16" (GPUs).
+        strategy: "default", "mirrored" (all local GPUs) or "multi_worker" (TF_CONFIG).
+        gamma: JointLoss weight of l1 (0.84).
+        alpha, beta: MultiCriterionLoss weights (0.9, 0.99).
+        vgg_weights: "imagenet", a local VGG-16 weights file, or None (random; tests only).
+        vgg_layer: VGG-16 layer of the feature loss.
+        init_model: `.keras` file to start from (required by `finetune_contrast`).
+        finetune_contrast: train on contrast-improved ground truth (Zamir et al. Sec. 5).
+        image_every: write TensorBoard images every this many epochs (0: never).
+        max_minutes: stop cleanly after this much wall time (None: no limit).
+        jit_compile: XLA-compile the train step (helps on GPUs; slow to compile on CPU).
+        verbose: Keras progress output: "auto", 0, 1 or 2.
+    """
+
+    cache: str = ""
+    out: str = "runs/train"
+    model: str = "gia_net"
+    camera: str = "sony"
+    width: int = 32
+    loss: str | None = None
+    epochs: int | None = None
+    learning_rate: float | None = None
+    lr_drop_epoch: int | None = None
+    lr_after_drop: float = 1e-5
+    batch_size: int = 1
+    crop_size: int | str | None = None
+    steps_per_epoch: int | None = None
+    seed: int | None = None
+    mixed_precision: str | None = None
+    strategy: str = "default"
+    gamma: float = 0.84
+    alpha: float = 0.9
+    beta: float = 0.99
+    vgg_weights: str | None = "imagenet"
+    vgg_layer: str = "block2_conv2"
+    init_model: str | None = None
+    finetune_contrast: bool = False
+    image_every: int = 10
+    max_minutes: float | None = None
+    jit_compile: bool = False
+    verbose: int | str = "auto"
+    _resolved: bool = field(default=False, repr=False)
+
+    def resolved(self):
+        """A copy with every None default replaced by its recipe value, validated."""
+        if self._resolved:
+            return self
+        c = dataclasses.replace(self)
+        if c.model not in PRESETS:
+            raise ValueError(f"unknown model {c.model!r}; choose one of {sorted(PRESETS)}")
+        if c.camera not in CAMERAS:
+            raise ValueError(f"unknown camera {c.camera!r}; choose one of {sorted(CAMERAS)}")
+        loss, crop = RECIPES.get(c.model, DEFAULT_RECIPE)
+        c.loss = c.loss or loss
+        c.crop_size = c.crop_size or crop
+        if c.loss not in LOSSES:
+            raise ValueError(f"unknown loss {c.loss!r}; choose one of {LOSSES}")
+        if c.finetune_contrast and not c.init_model:
+            raise ValueError("finetune_contrast needs init_model: the trained model to fine-tune")
+        c.epochs = c.epochs or (FINETUNE_EPOCHS if c.finetune_contrast else PAPER_EPOCHS)
+        if c.learning_rate is None:
+            c.learning_rate = c.lr_after_drop if c.finetune_contrast else 1e-4
+        if c.lr_drop_epoch is None:
+            c.lr_drop_epoch = c.epochs if c.finetune_contrast else c.epochs // 2
+        if c.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(
+                f"mixed_precision must be one of {MIXED_PRECISION}. "
+                f"Received: {c.mixed_precision!r}"
+            )
+        if not c.cache:
+            raise ValueError("cache is required: the folder written by `lsid prepare`")
+        for name in ("epochs", "batch_size", "width"):
+            if int(getattr(c, name)) < 1:
+                raise ValueError(f"{name} must be >= 1. Received: {getattr(c, name)}")
+        c._resolved = True
+        return c
+
+    def to_dict(self):
+        """The settings as a plain dict (the config-file form)."""
+        return {f.name: getattr(self, f.name) for f in config_fields()}
+
+
+def config_fields():
+    """The public fields of `TrainConfig`, in order."""
+    return [f for f in dataclasses.fields(TrainConfig) if not f.name.startswith("_")]
+
+
+def load_config(path):
+    """Reads a TOML or JSON config file into a dict, refusing keys `TrainConfig` lacks."""
+    with open(path, "rb") as file:
+        if str(path).endswith(".toml"):
+            import tomllib
+
+            data = tomllib.load(file)
+        else:
+            data = json.loads(file.read().decode("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config file holds one table of settings")
+    known = {f.name for f in config_fields()}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown config key(s) {', '.join(unknown)}; valid keys: "
+            f"{', '.join(sorted(known))}"
+        )
+    return data
+
+
+def build_loss(config):
+    """The Keras loss of a resolved config."""
+    import keras
+
+    from lsid_keras.losses import JointLoss, MultiCriterionLoss
+
+    if config.loss == "l1":
+        return keras.losses.MeanAbsoluteError(name="l1")
+    if config.loss == "joint":
+        return JointLoss(gamma=config.gamma)
+    return MultiCriterionLoss(
+        alpha=config.alpha, beta=config.beta, vgg_weights=config.vgg_weights,
+        vgg_layer=config.vgg_layer,
+    )
+
+
+def learning_rate_schedule(config):
+    """Epoch -> learning rate: the papers' single drop."""
+
+    def schedule(epoch, lr=None):
+        return config.learning_rate if epoch < config.lr_drop_epoch else config.lr_after_drop
+
+    return schedule
+
+
+@dataclass
+class TrainResult:
+    """What `train` did: the model file, epochs reached, last logs, and why it stopped."""
+
+    model_path: str
+    epochs_done: int
+    logs: dict
+    stopped_by: str  # "epochs", "time" or "nan"
+
+
+def train(config=None, **settings):
+    """Trains a model as `config` says (or `TrainConfig(**settings)`); returns a `TrainResult`.
+
+    Raises:
+        ValueError: bad settings; CacheError: missing or stale cache;
+        TrainingDiverged: the loss became NaN (the last good `model.keras` is kept).
+    """
+    import keras
+
+    from lsid_keras import distribute
+    from lsid_keras.data.cache import load_manifest
+    from lsid_keras.data.pipeline import make_dataset
+    from lsid_keras.train_callbacks import (
+        AtomicCheckpoint,
+        ImageSummary,
+        StopOnNaN,
+        TimeBudget,
+    )
+
+    config = (config or TrainConfig(**settings)).resolved()
+    camera = CAMERAS[config.camera]
+    pairs = load_manifest(config.cache)
+    if not pairs:
+        raise ValueError(f"{config.cache}: the cache holds no pairs")
+    if pairs[0].cfa_kind != camera.cfa_kind:
+        raise ValueError(
+            f"{config.cache}: the cache holds {pairs[0].cfa_kind} frames but camera="
+            f"{config.camera!r} expects {camera.cfa_kind}"
+        )
+    if config.finetune_contrast:
+        from lsid_keras.data.cache import add_contrast_targets
+
+        add_contrast_targets(config.cache, progress=config.verbose != 0)
+        pairs = load_manifest(config.cache, target="contrast")
+
+    strategy = distribute.make_strategy(config.strategy)
+    index, workers = distribute.worker_task() if config.strategy == "multi_worker" else (0, 1)
+    chief = index == 0 if config.strategy != "multi_worker" else distribute.is_chief()
+    out = os.path.abspath(config.out)
+    work = out if chief else os.path.join(out, f".worker-{index}")
+    os.makedirs(work, exist_ok=True)
+    if chief:
+        with open(os.path.join(out, "config.json"), "w") as file:
+            json.dump(config.to_dict(), file, indent=1)
+
+    if config.seed is not None:
+        keras.utils.set_random_seed(config.seed)
+    previous_policy = keras.mixed_precision.dtype_policy()
+    if config.mixed_precision:
+        keras.mixed_precision.set_dtype_policy(f"mixed_{config.mixed_precision}")
+    try:
+        dataset = make_dataset(
+            pairs, crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
+            num_shards=workers, shard_index=index, repeat=config.steps_per_epoch is not None,
+        )
+        with strategy.scope():
+            model = _initial_model(config, camera)
+            model.compile(
+                optimizer=keras.optimizers.Adam(config.learning_rate),
+                loss=build_loss(config),
+                jit_compile=config.jit_compile,
+            )
+        distribute.prepare_model_for(strategy, model)
+        nan_guard = StopOnNaN()
+        budget = TimeBudget(config.max_minutes)
+        callbacks = [
+            keras.callbacks.LearningRateScheduler(learning_rate_schedule(config)),
+            keras.callbacks.BackupAndRestore(os.path.join(work, "backup")),
+            nan_guard,
+            budget,
+            AtomicCheckpoint(os.path.join(work, "model.keras"), nan_guard),
+            keras.callbacks.CSVLogger(os.path.join(work, "training_log.csv"), append=True),
+        ]
+        if chief:
+            callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
+            if config.image_every:
+                callbacks.append(
+                    ImageSummary(os.path.join(out, "logs", "images"), pairs[0],
+                                 every=config.image_every)
+                )
+        history = model.fit(
+            dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+            callbacks=callbacks, verbose=config.verbose, shuffle=False,
+        )
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous_policy)
+    if nan_guard.message:
+        raise TrainingDiverged(nan_guard.message)
+    epochs_done = len(history.epoch) and history.epoch[-1] + 1
+    logs = {k: float(v[-1]) for k, v in history.history.items() if v}
+    stopped_by = "time" if budget.expired else "epochs"
+    return TrainResult(os.path.join(work, "model.keras"), epochs_done, logs, stopped_by)
+
+
+def _initial_model(config, camera):
+    import keras
+
+    from lsid_keras.models import get_model
+
+    if config.init_model:
+        try:
+            model = keras.models.load_model(config.init_model, compile=False)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{config.init_model}: cannot load model ({error})") from None
+        if model.input_shape[-1] != camera.packed_channels:
+            raise ValueError(
+                f"{config.init_model}: model takes {model.input_shape[-1]} packed channels but "
+                f"camera={config.camera!r} packs {camera.packed_channels}"
+            )
+        return model
+    return get_model(config.model, camera=config.camera, width=config.width)
+

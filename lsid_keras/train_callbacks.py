@@ -1,0 +1,135 @@
+"""Keras callbacks of `lsid train`: atomic checkpoints, NaN guard, time budget, image summaries."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+
+import keras
+import numpy as np
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops training when the loss becomes NaN or infinite, keeping a message that says why.
+
+    Unlike `keras.callbacks.TerminateOnNaN` it records where it happened and what to try, so
+    the command line can print one clear line; the last good checkpoint is not overwritten.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.message = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.message = (
+                f"loss became {float(loss)} at epoch {self._epoch + 1}, step {batch + 1}; "
+                "training stopped and the last good model.keras is kept. Try a lower "
+                "learning_rate, or float32 instead of float16 mixed precision"
+            )
+            self.model.stop_training = True
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training cleanly (at the end of a step) once `minutes` of wall time have passed."""
+
+    def __init__(self, minutes=None):
+        super().__init__()
+        self.minutes = minutes
+        self.expired = False
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.minutes is not None and time.monotonic() - self._start > 60 * self.minutes:
+            self.expired = True
+            self.model.stop_training = True
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Saves the model to `path` (`.keras`) after every epoch: temporary file, then rename.
+
+    A run killed while saving leaves the previous checkpoint intact. Epochs that end with a NaN
+    loss (see `StopOnNaN`) are not saved.
+    """
+
+    def __init__(self, path, nan_guard=None):
+        super().__init__()
+        self.path = path
+        self.nan_guard = nan_guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.nan_guard is not None and self.nan_guard.message:
+            return
+        directory = os.path.dirname(self.path) or "."
+        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=directory)
+        os.close(handle)
+        try:
+            self.model.save(tmp)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def preview_packed(packed):
+    """A displayable RGB preview of a packed RAW crop: R, mean of the Gs, B, gamma 1/2.2.
+
+    Args:
+        packed: (H, W, 4) Bayer (R, G, B, G) or (H, W, 9) X-Trans packed values in [0, 1].
+
+    Returns:
+        (H, W, 3) float32 in [0, 1] (at packed resolution).
+    """
+    if packed.shape[-1] == 4:
+        red, green, blue = packed[..., 0], packed[..., [1, 3]].mean(-1), packed[..., 2]
+    else:
+        red = packed[..., [0, 3]].mean(-1)
+        green = packed[..., [1, 5, 6, 7, 8]].mean(-1)
+        blue = packed[..., [2, 4]].mean(-1)
+    rgb = np.stack([red, green, blue], -1)
+    return np.clip(rgb, 0, 1) ** (1 / 2.2)
+
+
+class ImageSummary(keras.callbacks.Callback):
+    """Every `every` epochs writes the input (brightened preview), output and ground truth of
+    one fixed crop of `pair` as TensorBoard images under `log_dir`."""
+
+    def __init__(self, log_dir, pair, every=10, crop=256):
+        super().__init__()
+        self.log_dir = log_dir
+        self.every = every
+        packed = np.load(pair.input_file, mmap_mode="r")
+        target = np.load(pair.target_file, mmap_mode="r")
+        block = target.shape[0] // packed.shape[0]
+        side = min(crop, packed.shape[0] // 16 * 16, packed.shape[1] // 16 * 16)
+        top = (packed.shape[0] - side) // 2
+        left = (packed.shape[1] - side) // 2
+        x = np.asarray(packed[top : top + side, left : left + side], np.float32)
+        self.input = np.minimum(x * np.float32(pair.ratio), 1)[None]
+        y = target[top * block : (top + side) * block, left * block : (left + side) * block]
+        self.target = (np.asarray(y, np.float32) / 65535)[None]
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.every or (epoch + 1) % self.every:
+            return
+        import tensorflow as tf
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        output = np.clip(self.model.predict_on_batch(self.input), 0, 1)
+        with self._writer.as_default(step=epoch + 1):
+            tf.summary.image("input_brightened", preview_packed(self.input[0])[None])
+            tf.summary.image("output", output)
+            tf.summary.image("ground_truth", self.target)
+        self._writer.flush()

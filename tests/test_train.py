@@ -1,0 +1,145 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+from sid_fixtures import write_sid_dataset
+
+from lsid_keras.cli import main
+from lsid_keras.data.cache import prepare_cache
+from lsid_keras.data.sid_list import read_pair_list
+from lsid_keras.train import TrainConfig, learning_rate_schedule, load_config
+
+TINY = ["--width", "2", "--crop-size", "16", "--image-every", "1", "--seed", "0",
+        "--verbose", "0"]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    pairs = read_pair_list(write_sid_dataset(root / "sid", scenes=2))
+    prepare_cache(pairs, root / "cache", workers=1, progress=False)
+    return str(root / "cache")
+
+
+def _logged_epochs(out):
+    with open(os.path.join(out, "training_log.csv")) as file:
+        return [int(row["epoch"]) for row in csv.DictReader(file)]
+
+
+def test_train_cli_writes_model_logs_and_config(cache, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    argv = ["train", "--cache", cache, "--out", out, "--model", "gia_net", "--epochs", "2",
+            *TINY]
+    assert main(argv) == 0
+    assert "trained 2 epochs" in capsys.readouterr().out
+    model = keras.models.load_model(os.path.join(out, "model.keras"), compile=False)
+    assert model.input_shape[-1] == 4
+    assert _logged_epochs(out) == [0, 1]
+    config = json.load(open(os.path.join(out, "config.json")))
+    assert config["loss"] == "joint" and config["crop_size"] == 16 and config["lr_drop_epoch"] == 1
+    assert any("events" in name for _, _, files in os.walk(os.path.join(out, "logs"))
+               for name in files)
+
+
+def test_killed_training_resumes_without_repeating_epochs(cache, tmp_path):
+    out = str(tmp_path / "run")
+    argv = [sys.executable, "-m", "lsid_keras", "train", "--cache", cache, "--out", out,
+            "--model", "sid", "--epochs", "8", *TINY]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = os.path.join(out, "training_log.csv")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if os.path.exists(log) and len(_logged_epochs(out)) >= 2:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "training ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    first = _logged_epochs(out)
+    assert 2 <= len(first) < 8
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    epochs = _logged_epochs(out)
+    assert epochs[: len(first)] == first
+    assert epochs == sorted(set(epochs)), f"epochs repeated after resume: {epochs}"
+    assert epochs[-1] == 7 and epochs[len(first)] > first[-1]
+
+
+def test_learning_rate_drops_at_half_the_epochs():
+    config = TrainConfig(cache="x", epochs=10).resolved()
+    schedule = learning_rate_schedule(config)
+    assert [schedule(e) for e in (0, 4, 5, 9)] == [1e-4, 1e-4, 1e-5, 1e-5]
+    finetune = TrainConfig(cache="x", finetune_contrast=True, init_model="m.keras").resolved()
+    assert finetune.epochs == 100 and finetune.learning_rate == 1e-5
+
+
+def test_recipes_follow_the_papers():
+    assert TrainConfig(cache="x", model="sid").resolved().loss == "l1"
+    zamir = TrainConfig(cache="x", model="zamir").resolved()
+    assert (zamir.loss, zamir.crop_size, zamir.epochs) == ("multi_criterion", 512, 4000)
+    gia = TrainConfig(cache="x", model="gia_net").resolved()
+    assert (gia.loss, gia.crop_size) == ("joint", "gia")
+
+
+def test_config_file_and_overrides(cache, tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text('model = "sid"\nepochs = 1\nwidth = 2\ncrop_size = 16\nverbose = 0\n')
+    assert load_config(config)["model"] == "sid"
+    out = str(tmp_path / "run")
+    assert main(["train", "--config", str(config), "--cache", cache, "--out", out,
+                 "--image-every", "0"]) == 0
+    assert json.load(open(os.path.join(out, "config.json")))["loss"] == "l1"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("modle = 'sid'\n")
+    assert main(["train", "--config", str(bad), "--cache", cache]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown config key(s) modle" in err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--model", "unet9"], "unknown model 'unet9'"),
+        (["--camera", "fuji"], "holds bayer frames but camera='fuji'"),
+        (["--crop-size", "100"], "multiple of 16"),
+        (["--loss", "l3"], "unknown loss 'l3'"),
+        (["--finetune-contrast"], "needs init_model"),
+    ],
+)
+def test_bad_settings_are_one_line(cache, tmp_path, capsys, extra, message):
+    argv = ["train", "--cache", cache, "--out", str(tmp_path / "r"), "--epochs", "1", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err
+
+
+def test_missing_cache_is_one_line(tmp_path, capsys):
+    assert main(["train", "--cache", str(tmp_path / "nope")]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_nan_loss_stops_with_a_clear_message(cache, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    argv = ["train", "--cache", cache, "--out", out, "--model", "sid", "--epochs", "3",
+            "--learning-rate", "1e30", *TINY]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 1 and "loss became nan" in err.lower() and "learning_rate" in err
+
+
+def test_bfloat16_mixed_precision_trains(cache, tmp_path):
+    out = str(tmp_path / "run")
+    argv = ["train", "--cache", cache, "--out", out, "--model", "sid", "--epochs", "1",
+            "--mixed-precision", "bfloat16", *TINY]
+    assert main(argv) == 0
+    model = keras.models.load_model(os.path.join(out, "model.keras"), compile=False)
+    x = np.zeros((1, 16, 16, 4), "float32")
+    assert model(x).dtype == "float32"
+    assert keras.mixed_precision.dtype_policy().name == "float32"
