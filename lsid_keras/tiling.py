@@ -1,0 +1,421 @@
+"""Full-resolution inference in overlapping fixed-size tiles, with bounded memory.
+
+A full SID frame packs to 1424 x 2128 pixels (Sony) and the U-Net's activations at that size
+take several GB; phones and fixed-shape TFLite models cannot take a whole frame at all. This
+module is the one tiler every consumer uses (evaluation, `lsid enhance`, TFLite export and its
+verification): it works with any callable `predict(batch) -> output` on fixed-size tiles, and
+needs only numpy (`keras_predictor` imports TensorFlow when called).
+
+Units: the plan and every `tile`, `halo` and window argument are in *packed* pixels (the
+model's input grid); output images are in *output* pixels, `block` times larger per side
+(2 Bayer, 3 X-Trans). Input values are packed, amplified RAW (nominally [0, 1]); outputs are
+whatever `predict` returns, sRGB in about [0, 1] for the lsid_keras models.
+
+How a frame is tiled:
+
+- Padding. The U-Net pools four times, so its input sides must be multiples of 16. A packed
+  frame of any size is reflect-padded on the bottom and right (numpy's "reflect": the edge row
+  is not repeated) up to a multiple of 16 and, if it is smaller than a tile, up to the tile
+  size, so that a fixed-shape model still gets a full tile; the output is cropped back to
+  exactly `(H * block, W * block)`. Padding a small image to a whole tile wastes compute but
+  keeps one input shape; call `run_untiled` (or use a smaller `tile`) for small images.
+  Tiles read the padded frame through index arithmetic; it is never materialised.
+- Windows. Every tile is a full `tile x tile` window whose top-left corner is on the 16-pixel
+  grid of the padded frame (windows shifted by a non-multiple of 16 would see a different
+  max-pooling partition than the untiled run and never agree with it, whatever the halo).
+  Windows step by `tile - 2 * halo` rounded down to a multiple of 16; the last window of a row
+  or column is shifted inward to end on the padded frame's edge, so it overlaps its
+  neighbour more.
+- Cores. Each tile owns a core: the cores partition the image exactly, and each interior core
+  edge is the middle of the overlap of two neighbouring windows, so at least `halo` packed
+  pixels of context (the effective halo, rounded up by the grid) separate it from the
+  window's edge, where zero padding inside the network corrupts the output.
+- Blending. "crop" writes each tile's core only: every output pixel comes from exactly one
+  tile. "feather" blends neighbouring tiles with linear ramps across the middle half of their
+  overlap (ramps reaching the windows' edges would mix in pixels with almost no context); the
+  ramps of two neighbours sum to one at every pixel (a partition of unity, so no
+  weight-normalisation buffer is needed) and are clipped so that ramps never meet. Measured,
+  both modes have about the same max error at a given halo; "crop" is the default because it
+  is cheaper and each pixel is one tile's output (reproducible); "feather" hides the step
+  between tiles that disagree more (models with a global branch, see below).
+
+Seams: a tile output equals the untiled output at a pixel only if the whole receptive field of
+that pixel lies inside the window: for the SID U-Net it is 204 packed pixels wide, reaching up
+to 107 on each side (`scripts/measure_seams.py`), so tiling is exact with halo >= 107 and
+leaves a small error below that. `DEFAULT_HALO` is the halo measured to keep it below one 8-bit
+level. Models with a global branch (GIA, squeeze-excite) pool over the whole tile, so their
+tiled output differs from the untiled one by more, whatever the halo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Packed input sides must be multiples of this (2**4 for the 4-pooling U-Net; equal to
+#: `lsid_keras.models.SIZE_MULTIPLE`, repeated here so the tiler does not import Keras).
+SIZE_MULTIPLE = 16
+#: Blend modes of `run_tiled`.
+BLENDS = ("crop", "feather")
+#: Default tile side in packed pixels (1024 x 1024 output pixels for Bayer).
+DEFAULT_TILE = 512
+#: Default halo in packed pixels. Measured (scripts/measure_seams.py: random-init SID U-Nets,
+#: widths 32 and 8, output scaled to a trained net's std 0.25, smooth and noisy inputs, tile
+#: 256), the max seam error is 0.06-0.22 8-bit levels at halo 32 and 0.4-1.05 at halo 16, the
+#: smallest measured halo that missed one level in one run; 32 keeps a margin for trained nets,
+#: whose context reaches further than a random init's. The price: a Sony frame (1424 x 2128
+#: packed) takes 20 tiles of 512 (1.7x its pixels) where halo 16 takes 15 (1.3x).
+DEFAULT_HALO = 32
+#: Default blend mode: "crop" measured as accurate as "feather" (max error within 30% either
+#: way at every halo >= 16), cheaper, and each output pixel is one tile's.
+DEFAULT_BLEND = "crop"
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile of a plan, in packed pixels of the padded frame (origin at the top-left).
+
+    Attributes:
+        top, left: top-left corner of the input window (multiples of the size multiple).
+        height, width: window size, always the full tile size.
+        core_top, core_left, core_height, core_width: the region of the *image* this tile
+            is responsible for; the cores of a plan partition the image exactly. The core lies
+            inside the window.
+        ramps: `(top, bottom, left, right)` half-widths of the feather ramps centred on the
+            core's edges, in packed pixels; 0 on the image border. "crop" ignores them.
+    """
+
+    top: int
+    left: int
+    height: int
+    width: int
+    core_top: int
+    core_left: int
+    core_height: int
+    core_width: int
+    ramps: tuple = (0, 0, 0, 0)
+
+    def window(self, block=1):
+        """`(rows, cols)` slices of the window, in packed pixels times `block`."""
+        return (
+            slice(self.top * block, (self.top + self.height) * block),
+            slice(self.left * block, (self.left + self.width) * block),
+        )
+
+    def core(self, block=1):
+        """`(rows, cols)` slices of the core in the image, in packed pixels times `block`."""
+        return (
+            slice(self.core_top * block, (self.core_top + self.core_height) * block),
+            slice(self.core_left * block, (self.core_left + self.core_width) * block),
+        )
+
+    def blend_region(self, block=1):
+        """`(rows, cols)` slices of the image the tile contributes to: its core widened by the
+        feather ramps (the core itself when every ramp is 0), times `block`."""
+        top, bottom, left, right = self.ramps
+        return (
+            slice((self.core_top - top) * block,
+                  (self.core_top + self.core_height + bottom) * block),
+            slice((self.core_left - left) * block,
+                  (self.core_left + self.core_width + right) * block),
+        )
+
+
+@dataclass(frozen=True)
+class _Span:
+    """One tile along one axis: window origin, core [start, stop) and ramp half-widths."""
+
+    origin: int
+    start: int
+    stop: int
+    ramp_before: int
+    ramp_after: int
+
+
+def padded_size(height, width, tile, multiple=SIZE_MULTIPLE):
+    """`(height, width)` of the padded frame `run_tiled` reads: each side rounded up to a
+    multiple of `multiple` and to at least `tile` (packed pixels)."""
+    return (max(tile, -(-height // multiple) * multiple),
+            max(tile, -(-width // multiple) * multiple))
+
+
+def _check_plan_args(height, width, tile, halo, multiple):
+    for name, value in (("height", height), ("width", width), ("tile", tile),
+                        ("multiple", multiple)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
+    if isinstance(halo, bool) or not isinstance(halo, (int, np.integer)) or halo < 0:
+        raise ValueError(f"halo must be an int >= 0. Received: halo={halo!r}")
+    if tile % multiple:
+        raise ValueError(
+            f"tile size {tile} is not a multiple of {multiple} (the network pools "
+            f"{multiple.bit_length() - 1} times). Received: tile={tile}"
+        )
+    if tile - 2 * halo < multiple:
+        raise ValueError(
+            f"tile - 2 * halo must be at least {multiple} packed pixels so that tiles advance "
+            f"on the {multiple}-pixel grid; use halo <= {(tile - multiple) // 2} for tile "
+            f"{tile}. Received: tile={tile}, halo={halo}"
+        )
+
+
+def _axis_spans(length, padded, tile, halo, multiple):
+    """Tiles along one axis of an image `length` long, padded to `padded` (both packed px)."""
+    step = (tile - 2 * halo) // multiple * multiple
+    origins = list(range(0, padded - tile, step)) + [padded - tile]
+    pairs = list(zip(origins[:-1], origins[1:], strict=True))
+    # Core edges sit in the middle of each overlap; overlaps are multiples of 16, so even.
+    # `margins` is the context between an interior core edge and either window's edge. The
+    # last core ends at the image edge: the last interior edge lies at least 16 pixels before
+    # the padded end (overlaps are at most tile - 16), and padding adds at most 15 (or the
+    # image fits in one tile).
+    edges = [0] + [(a + tile + b) // 2 for a, b in pairs] + [length]
+    margins = [0] + [(a + tile - b) // 2 for a, b in pairs] + [0]
+    sizes = [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    # Feather ramps span the middle half of each overlap, so every pixel a tile contributes
+    # keeps at least half the margin of context (ramps reaching the window edge let pixels
+    # with almost no context through: measured >2 8-bit levels of seam error even at halo
+    # 64); clipped so that the two ramps of one core never meet (a partition of unity).
+    ramps = [0] + [
+        min(margins[i] // 2, sizes[i - 1] // 2, sizes[i] // 2) for i in range(1, len(origins))
+    ] + [0]
+    return [
+        _Span(origin, edges[i], edges[i + 1], ramps[i], ramps[i + 1])
+        for i, origin in enumerate(origins)
+    ]
+
+
+def tile_plan(height, width, tile, halo, multiple=SIZE_MULTIPLE):
+    """Plans overlapping full-size tiles over a packed image.
+
+    Args:
+        height, width: int, the packed image size in packed pixels (any positive size; the
+            image is padded as the module docstring describes, see `padded_size`).
+        tile: int, the side of every square window in packed pixels, a multiple of `multiple`.
+        halo: int >= 0, the minimum context in packed pixels between a core's interior edge
+            and its window's edge; `tile - 2 * halo >= multiple`. The effective halo is rounded
+            up where the 16-pixel grid requires (e.g. halo 4 acts as 8) and is larger next to
+            the last, inward-shifted tile.
+        multiple: int, the model's size multiple (16 for the U-Net).
+
+    Returns:
+        list of `Tile`, row-major. Windows are `tile x tile` and inside the padded frame;
+        cores partition `[0, height) x [0, width)`.
+
+    Example:
+    >>> plan = tile_plan(100, 150, tile=64, halo=8)
+    >>> len(plan), plan[-1].top, plan[-1].left  # last row/column shifted inward: 112-64, 160-64
+    (6, 48, 96)
+    """
+    _check_plan_args(height, width, tile, halo, multiple)
+    padded_h, padded_w = padded_size(height, width, tile, multiple)
+    rows = _axis_spans(height, padded_h, tile, halo, multiple)
+    cols = _axis_spans(width, padded_w, tile, halo, multiple)
+    return [
+        Tile(
+            top=r.origin, left=c.origin, height=tile, width=tile,
+            core_top=r.start, core_left=c.start,
+            core_height=r.stop - r.start, core_width=c.stop - c.start,
+            ramps=(r.ramp_before, r.ramp_after, c.ramp_before, c.ramp_after),
+        )
+        for r in rows
+        for c in cols
+    ]
+
+
+def _axis_weights(origin, size, start, stop, ramp_before, ramp_after, block):
+    """1-D feather weights over a window, in output pixels: a linear rise centred on `start`
+    and a linear fall centred on `stop` (packed pixels), each `2 * ramp` wide; a step when
+    the ramp is 0. The fall is `1 - rise` of the neighbour, so neighbours sum to one."""
+    centres = (origin * block + np.arange(size * block)) + 0.5
+
+    def rise(edge, ramp):
+        if ramp == 0:
+            return (centres >= edge * block).astype(np.float64)
+        return np.clip((centres - (edge - ramp) * block) / (2 * ramp * block), 0.0, 1.0)
+
+    return rise(start, ramp_before) * (1.0 - rise(stop, ramp_after))
+
+
+def feather_weights(tile, block=1):
+    """Feather weights of one tile over its window, `(height * block, width * block)` float32
+    in [0, 1], in output pixels: 1 inside the core away from the ramps, 0 outside the core
+    widened by the ramps. Summed over the tiles of a plan they are 1 at every image pixel."""
+    top, bottom, left, right = tile.ramps
+    rows = _axis_weights(tile.top, tile.height, tile.core_top,
+                         tile.core_top + tile.core_height, top, bottom, block)
+    cols = _axis_weights(tile.left, tile.width, tile.core_left,
+                         tile.core_left + tile.core_width, left, right, block)
+    return np.outer(rows, cols).astype(np.float32)
+
+
+def reflect_indices(length, padded):
+    """Source indices `[0, length)` of the `padded` positions of a reflect-padded axis, as
+    `np.pad(mode="reflect")` pads the end (repeatedly when `padded > 2 * length - 1`)."""
+    positions = np.arange(padded)
+    if length == 1:
+        return np.zeros(padded, dtype=np.intp)
+    period = 2 * (length - 1)
+    positions = positions % period
+    return np.where(positions < length, positions, period - positions).astype(np.intp)
+
+
+def _check_packed(packed):
+    packed = np.asarray(packed)
+    if packed.ndim != 3 or min(packed.shape) < 1:
+        raise ValueError(
+            f"packed must be one packed RAW image (H, W, C) with H, W, C >= 1. "
+            f"Received: shape={packed.shape}"
+        )
+    return packed
+
+
+def _check_block(block):
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise ValueError(f"block must be a positive int (2 Bayer, 3 X-Trans). Received: "
+                         f"block={block!r}")
+
+
+def _checked_output(result, batch_shape, block):
+    result = np.asarray(result)
+    n, height, width = batch_shape[:3]
+    expected = (n, height * block, width * block)
+    if result.ndim != 4 or result.shape[:3] != expected:
+        raise ValueError(
+            f"predict returned shape {result.shape} for a batch of shape {batch_shape}; "
+            f"expected {expected + ('channels',)} with block={block} (2 Bayer, 3 X-Trans)"
+        )
+    return result
+
+
+def run_tiled(
+    predict,
+    packed,
+    tile=DEFAULT_TILE,
+    halo=DEFAULT_HALO,
+    block=2,
+    blend=DEFAULT_BLEND,
+    batch_size=1,
+    progress=False,
+    multiple=SIZE_MULTIPLE,
+):
+    """Runs `predict` over a packed image in overlapping tiles and assembles the output.
+
+    Memory: the output, one float32 batch of input tiles and `predict`'s output for it (plus
+    one feather weight map); the padded frame is never built.
+
+    Args:
+        predict: callable mapping a float32 numpy batch `(batch_size, tile, tile, C)` to
+            `(batch_size, tile * block, tile * block, K)` (numpy or tensor); e.g.
+            `keras_predictor(model)` or a TFLite interpreter wrapper. Every call gets exactly
+            that shape (the last batch is filled up with repeats of its last tile), so
+            fixed-shape models work and a `tf.function` traces once.
+        packed: numpy array `(H, W, C)`, packed and amplified RAW (nominally [0, 1]), any H, W;
+            any float dtype (converted to float32 tile by tile; memory maps work).
+        tile: int, window side in packed pixels, a multiple of `multiple`.
+        halo: int, minimum context around each core in packed pixels (see `tile_plan`).
+        block: int, output pixels per packed pixel per side (2 Bayer, 3 X-Trans).
+        blend: "crop" or "feather" (see the module docstring).
+        batch_size: int >= 1, tiles per `predict` call.
+        progress: show a tqdm progress bar over tiles.
+        multiple: int, the model's size multiple.
+
+    Returns:
+        float32 numpy array `(H * block, W * block, K)` in `predict`'s value range (sRGB in
+        about [0, 1] for the lsid_keras models), in output pixels.
+    """
+    packed = _check_packed(packed)
+    _check_block(block)
+    if blend not in BLENDS:
+        raise ValueError(f"blend must be one of {BLENDS}. Received: blend={blend!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
+    from tqdm import tqdm
+
+    height, width, _ = packed.shape
+    plan = tile_plan(height, width, tile, halo, multiple)
+    padded_h, padded_w = padded_size(height, width, tile, multiple)
+    source_rows = reflect_indices(height, padded_h)
+    source_cols = reflect_indices(width, padded_w)
+    output = None
+    with tqdm(total=len(plan), desc="tiles", unit="tile", disable=not progress) as bar:
+        for first in range(0, len(plan), batch_size):
+            group = plan[first:first + batch_size]
+            batch = np.empty((batch_size, tile, tile, packed.shape[2]), dtype=np.float32)
+            for k in range(batch_size):
+                t = group[min(k, len(group) - 1)]
+                rows, cols = t.window()
+                batch[k] = packed[np.ix_(source_rows[rows], source_cols[cols])]
+            result = _checked_output(predict(batch), batch.shape, block)
+            del batch
+            if output is None:
+                output = np.zeros((height * block, width * block, result.shape[3]), np.float32)
+            for t, tile_out in zip(group, result[: len(group)], strict=True):
+                _blend_tile(output, t, tile_out, block, blend)
+            bar.update(len(group))
+    return output
+
+
+def _blend_tile(output, t, tile_out, block, blend):
+    """Writes (crop) or adds (feather) one tile's output into the image."""
+    rows, cols = t.blend_region(block) if blend == "feather" else t.core(block)
+    top, left = t.top * block, t.left * block
+    local = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
+    if blend == "crop":
+        output[rows, cols] = tile_out[local]
+    else:
+        weights = feather_weights(t, block)[local]
+        output[rows, cols] += weights[..., None] * tile_out[local]
+
+
+def run_untiled(predict, packed, block=2, multiple=SIZE_MULTIPLE):
+    """Runs `predict` once on the whole image: reflect-pad to a multiple of `multiple`, one
+    call with a batch of one, crop to `(H * block, W * block, K)` float32. The reference that
+    `run_tiled` approximates; needs the memory of a whole-frame forward pass."""
+    packed = _check_packed(packed)
+    _check_block(block)
+    height, width, _ = packed.shape
+    padded_h, padded_w = padded_size(height, width, multiple, multiple)
+    frame = packed[np.ix_(reflect_indices(height, padded_h), reflect_indices(width, padded_w))]
+    batch = frame[None].astype(np.float32)
+    result = _checked_output(predict(batch), batch.shape, block)
+    return np.ascontiguousarray(result[0, : height * block, : width * block], dtype=np.float32)
+
+
+class _KerasPredictor:
+    """`predict` callable over a Keras model, compiled once per input shape."""
+
+    def __init__(self, model):
+        import tensorflow as tf
+
+        self.model = model
+        self._tf = tf
+        self._forward = tf.function(lambda batch: model(batch, training=False))
+
+    def __call__(self, batch):
+        batch = self._tf.convert_to_tensor(np.asarray(batch, dtype=np.float32))
+        return self._forward(batch).numpy()
+
+    @property
+    def traces(self):
+        """How many graphs have been traced (one per distinct batch shape)."""
+        return self._forward.experimental_get_tracing_count()
+
+
+def keras_predictor(model):
+    """A `predict` callable for `run_tiled` / `run_untiled` over a Keras model.
+
+    The forward pass runs in one `tf.function`, traced once per batch shape: `run_tiled` calls
+    it with one shape only, so a whole frame costs one trace (`model.predict` would build its
+    data adapter on every tile; eager calls would skip graph optimisation).
+
+    Args:
+        model: a `keras.Model` mapping `(n, h, w, C)` to `(n, h * b, w * b, K)`, e.g.
+            `lsid_keras.models.get_model(...)`.
+
+    Returns:
+        callable `predict(batch) -> numpy float32`, with a `traces` property counting traces.
+    """
+    return _KerasPredictor(model)

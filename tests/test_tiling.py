@@ -1,0 +1,391 @@
+import doctest
+import json
+import runpy
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from lsid_keras import tiling
+from lsid_keras.models import SIZE_MULTIPLE, get_model
+from lsid_keras.tiling import (
+    BLENDS,
+    DEFAULT_HALO,
+    feather_weights,
+    keras_predictor,
+    padded_size,
+    reflect_indices,
+    run_tiled,
+    run_untiled,
+    tile_plan,
+)
+
+# (height, width, tile, halo): multiples of 16, odd sizes, images smaller than a tile, halos
+# that the 16-pixel grid rounds up, the largest halo a tile allows.
+PLANS = [
+    (80, 112, 48, 8),
+    (100, 150, 64, 8),
+    (257, 513, 64, 24),
+    (17, 33, 32, 0),
+    (1, 1, 16, 0),
+    (300, 40, 64, 4),
+    (96, 96, 64, 16),
+    (500, 37, 128, 56),
+    (33, 200, 48, 16),
+]
+
+
+def _smooth(height, width, channels, seed=0, noise=0.0):
+    """Smooth random packed image in [0, 1]: a coarse grid, repeated, then box-blurred."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0.05, 0.9, size=(height // 16 + 2, width // 16 + 2, channels))
+    image = np.kron(coarse, np.ones((16, 16, 1)))
+    kernel = np.ones(15) / 15
+    for axis in (0, 1):
+        image = np.apply_along_axis(np.convolve, axis, image, kernel, mode="same")
+    image = image[8:8 + height, 8:8 + width] + rng.normal(0, noise, (height, width, channels))
+    return np.clip(image, 0, 1).astype(np.float32)
+
+
+def _depth_to_space(x, block):
+    """numpy `tf.nn.depth_to_space` (DCR order): (n, h, w, b*b*c) -> (n, h*b, w*b, c)."""
+    n, h, w, channels = x.shape
+    c = channels // (block * block)
+    x = x.reshape(n, h, w, block, block, c).transpose(0, 1, 3, 2, 4, 5)
+    return x.reshape(n, h * block, w * block, c)
+
+
+def _pointwise_model(channels, block, seed=0):
+    """A 'model' without spatial context: a per-pixel nonlinear map, then depth-to-space."""
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(size=(channels, 3 * block * block)).astype(np.float32)
+
+    def predict(batch):
+        return _depth_to_space(np.tanh(batch @ weights), block)
+
+    return predict
+
+
+def _box_model(radius, block=2):
+    """A 'model' with context exactly `radius` packed pixels: a (2r+1)^2 box sum with zero
+    padding, as SAME convolutions pad, then depth-to-space."""
+
+    def predict(batch):
+        n, h, w, c = batch.shape
+        padded = np.pad(batch, ((0, 0), (radius, radius), (radius, radius), (0, 0)))
+        total = np.zeros_like(batch)
+        for dy in range(2 * radius + 1):
+            for dx in range(2 * radius + 1):
+                total += padded[:, dy:dy + h, dx:dx + w]
+        features = np.concatenate([total] * (3 * block * block // c + 1), axis=-1)
+        return _depth_to_space(features[..., : 3 * block * block], block)
+
+    return predict
+
+
+def _calibrated_unet(packed, block=2, seed=0, output_std=0.25):
+    """Random-init width-4 SID U-Net whose last 1x1 conv is scaled so the untiled output on
+    `packed` has std 0.25, like a trained model's sRGB output (scripts/measure_seams.py)."""
+    keras.utils.set_random_seed(seed)
+    model = get_model("sid", camera="sony" if block == 2 else "fuji", width=4)
+    predict = keras_predictor(model)
+    last = model.layers[-2]
+    assert last.name.startswith("conv") and last.kernel_size == (1, 1)
+    kernel, bias = last.get_weights()
+    scale = output_std / run_untiled(predict, packed, block).std()
+    last.set_weights([kernel * scale, bias * scale])
+    return predict
+
+
+# ---------------------------------------------------------------------------- plan
+
+
+@pytest.mark.parametrize("height, width, tile, halo", PLANS)
+def test_cores_partition_image_and_windows_are_full_tiles_on_grid(height, width, tile, halo):
+    plan = tile_plan(height, width, tile, halo)
+    padded_h, padded_w = padded_size(height, width, tile)
+    assert padded_h % 16 == 0 and padded_w % 16 == 0
+    assert padded_h >= max(height, tile) and padded_w >= max(width, tile)
+    coverage = np.zeros((height, width), dtype=int)
+    for t in plan:
+        assert (t.height, t.width) == (tile, tile)
+        assert t.top % 16 == 0 and t.left % 16 == 0
+        assert 0 <= t.top and t.top + tile <= padded_h
+        assert 0 <= t.left and t.left + tile <= padded_w
+        assert t.core_height > 0 and t.core_width > 0
+        # The core lies in the window with at least `halo` of context on interior sides.
+        before_top = t.core_top - t.top
+        after_bottom = t.top + tile - (t.core_top + t.core_height)
+        before_left = t.core_left - t.left
+        after_right = t.left + tile - (t.core_left + t.core_width)
+        assert min(before_top, after_bottom, before_left, after_right) >= 0
+        if t.core_top > 0:
+            assert before_top >= halo
+        if t.core_top + t.core_height < height:
+            assert after_bottom >= halo
+        if t.core_left > 0:
+            assert before_left >= halo
+        if t.core_left + t.core_width < width:
+            assert after_right >= halo
+        coverage[t.core()] += 1
+    np.testing.assert_array_equal(coverage, 1)
+
+
+def test_last_tile_of_each_row_and_column_is_shifted_inward():
+    plan = tile_plan(100, 150, tile=64, halo=8)  # padded to 112 x 160
+    tops = sorted({t.top for t in plan})
+    lefts = sorted({t.left for t in plan})
+    assert tops == [0, 112 - 64]
+    assert lefts == [0, 48, 160 - 64]  # regular step 48, last window ends on the edge
+    assert len(plan) == len(tops) * len(lefts)
+    assert [(t.top, t.left) for t in plan[:3]] == [(0, 0), (0, 48), (0, 96)]  # row-major
+
+
+def test_image_smaller_than_tile_is_one_padded_tile():
+    (only,) = tile_plan(20, 30, tile=64, halo=16)
+    assert (only.top, only.left, only.height, only.width) == (0, 0, 64, 64)
+    assert only.core() == (slice(0, 20), slice(0, 30))
+    assert only.ramps == (0, 0, 0, 0)
+    assert padded_size(20, 30, 64) == (64, 64)
+
+
+def test_tile_plan_example_in_docstring_holds():
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for test in finder.find(tiling.tile_plan, "tile_plan", globs={"tile_plan": tile_plan}):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"tile": 250}, r"tile size 250 is not a multiple of 16 .* Received: tile=250"),
+        ({"halo": -1}, r"halo must be an int >= 0"),
+        ({"halo": 25}, r"use halo <= 24 for tile 64"),
+        ({"halo": 32}, r"tile - 2 \* halo must be at least 16"),
+        ({"tile": 0}, r"tile must be a positive int"),
+        ({"height": 0}, r"height must be a positive int"),
+        ({"width": 2.5}, r"width must be a positive int"),
+        ({"halo": 1.0}, r"halo must be an int"),
+        ({"tile": 48, "multiple": 32}, r"tile size 48 is not a multiple of 32"),
+    ],
+)
+def test_tile_plan_rejects_bad_arguments(kwargs, message):
+    args = {"height": 100, "width": 100, "tile": 64, "halo": 8, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        tile_plan(**args)
+
+
+def test_tile_plan_multiple_matches_the_models():
+    assert tiling.SIZE_MULTIPLE == SIZE_MULTIPLE
+
+
+def test_reflect_indices_match_numpy_reflect_padding():
+    for length in (1, 2, 3, 7, 16, 50):
+        for padded in (length, 16, 64, 100):
+            if padded < length:
+                continue
+            expected = np.pad(np.arange(length), (0, padded - length), mode="reflect")
+            np.testing.assert_array_equal(reflect_indices(length, padded), expected)
+
+
+# ---------------------------------------------------------------------------- feather
+
+
+@pytest.mark.parametrize("block", [1, 2, 3])
+@pytest.mark.parametrize("height, width, tile, halo", PLANS)
+def test_feather_weights_sum_to_one(height, width, tile, halo, block):
+    plan = tile_plan(height, width, tile, halo)
+    padded_h, padded_w = padded_size(height, width, tile)
+    total = np.zeros((padded_h * block, padded_w * block))
+    for t in plan:
+        weights = feather_weights(t, block)
+        assert weights.shape == (tile * block, tile * block)
+        assert weights.min() >= 0 and weights.max() <= 1
+        # Zero outside the core widened by the ramps (both in output pixels of the frame).
+        rows, cols = t.blend_region(block)
+        top, left = t.top * block, t.left * block
+        outside = np.ones_like(weights, dtype=bool)
+        outside[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left] = False
+        assert not weights[outside].any()
+        total[t.window(block)] += weights
+    np.testing.assert_allclose(total[: height * block, : width * block], 1.0, atol=1e-6)
+
+
+def test_feather_ramps_are_linear_and_centred_on_core_edges():
+    plan = tile_plan(100, 150, tile=64, halo=8)
+    first = plan[0]
+    assert first.ramps == (0, 4, 0, 4)  # half the margin of 8 at interior edges
+    weights = feather_weights(first, block=1)
+    row = weights[0]  # along the top edge: only the right ramp, centred on column 56
+    np.testing.assert_allclose(row[:52], 1.0)
+    np.testing.assert_allclose(row[52:60], 1 - (np.arange(8) + 0.5) / 8)
+    np.testing.assert_allclose(row[60:], 0.0)
+
+
+# ---------------------------------------------------------------------------- bookkeeping
+
+
+@pytest.mark.parametrize("block, channels", [(2, 4), (3, 9)])
+@pytest.mark.parametrize("blend", BLENDS)
+@pytest.mark.parametrize("height, width, tile, halo", PLANS)
+def test_pointwise_model_tiles_exactly(height, width, tile, halo, blend, block, channels):
+    packed = np.random.default_rng(1).uniform(0, 1, (height, width, channels))
+    predict = _pointwise_model(channels, block)
+    untiled = run_untiled(predict, packed, block)
+    tiled = run_tiled(predict, packed, tile=tile, halo=halo, block=block, blend=blend,
+                      batch_size=3)
+    assert tiled.shape == untiled.shape == (height * block, width * block, 3)
+    assert tiled.dtype == np.float32
+    if blend == "crop":
+        np.testing.assert_array_equal(tiled, untiled)
+    else:
+        np.testing.assert_allclose(tiled, untiled, atol=1e-6, rtol=0)
+    # Direct check of the reference too: the pointwise map of the unpadded image.
+    direct = predict(packed[None].astype(np.float32))[0]
+    np.testing.assert_allclose(untiled, direct, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("blend, exact_halo", [("crop", 8), ("feather", 16)])
+def test_context_within_halo_tiles_exactly(blend, exact_halo):
+    """A model that sees 8 pixels around each pixel is exact once the contributing pixels keep
+    8 pixels of context: halo 8 for crop, 16 for feather (ramps use half the margin)."""
+    packed = np.random.default_rng(2).uniform(0, 1, (112, 144, 4))
+    predict = _box_model(radius=8)
+    untiled = run_untiled(predict, packed, block=2)
+    exact = run_tiled(predict, packed, tile=64, halo=exact_halo, block=2, blend=blend)
+    np.testing.assert_allclose(exact, untiled, atol=1e-4, rtol=0)
+    short = run_tiled(predict, packed, tile=64, halo=0, block=2, blend=blend)
+    assert np.abs(short - untiled).max() > 1.0  # can fail: too little context shows
+
+
+def test_predict_always_gets_full_batches_of_tiles():
+    shapes = []
+    pointwise = _pointwise_model(4, 2)
+
+    def predict(batch):
+        shapes.append(batch.shape)
+        assert batch.dtype == np.float32
+        return pointwise(batch)
+
+    packed = np.random.default_rng(3).uniform(0, 1, (100, 150, 4)).astype(np.float64)
+    out = run_tiled(predict, packed, tile=64, halo=8, block=2, batch_size=4, progress=True)
+    assert len(tile_plan(100, 150, 64, 8)) == 6
+    assert shapes == [(4, 64, 64, 4)] * 2  # 6 tiles: the second batch is filled up
+    np.testing.assert_array_equal(out, run_untiled(pointwise, packed, 2))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"blend": "hann"}, r"blend must be one of \('crop', 'feather'\)"),
+        ({"batch_size": 0}, r"batch_size must be a positive int"),
+        ({"block": 3}, r"predict returned shape \(1, 128, 128, 3\) .* block=3"),
+        ({"block": 0}, r"block must be a positive int"),
+        ({"tile": 40}, r"tile size 40 is not a multiple of 16"),
+    ],
+)
+def test_run_tiled_rejects_bad_arguments(kwargs, message):
+    args = {"tile": 64, "halo": 8, "block": 2, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        run_tiled(_pointwise_model(4, 2), np.zeros((80, 80, 4)), **args)
+
+
+def test_packed_must_be_one_image():
+    with pytest.raises(ValueError, match=r"packed must be one .* shape=\(1, 80, 80, 4\)"):
+        run_tiled(_pointwise_model(4, 2), np.zeros((1, 80, 80, 4)))
+    with pytest.raises(ValueError, match="packed must be one packed RAW image"):
+        run_untiled(_pointwise_model(4, 2), np.zeros((80, 80)))
+
+
+# ---------------------------------------------------------------------------- real U-Net
+
+
+@pytest.fixture(scope="module")
+def unet_case():
+    packed = _smooth(192, 256, 4, noise=0.05)
+    predict = _calibrated_unet(packed)
+    return packed, predict, run_untiled(predict, packed, 2)
+
+
+def test_unet_seam_error_below_one_level_at_default_halo(unet_case):
+    """Max error < 1/255 at DEFAULT_HALO = 32 (measured here: 0.06 levels crop, 0.09 feather;
+    halo 16 gives 0.6 / 0.67, halo 8 gives 6.7 / 4.2; scripts/measure_seams.py measures the
+    full-width net at 0.05 - 0.08 levels)."""
+    packed, predict, untiled = unet_case
+    for blend in BLENDS:
+        tiled = run_tiled(predict, packed, tile=128, halo=DEFAULT_HALO, block=2, blend=blend)
+        assert np.abs(tiled - untiled).max() < 1 / 255, blend
+
+
+def test_unet_seam_error_falls_as_halo_grows(unet_case):
+    packed, predict, untiled = unet_case
+    errors = [
+        np.abs(run_tiled(predict, packed, tile=128, halo=halo, block=2) - untiled).max()
+        for halo in (0, 8, 16, 32, 48)
+    ]
+    assert all(a > b for a, b in zip(errors[:-1], errors[1:], strict=True)), errors
+    assert errors[0] > 50 / 255  # no halo: a visible seam, so the test can fail
+
+
+def test_unet_tiles_exactly_when_halo_covers_receptive_field():
+    """The U-Net reaches 107 packed pixels (scripts/measure_seams.py); with more context and
+    windows on the 16-pixel grid, tiles reproduce the untiled output bit for bit."""
+    keras.utils.set_random_seed(0)
+    predict = keras_predictor(get_model("sid", width=4))
+    packed = np.random.default_rng(4).uniform(0, 1, (288, 288, 4)).astype(np.float32)
+    untiled = run_untiled(predict, packed, 2)
+    tiled = run_tiled(predict, packed, tile=240, halo=112, block=2, batch_size=2)
+    assert len(tile_plan(288, 288, 240, 112)) > 1
+    np.testing.assert_allclose(tiled, untiled, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("camera, block, channels, size", [
+    ("sony", 2, 4, (37, 53)),
+    ("sony", 2, 4, (80, 112)),
+    ("fuji", 3, 9, (41, 29)),
+])
+def test_any_input_size_comes_back_at_full_resolution(camera, block, channels, size):
+    keras.utils.set_random_seed(0)
+    predict = keras_predictor(get_model("sid", camera=camera, width=4))
+    packed = _smooth(*size, channels)
+    tiled = run_tiled(predict, packed, tile=32, halo=8, block=block)
+    untiled = run_untiled(predict, packed, block)
+    assert tiled.shape == untiled.shape == (size[0] * block, size[1] * block, 3)
+    assert np.isfinite(tiled).all()
+    assert predict.traces == 2  # one tile shape, one whole-image shape
+
+
+def test_keras_predictor_traces_once_per_tile_shape():
+    keras.utils.set_random_seed(0)
+    predict = keras_predictor(get_model("sid", width=4))
+    packed = _smooth(100, 150, 4)
+    run_tiled(predict, packed, tile=64, halo=8, block=2, batch_size=4)  # 6 tiles, 2 calls
+    run_tiled(predict, packed * 0.5, tile=64, halo=8, block=2, batch_size=4)
+    assert predict.traces == 1
+    out = predict(np.zeros((1, 32, 32, 4)))
+    assert isinstance(out, np.ndarray) and out.shape == (1, 64, 64, 3)
+    assert predict.traces == 2
+
+
+# ---------------------------------------------------------------------------- script
+
+
+def test_measure_seams_script_runs_small_and_writes_json(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "seams.json"
+    argv = ["measure_seams.py", "--widths", "2", "--size", "64x96", "--tile", "32",
+            "--halos", "0", "8", "--noise", "0", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    try:
+        runpy.run_path("scripts/measure_seams.py", run_name="__main__")
+    except SystemExit as exit_:
+        assert exit_.code == 0
+    report = json.loads(out.read_text())
+    (model,) = report["models"]
+    assert model["graph_receptive_field"] == {"width": 204, "before": 107, "after": 107}
+    assert [(r["halo"], r["blend"]) for r in model["rows"]] == [
+        (0, "crop"), (0, "feather"), (8, "crop"), (8, "feather")]
+    assert model["rows"][0]["max_abs"] > model["rows"][2]["max_abs"] > 0
+    assert "smallest halo" in capsys.readouterr().out
