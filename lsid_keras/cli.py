@@ -12,6 +12,10 @@ import sys
 # TensorFlow's C++ start-up chatter buries the one line a user needs; keep it quiet unless
 # the user asked for it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if "TF_CONFIG" in os.environ:
+    # Multi-worker training: TF 2.21's oneDNN CPU kernels corrupt batch-1 steps there (see
+    # lsid_keras.distribute); this must be set before TensorFlow is imported.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 EXIT_USAGE = 2
 

@@ -7,6 +7,9 @@ every step it reduces the scalar logs with `axis=0`, which fails on scalars. `us
 applies two narrow fixes for that strategy only: the symbolic build takes this worker's own
 batch (only shapes matter there), and scalar logs are averaged with `axis=None`. Both keep
 Keras' behaviour for every other strategy and shape.
+
+On CPU, TensorFlow 2.21's oneDNN kernels also break multi-worker steps at batch size 1 (a conv
+receives the wrong tensor); `lsid train` turns oneDNN off when TF_CONFIG is set.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import types
+import warnings
 
 import tensorflow as tf
 
@@ -38,6 +42,14 @@ def make_strategy(name="default"):
                 "the cluster and this worker's task"
             )
         _patch_multi_worker_logs()
+        if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
+            warnings.warn(
+                "multi-worker training on CPU with oneDNN enabled fails at batch size 1 "
+                "('input depth must be evenly divisible by filter depth'); set "
+                "TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow is imported (`lsid train` does this "
+                "when TF_CONFIG is set)",
+                stacklevel=2,
+            )
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {name!r}; choose one of {STRATEGIES}")
 

@@ -278,13 +278,14 @@ def train(config=None, **settings):
             AtomicCheckpoint(os.path.join(work, "model.keras"), nan_guard),
             keras.callbacks.CSVLogger(os.path.join(work, "training_log.csv"), append=True),
         ]
-        if chief:
-            callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
-            if config.image_every:
-                callbacks.append(
-                    ImageSummary(os.path.join(out, "logs", "images"), pairs[0],
-                                 every=config.image_every)
-                )
+        # Every worker runs the same callbacks (TensorBoard creates variables, and workers must
+        # create the same ones in the same order); non-chief workers write under `.worker-N/`.
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(work, "logs")))
+        if config.image_every:
+            callbacks.append(
+                ImageSummary(os.path.join(work, "logs", "images"), pairs[0],
+                             every=config.image_every)
+            )
         history = model.fit(
             dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
             callbacks=callbacks, verbose=config.verbose, shuffle=False,
@@ -300,15 +301,12 @@ def train(config=None, **settings):
 
 
 def _initial_model(config, camera):
-    import keras
-
     from lsid_keras.models import get_model
 
     if config.init_model:
-        try:
-            model = keras.models.load_model(config.init_model, compile=False)
-        except (OSError, ValueError) as error:
-            raise ValueError(f"{config.init_model}: cannot load model ({error})") from None
+        from lsid_keras.models import load_model
+
+        model = load_model(config.init_model)
         if model.input_shape[-1] != camera.packed_channels:
             raise ValueError(
                 f"{config.init_model}: model takes {model.input_shape[-1]} packed channels but "

@@ -143,3 +143,22 @@ def test_bfloat16_mixed_precision_trains(cache, tmp_path):
     x = np.zeros((1, 16, 16, 4), "float32")
     assert model(x).dtype == "float32"
     assert keras.mixed_precision.dtype_policy().name == "float32"
+
+
+def test_finetune_contrast_starts_from_a_model_and_uses_improved_targets(cache, tmp_path):
+    from lsid_keras.data.cache import load_manifest
+
+    base = str(tmp_path / "base")
+    assert main(["train", "--cache", cache, "--out", base, "--model", "zamir", "--epochs", "1",
+                 "--vgg-weights", "none", *TINY]) == 0
+    out = str(tmp_path / "finetune")
+    argv = ["train", "--cache", cache, "--out", out, "--model", "zamir", "--finetune-contrast",
+            "--init-model", os.path.join(base, "model.keras"), "--epochs", "1",
+            "--vgg-weights", "none", *TINY]
+    assert main(argv) == 0
+    pairs = load_manifest(cache, target="contrast")
+    improved = np.load(pairs[0].target_file).astype(float)
+    plain = np.load(load_manifest(cache)[0].target_file).astype(float)
+    assert improved.shape == plain.shape and not np.array_equal(improved, plain)
+    config = json.load(open(os.path.join(out, "config.json")))
+    assert config["learning_rate"] == 1e-5 and config["finetune_contrast"] is True

@@ -99,7 +99,8 @@ def make_dataset(
         augment: random flips of H and W and a transpose, p = 0.5 each.
         seed: int or None; an int makes crops, order and augmentation reproducible.
         num_shards, shard_index: keep every `num_shards`-th pair starting at `shard_index`
-            (multi-worker training); auto-sharding is then turned off.
+            (multi-worker training; the last `len(pairs) % num_shards` pairs are left out so
+            every shard has as many steps); auto-sharding is then turned off.
         num_parallel_calls: parallel crop readers (default: tf.data autotune).
         repeat: repeat forever (use with `steps_per_epoch`).
     """
@@ -131,11 +132,16 @@ def make_dataset(
     side = crop_size if fits else None
     reader = _CropReader(list(pairs), crop_size, augment)
 
-    indices = tf.data.Dataset.range(len(pairs))
+    # Every shard gets the same number of pairs: synchronous workers that ran out of data at
+    # different steps would wait for each other forever.
+    usable = len(pairs) // num_shards * num_shards
+    if usable == 0:
+        raise ValueError(f"{len(pairs)} pairs cannot feed {num_shards} shards")
+    indices = tf.data.Dataset.range(usable)
     if num_shards > 1:
         indices = indices.shard(num_shards, shard_index)
     if shuffle:
-        indices = indices.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+        indices = indices.shuffle(usable, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         indices = indices.repeat()
     indices = indices.batch(batch_size, drop_remainder=True)
