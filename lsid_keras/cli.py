@@ -24,6 +24,18 @@ class UserError(Exception):
     """A problem with the user's input: printed as one line, exit code 2."""
 
 
+def _stderr(message):
+    print(message, file=sys.stderr)
+
+
+def _list_path(root, listing):
+    """A list file given relative to the dataset root, or as a path of its own."""
+    path = listing if os.path.isabs(listing) else os.path.join(root, listing)
+    if not os.path.exists(path) and os.path.exists(listing):
+        return listing
+    return path
+
+
 def _model_rows(cameras):
     from lsid_keras.models import CAMERAS, PRESETS, frame_gflops, get_model
 
@@ -69,9 +81,7 @@ def _cmd_prepare(args):
     from lsid_keras.data.cache import prepare_cache
     from lsid_keras.data.sid_list import SidListError, read_pair_list
 
-    list_path = args.list if os.path.isabs(args.list) else os.path.join(args.root, args.list)
-    if not os.path.exists(list_path) and os.path.exists(args.list):
-        list_path = args.list
+    list_path = _list_path(args.root, args.list)
     try:
         pairs = read_pair_list(
             list_path,
@@ -174,6 +184,124 @@ def _add_train_options(parser):
                                 metavar=f.name.upper(), help=help_text)
 
 
+def _ratio(text):
+    if text == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0 or 'auto', got {text!r}") from None
+    return value
+
+
+def _load_enhancer(path):
+    from lsid_keras.enhance import EnhanceError, load_enhancer
+
+    try:
+        return load_enhancer(path)
+    except EnhanceError as err:
+        raise UserError(str(err)) from None
+
+
+def _cmd_evaluate(args):
+    from lsid_keras.data.cache import write_json_atomic
+    from lsid_keras.data.sid_list import SidListError, read_pair_list
+    from lsid_keras.enhance import EnhanceError, check_tiling
+    from lsid_keras.evaluate import evaluate_pairs, write_rows_csv
+    from lsid_keras.raw import RawError
+
+    if args.method == "network" and not args.model:
+        raise UserError("--model is required for --method network (or use --method isp)")
+    try:
+        check_tiling(args.tile, args.halo)
+    except EnhanceError as err:
+        raise UserError(str(err)) from None
+    list_path = _list_path(args.data, args.list)
+    try:
+        pairs = read_pair_list(list_path, root=args.data, first_burst_only=args.first_burst_only,
+                               drop_misaligned=args.drop_misaligned)
+    except (SidListError, FileNotFoundError) as err:
+        raise UserError(str(err)) from None
+    if not pairs:
+        raise UserError(f"{list_path}: no pairs to evaluate")
+    for folder in (args.out, args.save_outputs):
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+    enhancer = _load_enhancer(args.model) if args.method == "network" else None
+    try:
+        rows, summary = evaluate_pairs(
+            pairs, method=args.method, enhancer=enhancer, tile=args.tile, halo=args.halo,
+            lpips=args.lpips, save_dir=args.save_outputs, progress=not args.quiet, log=_stderr,
+        )
+    except (RawError, EnhanceError, ValueError) as err:
+        raise UserError(str(err)) from None
+    summary.update({"method": args.method, "model": args.model, "list": list_path,
+                    "first_burst_only": args.first_burst_only,
+                    "drop_misaligned": args.drop_misaligned, "tile": args.tile,
+                    "halo": args.halo})
+    write_rows_csv(os.path.join(args.out, "per_image.csv"), rows)
+    write_json_atomic(os.path.join(args.out, "summary.json"), summary)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"{'ratio':>6} {'n':>4} {'PSNR dB':>8} {'SSIM':>6}")
+    for ratio, group in summary["by_ratio"].items():
+        print(f"{'x' + ratio:>6} {group['n']:>4} {group['psnr']:>8.2f} {group['ssim']:>6.3f}")
+    print(f"{'all':>6} {summary['n']:>4} {summary['psnr']:>8.2f} {summary['ssim']:>6.3f}"
+          f"  ({args.method}) -> {args.out}")
+    return 0
+
+
+def _output_paths(inputs, out):
+    """Output file per input: OUT itself for one input with an image extension, else
+    OUT/<input stem>.png in an existing folder."""
+    from lsid_keras.image_io import FORMATS, ImageWriteError, check_output_path
+
+    # A name with an extension is an output file; anything else names an existing folder.
+
+    try:
+        if os.path.splitext(out)[1].lower() in FORMATS or (
+            os.path.splitext(out)[1] and not os.path.isdir(out)
+        ):
+            if len(inputs) > 1:
+                raise UserError(f"{out}: several inputs need an output folder, not a file")
+            return [check_output_path(out)]
+        if not os.path.isdir(out):
+            raise UserError(f"{out}: output folder does not exist")
+        return [check_output_path(os.path.join(out, os.path.splitext(os.path.basename(p))[0]
+                                               + ".png")) for p in inputs]
+    except ImageWriteError as err:
+        raise UserError(str(err)) from None
+
+
+def _cmd_enhance(args):
+    from lsid_keras.enhance import EnhanceError, check_tiling, enhance_file
+    from lsid_keras.image_io import write_image
+    from lsid_keras.raw import RawError
+
+    if args.ratio != "auto" and not args.ratio > 0:
+        raise UserError(f"ratio must be > 0 or 'auto', got {args.ratio:g}")
+    try:
+        check_tiling(args.tile, args.halo)
+    except EnhanceError as err:
+        raise UserError(str(err)) from None
+    outputs = _output_paths(args.inputs, args.output)
+    for path in args.inputs:
+        if not os.path.isfile(path):
+            raise UserError(f"{path}: file not found")
+    enhancer = _load_enhancer(args.model)
+    for path, output in zip(args.inputs, outputs, strict=True):
+        try:
+            result = enhance_file(enhancer, path, ratio=args.ratio, contrast=args.contrast,
+                                  tile=args.tile, halo=args.halo, progress=not args.quiet)
+        except (RawError, EnhanceError) as err:
+            raise UserError(str(err)) from None
+        write_image(output, result.rgb)
+        print(f"{path}: ratio x{result.ratio:.1f} ({result.ratio_source}), "
+              f"{result.seconds:.1f} s -> {output}")
+    return 0
+
+
 def _size(text):
     try:
         height, width = (int(v) for v in text.lower().split("x"))
@@ -240,6 +368,44 @@ def build_parser():
     synth.add_argument("--size", type=_size, help="frame HEIGHTxWIDTH in RAW pixels")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_cmd_synth)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="PSNR/SSIM on a SID list with the reference protocol",
+        description="Full-frame evaluation: PSNR and SSIM on 8-bit RGB (Gaussian 11, sigma "
+        "1.5), per image (CSV) and per amplification ratio (JSON).",
+    )
+    evaluate.add_argument("--model", help=".keras model (for --method network)")
+    evaluate.add_argument("--data", required=True, help="dataset root")
+    evaluate.add_argument("--list", required=True, help="list file, relative to --data or a path")
+    evaluate.add_argument("--method", choices=("network", "isp"), default="network",
+                          help="the model, or the traditional pipeline baseline (isp)")
+    evaluate.add_argument("--first-burst-only", action="store_true", help="_00 pairs only")
+    evaluate.add_argument("--drop-misaligned", action="store_true",
+                          help="drop scenes 10034, 10045, 10172")
+    evaluate.add_argument("--tile", type=int, default=512, help="tile side, packed pixels")
+    evaluate.add_argument("--halo", type=int, default=32, help="tile overlap, packed pixels")
+    evaluate.add_argument("--out", default="runs/evaluate", help="folder for the CSV and JSON")
+    evaluate.add_argument("--save-outputs", help="also write 8-bit PNG outputs to this folder")
+    evaluate.add_argument("--lpips", action="store_true", help="also LPIPS (needs lpips)")
+    evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    enhance = sub.add_parser(
+        "enhance", help="enhance RAW files to 16-bit PNG/TIFF or 8-bit JPEG",
+        description="Any LibRaw file in, sRGB out, at full resolution with bounded memory.",
+    )
+    enhance.add_argument("inputs", nargs="+", metavar="IN", help="RAW files")
+    enhance.add_argument("--model", required=True, help=".keras model")
+    enhance.add_argument("-o", "--output", required=True,
+                         help="output file (.png, .tif, .jpg) or existing folder")
+    enhance.add_argument("--ratio", type=_ratio, default="auto",
+                         help="amplification, or 'auto' to estimate it (default)")
+    enhance.add_argument("--contrast", action="store_true", help="apply contrast improvement")
+    enhance.add_argument("--tile", type=int, default=512, help="tile side, packed pixels")
+    enhance.add_argument("--halo", type=int, default=32, help="tile overlap, packed pixels")
+    enhance.add_argument("--quiet", action="store_true", help="no progress bar")
+    enhance.set_defaults(func=_cmd_enhance)
 
     train = sub.add_parser(
         "train",

@@ -1,0 +1,141 @@
+"""Evaluation on SID-style lists with the reference protocol, for networks and the ISP baseline.
+
+Full frames, tiled; ground truth developed as the reference does; PSNR and SSIM on 8-bit RGB
+(`lsid_keras.metrics`, protocol "reference"); results per image and per amplification ratio
+(x100 / x250 / x300, the columns of the papers' tables).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from lsid_keras.tiling import DEFAULT_HALO, DEFAULT_TILE
+
+METHODS = ("network", "isp")
+CSV_FIELDS = ("short_path", "long_path", "scene", "burst", "ratio", "psnr", "ssim", "lpips",
+              "seconds")
+
+
+def _lpips_scorer(enabled, log):
+    """An LPIPS function when the `lpips` package and its weights load; else None (logged)."""
+    if not enabled:
+        return None
+    try:
+        import lpips
+        import torch
+
+        net = lpips.LPIPS(net="alex", verbose=False)
+    except Exception as error:  # noqa: BLE001 - any failure means "not available here"
+        log(f"LPIPS skipped: needs the lpips package (PyTorch) and its AlexNet weights ({error})")
+        return None
+
+    def score(output, target):
+        def tensor(image):
+            return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None] * 2 - 1
+
+        with torch.no_grad():
+            return float(net(tensor(output), tensor(target)))
+
+    return score
+
+
+def evaluate_pairs(pairs, method="network", enhancer=None, tile=DEFAULT_TILE, halo=DEFAULT_HALO,
+                   lpips=False, save_dir=None, progress=True, log=print):
+    """Scores every pair; returns (rows, summary).
+
+    Args:
+        pairs: `SidPair`s from `read_pair_list`.
+        method: "network" (needs `enhancer`) or "isp" (the traditional pipeline: the short
+            exposure scaled by the ratio and developed by LibRaw).
+        enhancer: from `lsid_keras.enhance.load_enhancer`.
+        tile, halo: tiling in packed pixels.
+        lpips: also compute LPIPS when available (skipped with a message otherwise).
+        save_dir: write each output as an 8-bit PNG here (as the reference protocol does).
+        progress: tqdm progress bar.
+
+    Returns:
+        rows: one dict per pair (CSV_FIELDS); summary: dict with `n`, mean `psnr` and `ssim`
+        (dB and [0, 1]), `lpips` (or None) and `by_ratio` {"100": {...}, ...}.
+    """
+    from tqdm import tqdm
+
+    from lsid_keras.enhance import enhance_packed
+    from lsid_keras.image_io import write_image
+    from lsid_keras.metrics import psnr, ssim
+    from lsid_keras.raw import amplify, pack, read_raw
+    from lsid_keras.raw.develop import develop
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}. Received: {method!r}")
+    if method == "network" and enhancer is None:
+        raise ValueError("method 'network' needs a model")
+    score_lpips = _lpips_scorer(lpips, log)
+    rows = []
+    for pair in tqdm(pairs, desc=f"evaluating ({method})", unit="pair", disable=not progress):
+        start = time.perf_counter()
+        target = develop(pair.long_path).astype(np.float32) / 65535
+        if method == "isp":
+            output = develop(pair.short_path, ratio=pair.ratio).astype(np.float32) / 65535
+        else:
+            frame = read_raw(pair.short_path)
+            output = enhance_packed(enhancer, amplify(pack(frame), pair.ratio), tile, halo)
+        if output.shape != target.shape:
+            raise ValueError(
+                f"{pair.short_path}: output {output.shape} and ground truth {target.shape} "
+                "differ in size (short and long exposures from different cameras?)"
+            )
+        row = {
+            "short_path": pair.short_path,
+            "long_path": pair.long_path,
+            "scene": pair.scene,
+            "burst": pair.burst,
+            "ratio": pair.ratio,
+            "psnr": float(psnr(target, output, protocol="reference")),
+            "ssim": float(ssim(target, output, protocol="reference")),
+            "lpips": score_lpips(output, target) if score_lpips else None,
+            "seconds": time.perf_counter() - start,
+        }
+        rows.append(row)
+        if save_dir:
+            name = os.path.splitext(os.path.basename(pair.short_path))[0] + ".png"
+            write_image(os.path.join(save_dir, name), output, bits=8)
+    return rows, summarize(rows)
+
+
+def _means(rows):
+    lpips_values = [r["lpips"] for r in rows if r["lpips"] is not None]
+    return {
+        "n": len(rows),
+        "psnr": float(np.mean([r["psnr"] for r in rows])) if rows else None,
+        "ssim": float(np.mean([r["ssim"] for r in rows])) if rows else None,
+        "lpips": float(np.mean(lpips_values)) if lpips_values else None,
+    }
+
+
+def summarize(rows):
+    """Mean PSNR / SSIM (/ LPIPS) overall and per amplification ratio."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[f"{row['ratio']:g}"].append(row)
+    summary = _means(rows)
+    summary["by_ratio"] = {key: _means(group) for key, group in sorted(
+        groups.items(), key=lambda item: float(item[0]))}
+    return summary
+
+
+def write_rows_csv(path, rows):
+    """Writes the per-image rows as CSV (atomically)."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=folder)
+    with os.fdopen(handle, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
