@@ -204,7 +204,7 @@ def _load_enhancer(path):
 
 
 def _cmd_evaluate(args):
-    from lsid_keras.data.cache import write_json_atomic
+    from lsid_keras.atomic import write_json_atomic
     from lsid_keras.data.sid_list import SidListError, read_pair_list
     from lsid_keras.enhance import EnhanceError, check_tiling
     from lsid_keras.evaluate import evaluate_pairs, write_rows_csv

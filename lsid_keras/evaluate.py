@@ -14,6 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from lsid_keras.atomic import atomic_output
 from lsid_keras.tiling import DEFAULT_HALO, DEFAULT_TILE
 
 METHODS = ("network", "isp")
@@ -130,12 +131,7 @@ def summarize(rows):
 
 def write_rows_csv(path, rows):
     """Writes the per-image rows as CSV (atomically)."""
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=folder)
-    with os.fdopen(handle, "w", newline="") as file:
+    with atomic_output(path) as temporary, open(temporary, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=CSV_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)

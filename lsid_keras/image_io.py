@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
 
 import numpy as np
+
+from lsid_keras.atomic import atomic_output
 
 #: File extension -> bit depth written.
 FORMATS = {".png": 16, ".tif": 16, ".tiff": 16, ".jpg": 8, ".jpeg": 8}
@@ -72,26 +73,18 @@ def write_image(path, rgb, bits=None):
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be (H, W, 3). Received: shape={rgb.shape}")
     pixels = quantize(rgb, 8 if extension in (".jpg", ".jpeg") else bits)
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=extension,
-                                   dir=os.path.dirname(os.path.abspath(path)))
-    os.close(handle)
-    try:
+    with atomic_output(path) as temporary:
         if extension == ".png":
-            with open(tmp, "wb") as file:
+            with open(temporary, "wb") as file:
                 file.write(_png_bytes(pixels))
         elif extension in (".tif", ".tiff"):
             import tifffile
 
-            tifffile.imwrite(tmp, pixels, photometric="rgb")
+            tifffile.imwrite(temporary, pixels, photometric="rgb")
         else:
             from PIL import Image
 
-            Image.fromarray(pixels).save(tmp, format="JPEG", quality=95)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+            Image.fromarray(pixels).save(temporary, format="JPEG", quality=95)
     return path
 
 

@@ -47,7 +47,8 @@ def run_quickstart(out="quickstart", minutes=QUICKSTART_MINUTES, scenes=QUICKSTA
         scenes: synthetic scenes (>= 4, so that the test split is not empty).
         seed: seed of the dataset, the crops and the initial weights.
     """
-    from lsid_keras.data.cache import prepare_cache, write_json_atomic
+    from lsid_keras.atomic import atomic_output, write_json_atomic
+    from lsid_keras.data.cache import prepare_cache
     from lsid_keras.data.sid_list import read_pair_list
     from lsid_keras.data.synth import synthesize_dataset
     from lsid_keras.enhance import enhance_packed, load_enhancer
@@ -84,8 +85,8 @@ def run_quickstart(out="quickstart", minutes=QUICKSTART_MINUTES, scenes=QUICKSTA
         verbose=1 if progress else 0,
     ))
     model_path = os.path.join(out, "model.keras")
-    shutil.copyfile(result.model_path, model_path + ".tmp")
-    os.replace(model_path + ".tmp", model_path)
+    with atomic_output(model_path) as temporary:
+        shutil.copyfile(result.model_path, temporary)
 
     log(f"[4/5] evaluating on {len(test_pairs)} held-out pairs: network vs traditional")
     enhancer = load_enhancer(model_path)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import time
 
 import keras
 import numpy as np
+
+from lsid_keras.atomic import atomic_output
 
 
 class StopOnNaN(keras.callbacks.Callback):
@@ -70,15 +70,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.nan_guard is not None and self.nan_guard.message:
             return
-        directory = os.path.dirname(self.path) or "."
-        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=directory)
-        os.close(handle)
-        try:
-            self.model.save(tmp)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_output(self.path, suffix=".keras") as temporary:
+            self.model.save(temporary)
 
 
 def preview_packed(packed):

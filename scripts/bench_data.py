@@ -126,7 +126,8 @@ def main(argv=None):
     parser.add_argument("--out", default="bench_data.json", help="JSON output file")
     args = parser.parse_args(argv)
 
-    from lsid_keras.data.cache import load_manifest, write_json_atomic
+    from lsid_keras.atomic import write_json_atomic
+    from lsid_keras.data.cache import load_manifest
     from lsid_keras.data.sid_list import read_pair_list
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -26,12 +26,13 @@ import hashlib
 import json
 import multiprocessing
 import os
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
+
+from lsid_keras.atomic import atomic_output, write_json_atomic  # noqa: F401 - re-exported
 
 MANIFEST = "manifest.json"
 JOURNAL = "journal.jsonl"
@@ -78,31 +79,8 @@ def _cache_name(path):
 
 def save_npy_atomic(path, array):
     """Writes `array` to `path` as `.npy` under a temporary name, then renames it."""
-    directory = os.path.dirname(path) or "."
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.save(file, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_json_atomic(path, data):
-    """Writes JSON to `path` under a temporary name, then renames it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, indent=1)
-            file.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as temporary:
+        np.save(temporary, array)
 
 
 def _decode(kind, source, cache_dir, relative):

@@ -31,13 +31,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from lsid_keras.atomic import write_text_atomic
 from lsid_keras.data.sid_list import amplification_ratio, parse_exposure_name
 from lsid_keras.raw.dng import write_dng
 from lsid_keras.raw.errors import UnsupportedCFAError
@@ -359,23 +359,6 @@ def _plan_scene(k, seed, photos, order, schedule, n_ratios) -> _Scene:
     )
 
 
-def _write_text_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(
-        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def _read_record(path: str) -> dict:
     if not os.path.exists(path):
         return {"generator": __name__, "format_version": _FORMAT_VERSION, "datasets": {}}
@@ -498,7 +481,7 @@ def synthesize_dataset(
     os.makedirs(long_dir, exist_ok=True)
     entry = {"parameters": parameters, "images_dir": os.path.dirname(os.path.abspath(photos[0]))}
     record["datasets"][spec.folder] = entry | {"complete": False}
-    _write_text_atomic(record_path, json.dumps(record, indent=1) + "\n")
+    write_text_atomic(record_path, json.dumps(record, indent=1) + "\n")
 
     order_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_ORDER_KEY,)))
     order = order_rng.permutation(len(photos))
@@ -602,14 +585,14 @@ def synthesize_dataset(
     for split in SPLITS:
         list_paths[split] = os.path.join(out_dir, f"{spec.folder}_{split}_list.txt")
         text = "".join(line + "\n" for line in sorted(lines[split]))
-        _write_text_atomic(list_paths[split], text)
+        write_text_atomic(list_paths[split], text)
     pairs = {split: len(lines[split]) for split in SPLITS}
     record["datasets"][spec.folder] = entry | {
         "complete": True,
         "scenes": scene_records,
         "pairs": pairs,
     }
-    _write_text_atomic(record_path, json.dumps(record, indent=1) + "\n")
+    write_text_atomic(record_path, json.dumps(record, indent=1) + "\n")
     return {
         "out_dir": out_dir,
         "camera": spec.folder,

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from fractions import Fraction
 
 import numpy as np
 
+from lsid_keras.atomic import write_bytes_atomic
 from lsid_keras.raw.pack import cfa_kind_of
 
 _MAKE = "lsid_keras"
@@ -194,19 +194,7 @@ def write_dng(
     writer.options(tags, path="", compress=False)
     data = writer.convert(np.ascontiguousarray(mosaic))
 
-    directory = os.path.dirname(os.path.abspath(path))
-    prefix = f".{os.path.basename(path)}."
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_bytes_atomic(path, data)
     return path
 
 
