@@ -169,13 +169,30 @@ def _cmd_train(args):
     return 0
 
 
+def _attribute_docs(docstring):
+    """`name: text` entries of a Google-style Attributes section, joined per name."""
+    docs, name = {}, None
+    for line in (docstring or "").splitlines():
+        stripped = line.strip()
+        head, _, rest = stripped.partition(": ")
+        if line.startswith(" " * 8) and not line.startswith(" " * 9) and rest:
+            for key in head.split(", "):
+                docs[key] = rest
+            name = head
+        elif name and line.startswith(" " * 12) and stripped:
+            for key in name.split(", "):
+                docs[key] += " " + stripped
+    return docs
+
+
 def _add_train_options(parser):
-    from lsid_keras.train import config_fields
+    from lsid_keras.train import TrainConfig, config_fields
 
     parser.add_argument("--config", help="TOML or JSON file of settings (options override it)")
+    descriptions = _attribute_docs(TrainConfig.__doc__)
     for f in config_fields():
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"(default: {f.default})"
+        help_text = f"{descriptions.get(f.name, '')} (default: {f.default})".replace("%", "%%")
         if f.type in ("bool", bool):
             parser.add_argument(flag, dest=f.name, action="store_true",
                                 default=argparse.SUPPRESS, help=help_text)

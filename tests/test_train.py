@@ -162,3 +162,20 @@ def test_finetune_contrast_starts_from_a_model_and_uses_improved_targets(cache, 
     assert improved.shape == plain.shape and not np.array_equal(improved, plain)
     config = json.load(open(os.path.join(out, "config.json")))
     assert config["learning_rate"] == 1e-5 and config["finetune_contrast"] is True
+
+
+def test_mirrored_strategy_trains_on_the_local_devices(cache, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    argv = ["train", "--cache", cache, "--out", out, "--model", "sid", "--epochs", "1",
+            "--strategy", "mirrored", *TINY]
+    assert main(argv) == 0
+    assert "trained 1 epochs" in capsys.readouterr().out
+
+
+def test_train_help_describes_every_setting(capsys):
+    import pytest as _pytest
+
+    with _pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert "Adam step size before the drop" in text and "--finetune-contrast" in text
