@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lsid_keras.atomic import atomic_output, write_json_atomic  # noqa: F401 - re-exported
+from lsid_keras.atomic import atomic_output, write_json_atomic
 
 MANIFEST = "manifest.json"
 JOURNAL = "journal.jsonl"

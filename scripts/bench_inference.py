@@ -1,0 +1,541 @@
+"""Benchmark of full-frame enhancement on CPU: tiled vs untiled, float32 vs mixed bfloat16.
+
+Runs a full-width random-init model (fixed seed; no trained weights are at hand, and speed does
+not depend on them) over one synthetic Sony-size packed frame (2848 x 4256 RAW pixels pack to
+1424 x 2128 x 4; the output is 2848 x 4256 x 3) with `lsid_keras.tiling.run_tiled` and
+`run_untiled`, and prints and writes as JSON: seconds per frame, peak resident memory, output
+megapixels per second and, for bf16, the error against fp32; plus the ratios between them.
+
+- Memory. Each configuration runs in its own subprocess, so its peak RSS (`ru_maxrss` after
+  the timed runs) is its own. It includes TensorFlow, the model, the input frame (46 MiB) and
+  the float32 output (139 MiB); a baseline child that only imports TensorFlow and builds the
+  model shows the floor.
+- Time. Warm-up (tracing, first execution) is excluded: tiled runs first call the predictor
+  on one tile, untiled runs make one whole-frame pass first ("warm-up" column). The machine
+  may be shared, so each config is timed `--repeats` times and the fastest run is reported;
+  the JSON keeps every time, the cores this process used ("cpu/wall") and the cores other
+  processes used ("others", from /proc/stat) during each run.
+- Error. The bf16 configurations run the fp32 weights (`set_weights`) in a model built under
+  the "mixed_bfloat16" policy; their error is against the fp32 output of the same tiling, in
+  [0, 1] units, from float16 copies of both outputs (resolution ~5e-4 near 1). A random-init
+  U-Net outputs values of std ~0.01, a trained one sRGB of std ~0.25, and errors scale with
+  the output: the last 1x1 conv is scaled so the output on a crop of the frame has std
+  `--output-std` (as scripts/measure_seams.py does), which does not change the speed.
+
+Configurations are predictor kinds x {tiled, untiled}: a kind is one function in `PREDICTORS`
+named `{family}_{precision}`, e.g. "keras_fp32" yields "keras_tiled_fp32" and
+"keras_untiled_fp32".
+
+    python scripts/bench_inference.py --out bench_inference.json     # ~2.5 min on 2 cores
+    python scripts/bench_inference.py --frame 128x192 --width 2 --tile 32 --halo 8  # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+#: Sony Bayer frames: 4 packed channels, 2 x 2 output pixels per packed pixel.
+PACKED_CHANNELS = 4
+BLOCK = 2
+MODES = ("tiled", "untiled")
+#: Errors of every other predictor are measured against this one, in the same mode.
+REFERENCE_PREDICTOR = "keras_fp32"
+BASELINE = "baseline"
+#: Cores used by other processes during a timed run above which the report warns.
+CONTENDED_CPU = 0.2
+
+
+# --- predictors: each builds a `predict(batch) -> output` callable for the tiler -----------
+
+def _reference_model(args, packed):
+    """The seeded, output-calibrated float32 Keras model every predictor starts from."""
+    import keras
+
+    from lsid_keras.models import get_model
+
+    keras.utils.set_random_seed(args.seed)
+    model = get_model(args.model, camera="sony", width=args.width)
+    if args.output_std:
+        calibrate_output(model, packed, args.output_std)
+    return model
+
+
+def keras_fp32_predictor(args, packed):
+    """The Keras model in float32."""
+    from lsid_keras.tiling import keras_predictor
+
+    return keras_predictor(_reference_model(args, packed))
+
+
+def keras_bf16_predictor(args, packed):
+    """The same weights in a model built under the "mixed_bfloat16" policy: bfloat16 compute,
+    float32 variables; the model's last layer (SubPixel) outputs float32."""
+    import keras
+
+    from lsid_keras.models import get_model
+    from lsid_keras.tiling import keras_predictor
+
+    weights = _reference_model(args, packed).get_weights()
+    previous = keras.config.dtype_policy()
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = get_model(args.model, camera="sony", width=args.width)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+    model.set_weights(weights)
+    return keras_predictor(model)
+
+
+#: Predictor kinds, named `{family}_{precision}`; each makes a tiled and an untiled config.
+PREDICTORS = {
+    "keras_fp32": keras_fp32_predictor,
+    "keras_bf16": keras_bf16_predictor,
+}
+
+
+def config_name(kind, mode):
+    family, precision = kind.rsplit("_", 1)
+    return f"{family}_{mode}_{precision}"
+
+
+#: Configuration name -> (predictor kind, mode).
+CONFIGS = {config_name(kind, mode): (kind, mode) for kind in PREDICTORS for mode in MODES}
+DEFAULT_CONFIGS = tuple(CONFIGS)
+
+
+def calibrate_output(model, packed, output_std, crop=256):
+    """Scales the model's last 1x1 conv so its output on the top-left `crop` x `crop` packed
+    pixels of `packed` has std `output_std`. The last conv has zero bias at init, so this
+    scales the output exactly. Returns the scale."""
+    crop = min(crop, packed.shape[0] // 16 * 16, packed.shape[1] // 16 * 16)
+    last_conv = model.get_layer(model.layers[-1]._inbound_nodes[0].input_tensors[0]
+                                ._keras_history.operation.name)
+    output = np.asarray(model(packed[None, :crop, :crop], training=False))
+    scale = output_std / float(output.std())
+    kernel, bias = last_conv.get_weights()
+    last_conv.set_weights([kernel * scale, bias * scale])
+    return scale
+
+
+# --- the child: one configuration in a fresh process -------------------------------------
+
+def synthetic_packed(height, width, seed=0, cell=32, noise=0.05):
+    """A packed frame `(height, width, 4)` float32 in [0, 1]: random flat `cell`-pixel blocks
+    plus Gaussian noise, a stand-in for amplified dark RAW (the values do not affect speed;
+    they give the bf16 error a realistic input)."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0.02, 0.9, size=(-(-height // cell), -(-width // cell),
+                                          PACKED_CHANNELS)).astype(np.float32)
+    image = np.repeat(np.repeat(coarse, cell, axis=0), cell, axis=1)[:height, :width]
+    image += noise * rng.standard_normal(image.shape, dtype=np.float32)
+    return np.clip(image, 0.0, 1.0, out=image)
+
+
+def peak_rss_mib():
+    """Peak resident set size of this process so far, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_seconds():
+    """`(this process, the whole machine)` busy CPU seconds so far; the machine's is None
+    where /proc/stat is missing."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        with open("/proc/stat") as file:
+            ticks = [int(v) for v in file.readline().split()[1:]]
+        machine = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # - idle, iowait
+    except (OSError, ValueError, IndexError):
+        machine = None
+    return usage.ru_utime + usage.ru_stime, machine
+
+
+def _configure_threads(threads):
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    return {"intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
+
+
+def run_baseline(args):
+    """Imports TensorFlow and builds the model; its peak RSS is the floor of every config."""
+    start = time.perf_counter()
+    import tensorflow as tf
+
+    threads = _configure_threads(args.threads)
+    import keras
+
+    from lsid_keras.models import count_macs, get_model
+
+    keras.utils.set_random_seed(args.seed)
+    model = get_model(args.model, camera="sony", width=args.width)
+    result = {"peak_rss_mib": peak_rss_mib(), "seconds_to_build": time.perf_counter() - start,
+              "params": int(model.count_params()), "tf_version": tf.__version__,
+              "keras_version": keras.__version__, **threads}
+    # After the RSS reading: MAC counting traces graphs.
+    packed_h, packed_w = args.frame[0] // BLOCK, args.frame[1] // BLOCK
+    result["frame_gmacs"] = count_macs(model, packed_h, packed_w) / 1e9
+    result["tile_gmacs"] = count_macs(model, args.tile, args.tile) / 1e9
+    return result
+
+
+def run_config(args, name, output_path):
+    """Times one configuration on the frame; saves its output as float16 to `output_path`."""
+    threads = _configure_threads(args.threads)
+    from lsid_keras.tiling import run_tiled, run_untiled
+
+    kind, mode = CONFIGS[name]
+    packed = synthetic_packed(args.frame[0] // BLOCK, args.frame[1] // BLOCK, seed=args.seed)
+    predict = PREDICTORS[kind](args, packed)
+    if mode == "tiled":
+        def run():
+            return run_tiled(predict, packed, tile=args.tile, halo=args.halo, block=BLOCK)
+
+        start = time.perf_counter()
+        predict(np.zeros((1, args.tile, args.tile, PACKED_CHANNELS), np.float32))
+    else:
+        def run():
+            return run_untiled(predict, packed, block=BLOCK)
+
+        start = time.perf_counter()
+        run()
+    warmup_s = time.perf_counter() - start
+    # The machine may be shared: record the cores this process used and the cores other
+    # processes used during each run; the fastest run is reported.
+    times, cpu_per_wall, other_cpu, output = [], [], [], None
+    for _ in range(args.repeats):
+        output = None  # two frames' outputs never coexist
+        (own, machine), start = _cpu_seconds(), time.perf_counter()
+        output = run()
+        times.append(time.perf_counter() - start)
+        own_end, machine_end = _cpu_seconds()
+        cpu_per_wall.append((own_end - own) / times[-1])
+        if machine is not None:
+            other_cpu.append(max(0.0, (machine_end - machine) - (own_end - own)) / times[-1])
+    result = {"peak_rss_mib": peak_rss_mib(), "seconds": min(times),
+              "median_seconds": statistics.median(times), "times": times,
+              "cpu_per_wall": cpu_per_wall, "other_cpu_per_wall": other_cpu or None,
+              "warmup_s": warmup_s, "predictor": kind, "mode": mode,
+              "output_std": float(output.std()), "output_shape": list(output.shape),
+              **threads}
+    np.save(output_path, output.astype(np.float16))
+    return result
+
+
+def child_main(args):
+    """Runs `args.child` and writes its result JSON into `args.workdir`; failures are results."""
+    name = args.child
+    result_path = os.path.join(args.workdir, f"{name}.json")
+    try:
+        if name == BASELINE:
+            result = run_baseline(args)
+        else:
+            result = run_config(args, name, os.path.join(args.workdir, f"{name}.npy"))
+        result["status"] = "ok"
+    except Exception as err:  # e.g. ResourceExhaustedError on a whole frame
+        result = {"status": "failed", "reason": f"{type(err).__name__}: {err}"[:2000],
+                  "peak_rss_mib": peak_rss_mib()}
+    with open(result_path, "w", encoding="utf-8") as file:
+        json.dump(result, file)
+    return 0 if result["status"] == "ok" else 1
+
+
+# --- the parent: one subprocess per configuration, then the comparisons ------------------
+
+def _limit_child(memory_limit_gib):
+    """`preexec_fn` of the children: make them the OOM killer's first choice (other work may
+    share the machine) and cap their address space, so a whole frame that does not fit fails
+    inside the child instead of taking the machine down."""
+    def limit():
+        try:
+            with open("/proc/self/oom_score_adj", "w") as file:
+                file.write("1000")
+        except OSError:
+            pass
+        if memory_limit_gib:
+            size = int(memory_limit_gib * 2**30)
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+    return limit
+
+
+def run_child(argv, name, workdir, args):
+    """Runs one child; returns its result dict, or a failure with the reason."""
+    command = [sys.executable, os.path.abspath(__file__), *argv,
+               "--child", name, "--workdir", workdir]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    log_path = os.path.join(workdir, f"{name}.log")
+    start = time.perf_counter()
+    with open(log_path, "w") as log:
+        try:
+            process = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                     timeout=args.timeout,
+                                     preexec_fn=_limit_child(args.memory_limit_gib))
+            code = process.returncode
+        except subprocess.TimeoutExpired:
+            code = None
+    wall = time.perf_counter() - start
+    result_path = os.path.join(workdir, f"{name}.json")
+    if os.path.exists(result_path):
+        with open(result_path, encoding="utf-8") as file:
+            result = json.load(file)
+    else:
+        if code is None:
+            reason = f"timed out after {args.timeout} s"
+        elif code < 0:
+            reason = f"killed by signal {-code}" + (" (out of memory?)" if -code == 9 else "")
+        else:
+            reason = f"exit code {code}"
+        with open(log_path, errors="replace") as file:
+            tail = [line.strip() for line in file.read().splitlines() if line.strip()][-3:]
+        result = {"status": "failed", "reason": " | ".join([reason, *tail])[:2000]}
+    result["process_wall_s"] = wall
+    return result
+
+
+def output_error(path, reference_path):
+    """Max and mean absolute difference of two saved outputs, in [0, 1] units."""
+    output, reference = np.load(path), np.load(reference_path)
+    error = np.abs(output.astype(np.float32) - reference.astype(np.float32))
+    return {"max_abs": float(error.max()), "mean_abs": float(error.mean()),
+            "max_levels": float(error.max() * 255), "mean_levels": float(error.mean() * 255)}
+
+
+def machine_info():
+    info = {"cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(), "platform": platform.platform()}
+    for package in ("tensorflow", "keras"):
+        try:
+            info[f"{package}_version"] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            info[f"{package}_version"] = None
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as file:
+            info["mem_total_gib"] = int(file.readline().split()[1]) / 2**20
+    except OSError:
+        pass
+    return info
+
+
+def _ratio(results, numerator, denominator, key):
+    a, b = results.get(numerator, {}), results.get(denominator, {})
+    if a.get("status") != "ok" or b.get("status") != "ok":
+        return None
+    return a[key] / b[key]
+
+
+def compare(results, baseline_mib):
+    """Side-by-side ratios of the configurations measured in this run."""
+    ratios = {}
+    for kind in PREDICTORS:
+        tiled, untiled = config_name(kind, "tiled"), config_name(kind, "untiled")
+        ratios[f"{tiled}/{untiled}_seconds"] = _ratio(results, tiled, untiled, "seconds")
+        ratios[f"{tiled}/{untiled}_peak_rss"] = _ratio(results, tiled, untiled, "peak_rss_mib")
+        if baseline_mib is not None and ratios[f"{tiled}/{untiled}_peak_rss"] is not None:
+            ratios[f"{tiled}/{untiled}_rss_above_baseline"] = (
+                (results[tiled]["peak_rss_mib"] - baseline_mib)
+                / (results[untiled]["peak_rss_mib"] - baseline_mib))
+    for kind in PREDICTORS:
+        if kind == REFERENCE_PREDICTOR:
+            continue
+        for mode in MODES:
+            name, reference = config_name(kind, mode), config_name(REFERENCE_PREDICTOR, mode)
+            ratios[f"{name}/{reference}_seconds"] = _ratio(results, name, reference, "seconds")
+    return {key: value for key, value in ratios.items() if value is not None}
+
+
+def _best_run_others(row):
+    """Cores other processes used during a config's fastest run; 0 if unknown or if the run
+    is too short for /proc/stat's 10 ms ticks to tell."""
+    others = row.get("other_cpu_per_wall")
+    if not others or row["seconds"] < 1.0:
+        return 0.0
+    return others[row["times"].index(row["seconds"])]
+
+
+def print_report(report):
+    frame, results = report["frame"], report["results"]
+    info = report["machine"]
+    print(f"\n{report['model']} width {report['width']}, frame {frame[0]}x{frame[1]} RAW "
+          f"({frame[0] // BLOCK}x{frame[1] // BLOCK}x{PACKED_CHANNELS} packed), tile "
+          f"{report['tile']} halo {report['halo']} ({report['tiles']} tiles, "
+          f"{report['tiled_pixel_ratio']:.2f}x the frame's pixels), {report['threads']} "
+          f"threads, {info['cpu_count']} cpus, TF {info['tensorflow_version']}")
+    print(f"{'config':<20} {'best s':>7} {'median':>7} {'warm-up':>7} {'cpu/wall':>8} "
+          f"{'others':>6} {'peak MiB':>8} {'MP/s':>6} {'GMAC/s':>6} {'max err':>8} {'mean err':>8} "
+          f"{'max lvl':>7}")
+    for name, row in results.items():
+        if row.get("status") != "ok":
+            print(f"{name:<20} FAILED: {row.get('reason')}")
+            continue
+        if name == BASELINE:
+            print(f"{name:<20} {'':>7} {'':>7} {'':>7} {'':>8} {'':>6} "
+                  f"{row['peak_rss_mib']:8.0f}   "
+                  f"(import TF + build the model, {row['params']:,} params)")
+            continue
+        error = row.get("error_vs_fp32")
+        errors = (f"{error['max_abs']:8.1e} {error['mean_abs']:8.1e} {error['max_levels']:7.2f}"
+                  if error else f"{'-':>8} {'-':>8} {'-':>7}")
+        best = row["times"].index(row["seconds"])
+        others = (row["other_cpu_per_wall"] or [float("nan")] * len(row["times"]))[best]
+        print(f"{name:<20} {row['seconds']:7.2f} {row['median_seconds']:7.2f} "
+              f"{row['warmup_s']:7.2f} {row['cpu_per_wall'][best]:8.2f} {others:6.2f} "
+              f"{row['peak_rss_mib']:8.0f} {row['megapixels_per_s']:6.3f} "
+              f"{row.get('gmacs_per_s', float('nan')):6.1f} {errors}")
+    contended = [name for name, row in results.items() if row.get("status") == "ok"
+                 and name != BASELINE and _best_run_others(row) > CONTENDED_CPU]
+    if contended:
+        print(f"warning: other processes used more than {CONTENDED_CPU} cores during the "
+              f"fastest run of {', '.join(contended)}; their times are pessimistic")
+    for key, value in report["ratios"].items():
+        print(f"{key:<60} {value:6.3f}")
+    if report.get("tiling_error_fp32"):
+        error = report["tiling_error_fp32"]
+        print(f"tiled vs untiled fp32 output: max {error['max_abs']:.2e} "
+              f"({error['max_levels']:.3f} 8-bit levels), mean {error['mean_abs']:.2e}")
+
+
+def _frame(text):
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"frame must be HxW, e.g. 2848x4256. Received: "
+                                         f"{text!r}") from None
+    if height < 32 or width < 32 or height % 32 or width % 32:
+        raise argparse.ArgumentTypeError(f"frame sides must be positive multiples of 32. "
+                                         f"Received: {text!r}")
+    return height, width
+
+
+def _configs(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(CONFIGS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown configs {unknown}; choose from "
+                                         f"{', '.join(CONFIGS)}")
+    return names
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="sid", choices=("sid", "gia_net"))
+    parser.add_argument("--frame", type=_frame, default=(2848, 4256),
+                        help="RAW frame HxW, multiples of 32 (default: Sony, 2848x4256)")
+    parser.add_argument("--width", type=int, default=32, help="model width (32: the papers')")
+    parser.add_argument("--tile", type=int, default=512, help="tile side, packed pixels")
+    parser.add_argument("--halo", type=int, default=32, help="tile halo, packed pixels")
+    parser.add_argument("--configs", type=_configs, default=list(DEFAULT_CONFIGS),
+                        help=f"comma list of {', '.join(CONFIGS)} (default: all)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed runs per config after warm-up; the fastest is reported "
+                        "(the machine may be shared; the JSON keeps every time)")
+    parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    parser.add_argument("--output-std", type=float, default=0.25,
+                        help="scale the last conv so the output has this std, as a trained "
+                        "model's sRGB would (0: leave the random init)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--memory-limit-gib", type=float, default=20.0,
+                        help="address-space limit of each child (0: none)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child")
+    parser.add_argument("--out", default="bench_inference.json", help="JSON output file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1. Received: {args.repeats}")
+    if args.child is None:
+        from lsid_keras.tiling import tile_plan
+
+        try:
+            tile_plan(args.frame[0] // BLOCK, args.frame[1] // BLOCK, args.tile, args.halo)
+        except ValueError as err:
+            parser.error(str(err))
+    return args
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.child:
+        return child_main(args)
+    from lsid_keras.atomic import write_json_atomic
+    from lsid_keras.tiling import tile_plan
+
+    started = time.perf_counter()
+    packed_h, packed_w = args.frame[0] // BLOCK, args.frame[1] // BLOCK
+    plan = tile_plan(packed_h, packed_w, args.tile, args.halo)
+    megapixels = args.frame[0] * args.frame[1] / 1e6
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench_inference-") as workdir:
+        for name in [BASELINE, *args.configs]:
+            print(f"running {name} ...", flush=True)
+            row = results[name] = run_child(argv, name, workdir, args)
+            if row["status"] != "ok":
+                print(f"  failed: {row['reason']}")
+                continue
+            if name == BASELINE:
+                print(f"  peak {row['peak_rss_mib']:.0f} MiB")
+                continue
+            row["megapixels_per_s"] = megapixels / row["seconds"]
+            baseline = results[BASELINE]
+            if baseline["status"] == "ok":
+                gmacs = (baseline["frame_gmacs"] if row["mode"] == "untiled"
+                         else baseline["tile_gmacs"] * len(plan))
+                row["gmacs_per_s"] = gmacs / row["seconds"]
+            print(f"  {', '.join(f'{t:.2f}' for t in row['times'])} s (warm-up "
+                  f"{row['warmup_s']:.2f} s), peak {row['peak_rss_mib']:.0f} MiB")
+        for name, row in results.items():
+            if row["status"] != "ok" or name == BASELINE:
+                continue
+            reference = config_name(REFERENCE_PREDICTOR, row["mode"])
+            if row["predictor"] != REFERENCE_PREDICTOR and \
+                    results.get(reference, {}).get("status") == "ok":
+                row["error_vs_fp32"] = output_error(os.path.join(workdir, f"{name}.npy"),
+                                                    os.path.join(workdir, f"{reference}.npy"))
+        tiled, untiled = (config_name(REFERENCE_PREDICTOR, mode) for mode in MODES)
+        tiling_error = None
+        if all(results.get(n, {}).get("status") == "ok" for n in (tiled, untiled)):
+            tiling_error = output_error(os.path.join(workdir, f"{tiled}.npy"),
+                                        os.path.join(workdir, f"{untiled}.npy"))
+
+    baseline = results[BASELINE]
+    baseline_mib = baseline["peak_rss_mib"] if baseline["status"] == "ok" else None
+    report = {
+        "model": args.model, "width": args.width, "frame": list(args.frame),
+        "packed": [packed_h, packed_w, PACKED_CHANNELS], "tile": args.tile, "halo": args.halo,
+        "tiles": len(plan),
+        "tiled_pixel_ratio": len(plan) * args.tile**2 / (packed_h * packed_w),
+        "repeats": args.repeats, "threads": args.threads, "output_std": args.output_std,
+        "seed": args.seed, "error_storage": "float16 copies of both outputs",
+        "machine": machine_info(), "results": results,
+        "ratios": compare(results, baseline_mib), "tiling_error_fp32": tiling_error,
+        "total_seconds": time.perf_counter() - started,
+    }
+    print_report(report)
+    print(f"total {report['total_seconds']:.0f} s")
+    write_json_atomic(args.out, report)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

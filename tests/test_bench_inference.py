@@ -1,0 +1,80 @@
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_inference.py"
+TINY = ["--frame", "128x192", "--width", "2", "--tile", "32", "--halo", "8", "--repeats", "1"]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("bench_inference", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_configs_come_from_predictor_kinds():
+    bench = _load_script()
+    assert list(bench.CONFIGS) == ["keras_tiled_fp32", "keras_untiled_fp32",
+                                   "keras_tiled_bf16", "keras_untiled_bf16"]
+    assert bench.CONFIGS["keras_untiled_bf16"] == ("keras_bf16", "untiled")
+
+
+@pytest.mark.parametrize("bad", [["--configs", "keras_tiled_int4"], ["--frame", "100x192"],
+                                 ["--tile", "32", "--halo", "16"]])
+def test_bad_options_exit_with_usage_error(bad, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _load_script().main([*TINY, *bad])
+    assert exit_.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_runs_every_config_small_and_writes_json(tmp_path):
+    # A subprocess, as users run it; the script starts one child per configuration.
+    out = tmp_path / "bench.json"
+    process = subprocess.run([sys.executable, str(SCRIPT), *TINY, "--out", str(out)],
+                             capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stdout + process.stderr
+    report = json.loads(out.read_text())
+    results = report["results"]
+    assert list(results) == ["baseline", "keras_tiled_fp32", "keras_untiled_fp32",
+                             "keras_tiled_bf16", "keras_untiled_bf16"]
+    assert all(row["status"] == "ok" for row in results.values()), results
+    assert results["baseline"]["params"] > 0
+    for name in ("keras_tiled_fp32", "keras_untiled_fp32", "keras_tiled_bf16",
+                 "keras_untiled_bf16"):
+        row = results[name]
+        assert row["seconds"] > 0 and row["megapixels_per_s"] > 0
+        assert row["peak_rss_mib"] >= results["baseline"]["peak_rss_mib"] * 0.9
+        assert row["output_shape"] == [128, 192, 3]
+        assert row["intra_op_threads"] == 2
+    for name in ("keras_tiled_bf16", "keras_untiled_bf16"):
+        error = results[name]["error_vs_fp32"]
+        # Same weights: bf16 differs from fp32 by rounding, not by a different net (the
+        # output is calibrated to std 0.25).
+        assert 0 < error["mean_abs"] < 0.02 and error["max_abs"] < 0.2
+    assert "error_vs_fp32" not in results["keras_tiled_fp32"]
+    assert report["tiling_error_fp32"]["max_abs"] < 0.1
+    for key in ("keras_tiled_fp32/keras_untiled_fp32_seconds",
+                "keras_tiled_fp32/keras_untiled_fp32_peak_rss",
+                "keras_tiled_bf16/keras_tiled_fp32_seconds",
+                "keras_untiled_bf16/keras_untiled_fp32_seconds"):
+        assert report["ratios"][key] > 0, key
+    assert report["machine"]["cpu_count"] >= 1 and report["machine"]["tensorflow_version"]
+    assert "keras_untiled_bf16" in process.stdout and "MP/s" in process.stdout
+
+
+def test_failed_child_is_reported_not_raised(tmp_path, capsys):
+    # An address-space limit too small to import TensorFlow makes every child fail fast.
+    out = tmp_path / "bench.json"
+    code = _load_script().main([*TINY, "--configs", "keras_untiled_fp32",
+                                "--memory-limit-gib", "0.5", "--out", str(out)])
+    assert code == 0
+    results = json.loads(out.read_text())["results"]
+    assert results["keras_untiled_fp32"]["status"] == "failed"
+    assert results["keras_untiled_fp32"]["reason"]
+    assert "FAILED" in capsys.readouterr().out
