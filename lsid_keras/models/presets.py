@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from lsid_keras.models.unet import build_unet
+from lsid_keras.raw.pack import block_size, packed_channels
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,13 @@ class Camera:
     frame: tuple
 
 
+def _camera(cfa_kind, frame):
+    return Camera(cfa_kind, packed_channels(cfa_kind), block_size(cfa_kind), frame)
+
+
 CAMERAS = {
-    "sony": Camera("bayer", 4, 2, (2832, 4240)),
-    "fuji": Camera("xtrans", 9, 3, (4032, 6030)),
+    "sony": _camera("bayer", (2832, 4240)),
+    "fuji": _camera("xtrans", (4032, 6030)),
 }
 
 
