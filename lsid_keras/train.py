@@ -73,7 +73,8 @@ class TrainConfig:
         image_every: write TensorBoard images every this many epochs (0: never).
         max_minutes: stop cleanly after this much wall time (None: no limit).
         jit_compile: XLA-compile the train step (helps on GPUs; slow to compile on CPU).
-        verbose: Keras progress output: "auto", 0, 1 or 2.
+        verbose: progress output: Keras' "auto", 0, 1 or 2, or "budget" (one bar over the
+            `max_minutes` budget, for open-ended epoch counts).
     """
 
     cache: str = ""
@@ -131,6 +132,12 @@ class TrainConfig:
                 f"mixed_precision must be one of {MIXED_PRECISION}. "
                 f"Received: {c.mixed_precision!r}"
             )
+        if c.verbose not in ("auto", 0, 1, 2, "budget"):
+            raise ValueError(
+                f"verbose must be 'auto', 0, 1, 2 or 'budget'. Received: {c.verbose!r}"
+            )
+        if c.verbose == "budget" and c.max_minutes is None:
+            raise ValueError("verbose='budget' needs max_minutes")
         if not c.cache:
             raise ValueError("cache is required: the folder written by `lsid prepare`")
         for name in ("epochs", "batch_size", "width"):
@@ -269,7 +276,8 @@ def train(config=None, **settings):
             )
         distribute.prepare_model_for(strategy, model)
         nan_guard = StopOnNaN()
-        budget = TimeBudget(config.max_minutes)
+        # With a time budget and Keras' own progress off, show progress against the budget.
+        budget = TimeBudget(config.max_minutes, progress=config.verbose == "budget")
         callbacks = [
             keras.callbacks.LearningRateScheduler(learning_rate_schedule(config)),
             keras.callbacks.BackupAndRestore(os.path.join(work, "backup")),
@@ -288,7 +296,8 @@ def train(config=None, **settings):
             )
         history = model.fit(
             dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-            callbacks=callbacks, verbose=config.verbose, shuffle=False,
+            callbacks=callbacks, verbose=0 if config.verbose == "budget" else config.verbose,
+            shuffle=False,
         )
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)

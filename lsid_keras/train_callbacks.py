@@ -38,21 +38,46 @@ class StopOnNaN(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training cleanly (at the end of a step) once `minutes` of wall time have passed."""
+    """Stops training cleanly (at the end of a step) once `minutes` of wall time have passed.
 
-    def __init__(self, minutes=None):
+    With `progress`, shows a progress bar over the budget (seconds) with the epoch and loss, which
+    says more than an epoch counter when the epoch count is open-ended.
+    """
+
+    def __init__(self, minutes=None, progress=False):
         super().__init__()
         self.minutes = minutes
+        self.progress = progress
         self.expired = False
         self._start = None
+        self._bar = None
+        self._epoch = 0
 
     def on_train_begin(self, logs=None):
         self._start = time.monotonic()
+        if self.progress and self.minutes is not None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=round(60 * self.minutes), unit="s", desc="training")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.minutes is not None and time.monotonic() - self._start > 60 * self.minutes:
+        if self.minutes is None:
+            return
+        elapsed = time.monotonic() - self._start
+        if self._bar is not None:
+            self._bar.n = min(round(elapsed), self._bar.total)
+            loss = (logs or {}).get("loss")
+            self._bar.set_postfix(epoch=self._epoch + 1, loss=f"{float(loss or 0):.4f}")
+        if elapsed > 60 * self.minutes:
             self.expired = True
             self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):

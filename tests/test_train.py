@@ -179,3 +179,11 @@ def test_train_help_describes_every_setting(capsys):
         main(["train", "--help"])
     text = capsys.readouterr().out
     assert "Adam step size before the drop" in text and "--finetune-contrast" in text
+
+
+def test_budget_progress_needs_a_budget():
+    with pytest.raises(ValueError, match="needs max_minutes"):
+        TrainConfig(cache="x", verbose="budget").resolved()
+    assert TrainConfig(cache="x", verbose="budget", max_minutes=1).resolved().verbose == "budget"
+    with pytest.raises(ValueError, match="verbose must be"):
+        TrainConfig(cache="x", verbose="loud").resolved()
