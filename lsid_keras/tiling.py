@@ -13,19 +13,27 @@ whatever `predict` returns, sRGB in about [0, 1] for the lsid_keras models.
 
 How a frame is tiled:
 
-- Padding. The U-Net pools four times, so its input sides must be multiples of 16. A packed
-  frame of any size is reflect-padded on the bottom and right (numpy's "reflect": the edge row
-  is not repeated) up to a multiple of 16 and, if it is smaller than a tile, up to the tile
-  size, so that a fixed-shape model still gets a full tile; the output is cropped back to
-  exactly `(H * block, W * block)`. Padding a small image to a whole tile wastes compute but
-  keeps one input shape; call `run_untiled` (or use a smaller `tile`) for small images.
-  Tiles read the padded frame through index arithmetic; it is never materialised.
+- Padding. Every run, tiled with any tile size or untiled, reads the same padded frame: the
+  packed frame reflect-padded by `halo` on all four sides (numpy's "reflect": the edge row is
+  not repeated), then on the bottom and right up to a multiple of 16 and, if needed, to the
+  tile size, by continuing the same reflection. A pixel near the frame edge therefore sees
+  the same `halo` pixels of content beyond the edge whatever the tile size; what lies further
+  out differs between tile sizes, as the content beyond a tile's halo does inside the frame,
+  and costs the same (small) error. (Padding only the bottom/right, and only when the tile
+  was larger than the frame, changed edge pixels by 45-60 8-bit levels between `--tile 256`
+  and a tile larger than the frame.) The output is cropped back to exactly
+  `(H * block, W * block)`. Tiles read the padded frame through index arithmetic; it is never
+  materialised.
 - Windows. Every tile is a full `tile x tile` window whose top-left corner is on the 16-pixel
   grid of the padded frame (windows shifted by a non-multiple of 16 would see a different
   max-pooling partition than the untiled run and never agree with it, whatever the halo).
-  Windows step by `tile - 2 * halo` rounded down to a multiple of 16; the last window of a row
-  or column is shifted inward to end on the padded frame's edge, so it overlaps its
-  neighbour more.
+  The tile count per axis is the fewest windows that keep `halo` of context at every core
+  edge (consecutive windows at most `tile - 2 * halo` apart, rounded down to 16); the windows
+  are then spread evenly between the padded frame's two ends, so no tile overlaps its
+  neighbour much more than the others. `fit_tile` picks the tile size for a frame: the
+  tile count first, then the smallest tile on the 16-grid that covers the frame with it,
+  e.g. 784 for a Sony frame (1424 x 2128 packed, halo 32): 2 x 3 tiles covering 1.22x the
+  frame's pixels, where 20 tiles of 512 cover 1.73x.
 - Cores. Each tile owns a core: the cores partition the image exactly, and each interior core
   edge is the middle of the overlap of two neighbouring windows, so at least `halo` packed
   pixels of context (the effective halo, rounded up by the grid) separate it from the
@@ -58,14 +66,16 @@ import numpy as np
 SIZE_MULTIPLE = 16
 #: Blend modes of `run_tiled`.
 BLENDS = ("crop", "feather")
-#: Default tile side in packed pixels (1024 x 1024 output pixels for Bayer).
-DEFAULT_TILE = 512
+#: Default largest tile side in packed pixels for models that take any size (Keras): `fit_tile`
+#: sizes the tiles of each frame up to this, 784 for a Sony frame (2 x 3 tiles, 1.22x its
+#: pixels). A fixed-shape export takes the tile its model card names.
+DEFAULT_TILE = 800
 #: Default halo in packed pixels. Measured (scripts/measure_seams.py: random-init SID U-Nets,
 #: widths 32 and 8, output scaled to a trained net's std 0.25, smooth and noisy inputs, tile
 #: 256), the max seam error is 0.06-0.22 8-bit levels at halo 32 and 0.4-1.05 at halo 16, the
 #: smallest measured halo that missed one level in one run; 32 keeps a margin for trained nets,
 #: whose context reaches further than a random init's. The price: a Sony frame (1424 x 2128
-#: packed) takes 20 tiles of 512 (1.7x its pixels) where halo 16 takes 15 (1.3x).
+#: packed) in 2 x 3 tiles of 784 covers 1.22x its pixels (halo 16: 2 x 3 tiles of 752, 1.12x).
 DEFAULT_HALO = 32
 #: Default blend mode: "crop" measured as accurate as "feather" (max error within 30% either
 #: way at every halo >= 16), cheaper, and each output pixel is one tile's.
@@ -74,16 +84,18 @@ DEFAULT_BLEND = "crop"
 
 @dataclass(frozen=True)
 class Tile:
-    """One tile of a plan, in packed pixels of the padded frame (origin at the top-left).
+    """One tile of a plan, in packed pixels.
 
     Attributes:
-        top, left: top-left corner of the input window (multiples of the size multiple).
+        top, left: top-left corner of the input window in the padded frame, whose origin is
+            `pad` pixels above and left of the image's (multiples of the size multiple).
         height, width: window size, always the full tile size.
         core_top, core_left, core_height, core_width: the region of the *image* this tile
             is responsible for; the cores of a plan partition the image exactly. The core lies
             inside the window.
         ramps: `(top, bottom, left, right)` half-widths of the feather ramps centred on the
             core's edges, in packed pixels; 0 on the image border. "crop" ignores them.
+        pad: the reflect padding added on every side of the image (the plan's halo).
     """
 
     top: int
@@ -95,9 +107,11 @@ class Tile:
     core_height: int
     core_width: int
     ramps: tuple = (0, 0, 0, 0)
+    pad: int = 0
 
     def window(self, block=1):
-        """`(rows, cols)` slices of the window, in packed pixels times `block`."""
+        """`(rows, cols)` slices of the window in the padded frame, in packed pixels times
+        `block`."""
         return (
             slice(self.top * block, (self.top + self.height) * block),
             slice(self.left * block, (self.left + self.width) * block),
@@ -133,11 +147,12 @@ class _Span:
     ramp_after: int
 
 
-def padded_size(height, width, tile, multiple=SIZE_MULTIPLE):
-    """`(height, width)` of the padded frame `run_tiled` reads: each side rounded up to a
-    multiple of `multiple` and to at least `tile` (packed pixels)."""
-    return (max(tile, -(-height // multiple) * multiple),
-            max(tile, -(-width // multiple) * multiple))
+def padded_size(height, width, tile, halo, multiple=SIZE_MULTIPLE):
+    """`(height, width)` of the padded frame `run_tiled` reads: the image plus `halo` on every
+    side, each side rounded up to a multiple of `multiple` and to at least `tile` (packed
+    pixels). `run_untiled` reads the same frame with `tile = multiple`."""
+    return (max(tile, -(-(height + 2 * halo) // multiple) * multiple),
+            max(tile, -(-(width + 2 * halo) // multiple) * multiple))
 
 
 def _check_plan_args(height, width, tile, halo, multiple):
@@ -160,17 +175,28 @@ def _check_plan_args(height, width, tile, halo, multiple):
         )
 
 
-def _axis_spans(length, padded, tile, halo, multiple):
-    """Tiles along one axis of an image `length` long, padded to `padded` (both packed px)."""
+def _axis_count(padded, tile, halo, multiple):
+    """Fewest windows of `tile` that span `padded` pixels with steps of at most
+    `tile - 2 * halo` rounded down to `multiple`."""
     step = (tile - 2 * halo) // multiple * multiple
-    origins = list(range(0, padded - tile, step)) + [padded - tile]
+    return 1 + max(0, -(-(padded - tile) // step))
+
+
+def _axis_spans(length, padded, tile, halo, multiple):
+    """Tiles along one axis of an image `length` long, padded by `halo` before it and to
+    `padded` in all (packed pixels); spans are in padded coordinates except the cores."""
+    count = _axis_count(padded, tile, halo, multiple)
+    # Windows spread evenly over the padded frame, origins on the grid: the gaps are
+    # `multiple * floor(...)` differences of an even spacing no larger than the step, so
+    # none exceeds the step.
+    room = (padded - tile) // multiple
+    origins = [multiple * (i * room // (count - 1)) if count > 1 else 0 for i in range(count)]
     pairs = list(zip(origins[:-1], origins[1:], strict=True))
     # Core edges sit in the middle of each overlap; overlaps are multiples of 16, so even.
-    # `margins` is the context between an interior core edge and either window's edge. The
-    # last core ends at the image edge: the last interior edge lies at least 16 pixels before
-    # the padded end (overlaps are at most tile - 16), and padding adds at most 15 (or the
-    # image fits in one tile).
-    edges = [0] + [(a + tile + b) // 2 for a, b in pairs] + [length]
+    # `margins` is the context between an interior core edge and either window's edge (at
+    # least `halo`). Image coordinates are padded ones minus `halo`; the first core starts
+    # and the last ends on the image edge, where the reflect padding gives `halo` of context.
+    edges = [0] + [(a + tile + b) // 2 - halo for a, b in pairs] + [length]
     margins = [0] + [(a + tile - b) // 2 for a, b in pairs] + [0]
     sizes = [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
     # Feather ramps span the middle half of each overlap, so every pixel a tile contributes
@@ -191,7 +217,8 @@ def tile_plan(height, width, tile, halo, multiple=SIZE_MULTIPLE):
 
     Args:
         height, width: int, the packed image size in packed pixels (any positive size; the
-            image is padded as the module docstring describes, see `padded_size`).
+            image is padded by `halo` on every side and more as the module docstring
+            describes, see `padded_size`).
         tile: int, the side of every square window in packed pixels, a multiple of `multiple`.
         halo: int >= 0, the minimum context in packed pixels between a core's interior edge
             and its window's edge; `tile - 2 * halo >= multiple`. The effective halo is rounded
@@ -204,12 +231,12 @@ def tile_plan(height, width, tile, halo, multiple=SIZE_MULTIPLE):
         cores partition `[0, height) x [0, width)`.
 
     Example:
-    >>> plan = tile_plan(100, 150, tile=64, halo=8)
-    >>> len(plan), plan[-1].top, plan[-1].left  # last row/column shifted inward: 112-64, 160-64
-    (6, 48, 96)
+    >>> plan = tile_plan(100, 150, tile=64, halo=8)  # padded to 128 x 176
+    >>> len(plan), [t.left for t in plan[:4]], plan[-1].top  # windows spread evenly
+    (12, [0, 32, 64, 112], 64)
     """
     _check_plan_args(height, width, tile, halo, multiple)
-    padded_h, padded_w = padded_size(height, width, tile, multiple)
+    padded_h, padded_w = padded_size(height, width, tile, halo, multiple)
     rows = _axis_spans(height, padded_h, tile, halo, multiple)
     cols = _axis_spans(width, padded_w, tile, halo, multiple)
     return [
@@ -218,10 +245,56 @@ def tile_plan(height, width, tile, halo, multiple=SIZE_MULTIPLE):
             core_top=r.start, core_left=c.start,
             core_height=r.stop - r.start, core_width=c.stop - c.start,
             ramps=(r.ramp_before, r.ramp_after, c.ramp_before, c.ramp_after),
+            pad=halo,
         )
         for r in rows
         for c in cols
     ]
+
+
+def fit_tile(height, width, halo=None, max_tile=None, multiple=SIZE_MULTIPLE):
+    """The tile side that covers a frame with the fewest tiles and the least overlap.
+
+    Chooses the tile count first, the fewest square windows no larger than `max_tile` per
+    axis, then the smallest tile on the `multiple` grid that covers the padded frame with that
+    count: each axis needs `tile >= length / count + 2 * halo`. A Sony frame (1424 x 2128
+    packed) at halo 32 gets 784 (2 x 3 tiles, 1.22x the frame's pixels).
+
+    Args:
+        height, width: int, the packed frame size in packed pixels.
+        halo: int >= 0 (default `DEFAULT_HALO`).
+        max_tile: int, the largest tile allowed, a multiple of `multiple` (default
+            `DEFAULT_TILE`); the answer is never larger.
+        multiple: int, the model's size multiple.
+
+    Returns:
+        int, the tile side in packed pixels, a multiple of `multiple`, at most `max_tile`.
+
+    Example:
+    >>> fit_tile(1424, 2128, halo=32, max_tile=800), fit_tile(1424, 2128, 32, 512)
+    (784, 496)
+    """
+    halo = DEFAULT_HALO if halo is None else halo
+    max_tile = DEFAULT_TILE if max_tile is None else max_tile
+    _check_plan_args(height, width, max_tile, halo, multiple)
+    best = multiple
+    for length in (height, width):
+        count = _axis_count(-(-(length + 2 * halo) // multiple) * multiple, max_tile, halo,
+                            multiple)
+        need = -(-length // count) + 2 * halo
+        best = max(best, -(-need // multiple) * multiple)
+    best = min(best, max_tile)
+    # Rounding may leave one axis a window short at the smaller tile; the plan then adds a
+    # window, so keep the smaller tile only if it does not raise the tile count.
+    counts = [
+        _axis_count(padded, best, halo, multiple)
+        for padded in padded_size(height, width, best, halo, multiple)
+    ]
+    maximal = [
+        _axis_count(padded, max_tile, halo, multiple)
+        for padded in padded_size(height, width, max_tile, halo, multiple)
+    ]
+    return best if counts == maximal else max_tile
 
 
 def _axis_weights(origin, size, start, stop, ramp_before, ramp_after, block):
@@ -243,17 +316,19 @@ def feather_weights(tile, block=1):
     in [0, 1], in output pixels: 1 inside the core away from the ramps, 0 outside the core
     widened by the ramps. Summed over the tiles of a plan they are 1 at every image pixel."""
     top, bottom, left, right = tile.ramps
-    rows = _axis_weights(tile.top, tile.height, tile.core_top,
-                         tile.core_top + tile.core_height, top, bottom, block)
-    cols = _axis_weights(tile.left, tile.width, tile.core_left,
-                         tile.core_left + tile.core_width, left, right, block)
+    core_top, core_left = tile.core_top + tile.pad, tile.core_left + tile.pad
+    rows = _axis_weights(tile.top, tile.height, core_top,
+                         core_top + tile.core_height, top, bottom, block)
+    cols = _axis_weights(tile.left, tile.width, core_left,
+                         core_left + tile.core_width, left, right, block)
     return np.outer(rows, cols).astype(np.float32)
 
 
-def reflect_indices(length, padded):
-    """Source indices `[0, length)` of the `padded` positions of a reflect-padded axis, as
-    `np.pad(mode="reflect")` pads the end (repeatedly when `padded > 2 * length - 1`)."""
-    positions = np.arange(padded)
+def reflect_indices(length, padded, before=0):
+    """Source indices `[0, length)` of the `padded` positions of a reflect-padded axis whose
+    first `before` positions precede the image, as `np.pad(mode="reflect")` pads (repeatedly
+    when the padding is longer than the image)."""
+    positions = np.arange(padded) - before
     if length == 1:
         return np.zeros(padded, dtype=np.intp)
     period = 2 * (length - 1)
@@ -314,7 +389,8 @@ def run_tiled(
         packed: numpy array `(H, W, C)`, packed and amplified RAW (nominally [0, 1]), any H, W;
             any float dtype (converted to float32 tile by tile; memory maps work).
         tile: int, window side in packed pixels, a multiple of `multiple`.
-        halo: int, minimum context around each core in packed pixels (see `tile_plan`).
+        halo: int, minimum context around each core in packed pixels (see `tile_plan`), and
+            the reflect padding around the frame.
         block: int, output pixels per packed pixel per side (2 Bayer, 3 X-Trans).
         blend: "crop" or "feather" (see the module docstring).
         batch_size: int >= 1, tiles per `predict` call.
@@ -336,9 +412,9 @@ def run_tiled(
 
     height, width, _ = packed.shape
     plan = tile_plan(height, width, tile, halo, multiple)
-    padded_h, padded_w = padded_size(height, width, tile, multiple)
-    source_rows = reflect_indices(height, padded_h)
-    source_cols = reflect_indices(width, padded_w)
+    padded_h, padded_w = padded_size(height, width, tile, halo, multiple)
+    source_rows = reflect_indices(height, padded_h, halo)
+    source_cols = reflect_indices(width, padded_w, halo)
     output = None
     with tqdm(total=len(plan), desc="tiles", unit="tile", disable=not progress) as bar:
         for first in range(0, len(plan), batch_size):
@@ -361,7 +437,7 @@ def run_tiled(
 def _blend_tile(output, t, tile_out, block, blend):
     """Writes (crop) or adds (feather) one tile's output into the image."""
     rows, cols = t.blend_region(block) if blend == "feather" else t.core(block)
-    top, left = t.top * block, t.left * block
+    top, left = (t.top - t.pad) * block, (t.left - t.pad) * block
     local = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
     if blend == "crop":
         output[rows, cols] = tile_out[local]
@@ -370,18 +446,26 @@ def _blend_tile(output, t, tile_out, block, blend):
         output[rows, cols] += weights[..., None] * tile_out[local]
 
 
-def run_untiled(predict, packed, block=2, multiple=SIZE_MULTIPLE):
-    """Runs `predict` once on the whole image: reflect-pad to a multiple of `multiple`, one
+def run_untiled(predict, packed, block=2, halo=DEFAULT_HALO, multiple=SIZE_MULTIPLE):
+    """Runs `predict` once on the whole image: reflect-pad by `halo` on every side and up to a
+    multiple of `multiple` (the padded frame `run_tiled` reads, see the module docstring), one
     call with a batch of one, crop to `(H * block, W * block, K)` float32. The reference that
-    `run_tiled` approximates; needs the memory of a whole-frame forward pass."""
+    `run_tiled` with the same `halo` approximates, edges included; needs the memory of a
+    whole-frame forward pass. `halo` >= the receptive field's reach (107 for the U-Net) gives
+    the network's answer on the endlessly reflected frame."""
     packed = _check_packed(packed)
     _check_block(block)
+    if isinstance(halo, bool) or not isinstance(halo, (int, np.integer)) or halo < 0:
+        raise ValueError(f"halo must be an int >= 0. Received: halo={halo!r}")
     height, width, _ = packed.shape
-    padded_h, padded_w = padded_size(height, width, multiple, multiple)
-    frame = packed[np.ix_(reflect_indices(height, padded_h), reflect_indices(width, padded_w))]
+    padded_h, padded_w = padded_size(height, width, multiple, halo, multiple)
+    frame = packed[np.ix_(reflect_indices(height, padded_h, halo),
+                          reflect_indices(width, padded_w, halo))]
     batch = frame[None].astype(np.float32)
     result = _checked_output(predict(batch), batch.shape, block)
-    return np.ascontiguousarray(result[0, : height * block, : width * block], dtype=np.float32)
+    rows = slice(halo * block, (halo + height) * block)
+    cols = slice(halo * block, (halo + width) * block)
+    return np.ascontiguousarray(result[0, rows, cols], dtype=np.float32)
 
 
 class _KerasPredictor:

@@ -190,8 +190,13 @@ def measure(width, camera, size, tile, halos, seed, noise, output_std):
     predict = keras_predictor(model)
     scale = calibrate_output(model, packed, predict, block, output_std) if output_std else 1.0
 
+    # The reference pads the frame by the receptive field's reach, so it is the network's
+    # answer on the reflected frame: tiles approach it at the frame edges (reflect-padded by
+    # the halo) as they do at their seams.
+    receptive = graph_receptive_field(model)
     start = time.perf_counter()
-    reference = run_untiled(predict, packed, block)
+    reference = run_untiled(predict, packed, block,
+                            halo=max(receptive["before"], receptive["after"]))
     untiled_s = time.perf_counter() - start
     result = {
         "width": width,
@@ -202,7 +207,7 @@ def measure(width, camera, size, tile, halos, seed, noise, output_std):
         "output_min": float(reference.min()),
         "output_max": float(reference.max()),
         "output_std": float(reference.std()),
-        "graph_receptive_field": graph_receptive_field(model),
+        "graph_receptive_field": receptive,
         "gradient_receptive_field": gradient_receptive_field(model),
         "rows": [],
     }
