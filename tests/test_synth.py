@@ -66,18 +66,21 @@ def test_layout_names_and_lists_follow_sid(sony):
         + [
             f"Sony/short/{s}_{b}.dng"
             for s in ("00001", "10001", "20001")
-            for b in ("00_0.1s", "01_0.04s", "02_0.033s")
+            for b in ("00_0.1s", "00_0.04s", "00_0.033s")
         ]
         + ["Sony_train_list.txt", "Sony_test_list.txt", "Sony_val_list.txt", "synth.json"]
     )
     lines = (out / "Sony_test_list.txt").read_text().splitlines()
-    assert lines[0] == "./Sony/short/10001_00_0.1s.dng ./Sony/long/10001_00_10s.dng ISO200 F9"
+    assert lines == sorted(lines)
+    assert "./Sony/short/10001_00_0.1s.dng ./Sony/long/10001_00_10s.dng ISO200 F9" in lines
     for split, digit in (("train", 0), ("test", 1), ("val", 2)):
         pairs = read_pair_list(out / f"Sony_{split}_list.txt")
         assert sorted(p.ratio for p in pairs) == [100.0, 250.0, 300.0]
         assert {p.scene // 10000 for p in pairs} == {digit}
-        assert sorted(p.burst for p in pairs) == [0, 1, 2]
-        assert len(read_pair_list(out / f"Sony_{split}_list.txt", first_burst_only=True)) == 1
+        # SID names each exposure time's first frame `_00`: the `_00` protocol keeps every ratio.
+        assert [p.burst for p in pairs] == [0, 0, 0]
+        first = read_pair_list(out / f"Sony_{split}_list.txt", first_burst_only=True)
+        assert sorted(p.ratio for p in first) == [100.0, 250.0, 300.0]
 
 
 def test_files_read_back_as_sony_raw(sony):
@@ -212,7 +215,7 @@ def test_rerun_rewrites_only_missing_files(tmp_path, photos):
     synthesize_dataset(tmp_path, **kwargs)
     before = {n: os.stat(tmp_path / n).st_mtime_ns for n in all_files(tmp_path)}
     content = file_bytes(tmp_path)
-    victim = "Sony/short/10001_01_0.04s.dng"
+    victim = "Sony/short/10001_00_0.04s.dng"
     os.remove(tmp_path / victim)
     summary = synthesize_dataset(tmp_path, **kwargs)
     assert summary["files_written"] == 1 and summary["scenes_skipped"] == 2

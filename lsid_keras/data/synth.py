@@ -6,12 +6,20 @@ written as the 10 s long exposure, and, for each amplification ratio, turned int
 exposure of 10 / ratio seconds with the physics noise model (`lsid_keras.raw.noise`, ELD/LED).
 Labels are therefore made the way real SID labels are: by developing the long-exposure RAW.
 
-Layout (Sony; Fuji is the same under `Fuji/` with `Fuji_*_list.txt`):
+The camera is one real camera (`lsid_keras.raw.cameras`): "sony" is the SID alpha 7S II, with
+its colour matrix in every DNG (so rawpy develops labels as it would that camera's files), its
+black and white levels, white balance of real illuminants and ELD's noise calibration; "fuji"
+the X-T2, "nikon" a D850; "brooks" keeps Brooks et al.'s random camera per scene.
+
+Layout (Sony; other cameras are the same under their folder, e.g. `Fuji/`, `Fuji_*_list.txt`):
 
     OUT/Sony/long/00001_00_10s.dng
     OUT/Sony/short/00001_00_0.1s.dng      ratio 100
-    OUT/Sony/short/00001_01_0.04s.dng     ratio 250
-    OUT/Sony/short/00001_02_0.033s.dng    ratio min(10 / 0.033, 300) = 300
+    OUT/Sony/short/00001_00_0.04s.dng     ratio 250
+    OUT/Sony/short/00001_00_0.033s.dng    ratio min(10 / 0.033, 300) = 300
+
+Each exposure time's first frame is burst `_00`, as in SID, so `--first-burst-only` (SID's
+`_00` protocol) keeps every ratio.
     OUT/Sony_train_list.txt  Sony_test_list.txt  Sony_val_list.txt
     OUT/synth.json                        parameters and per-scene draws
 
@@ -39,11 +47,12 @@ import numpy as np
 
 from lsid_keras.atomic import write_text_atomic
 from lsid_keras.data.sid_list import amplification_ratio, parse_exposure_name
+from lsid_keras.raw.cameras import CAMERA_CHOICES, CameraSpec, camera_spec
 from lsid_keras.raw.dng import write_dng
 from lsid_keras.raw.errors import UnsupportedCFAError
 from lsid_keras.raw.noise import NoiseParams, sample_noise_params, simulate_short_exposure
-from lsid_keras.raw.pack import BAYER, XTRANS, XTRANS_PATTERN, cfa_kind_of, cfa_name
-from lsid_keras.raw.unprocess import UnprocessParams, sample_unprocess_params, unprocess
+from lsid_keras.raw.pack import BAYER, XTRANS, cfa_kind_of, cfa_name
+from lsid_keras.raw.unprocess import UnprocessParams, unprocess
 
 #: Long exposure time of every synthetic scene, seconds (SID's Sony long exposures are 10 s).
 LONG_EXPOSURE = 10.0
@@ -54,7 +63,13 @@ _MAX_BURST = 100
 _LIST_TAIL = "ISO200 F9"
 _EXTENSION = ".dng"
 _JSON_NAME = "synth.json"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+#: Read-noise models of `synthesize_dataset(read_noise=...)`: (name, one-line description).
+READ_NOISE_CHOICES = (
+    ("gaussian", "Gaussian read noise (ELD's G model)"),
+    ("tukey", "ELD's Tukey-lambda read noise (heavier tails, as measured on the sensor)"),
+)
+__all__ = ["CAMERA_CHOICES", "READ_NOISE_CHOICES", "synthesize_dataset"]
 #: File extensions read from an `images` folder (case-insensitive).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 #: Colour photos shipped in scikit-image's `skimage/data` folder, the default sources.
@@ -76,33 +91,18 @@ _BAYER_ORDERS = ("RGGB", "GRBG", "GBRG", "BGGR")
 
 
 @dataclass(frozen=True)
-class _Camera:
-    folder: str
-    kind: str
-    black_level: int
-    white_level: int
-    default_cfa: str
+class _Frame:
     size_multiple: int  # RAW pixels; packed sides become multiples of 16
     default_size: tuple[int, int]
 
 
-_CAMERAS = {
-    "sony": _Camera("Sony", BAYER, 512, 16383, "RGGB", 32, (512, 768)),
-    "fuji": _Camera("Fuji", XTRANS, 1024, 16383, cfa_name(XTRANS_PATTERN), 96, (576, 768)),
-}
+_FRAMES = {BAYER: _Frame(32, (512, 768)), XTRANS: _Frame(96, (576, 768))}
 
 
 # --- argument checks ------------------------------------------------------------------------
 
 
-def _camera(camera) -> _Camera:
-    key = camera.lower() if isinstance(camera, str) else camera
-    if key not in _CAMERAS:
-        raise ValueError(f"camera must be one of {sorted(_CAMERAS)}. Received: camera={camera!r}")
-    return _CAMERAS[key]
-
-
-def _cfa(cfa, camera: _Camera) -> np.ndarray:
+def _cfa(cfa, camera: CameraSpec) -> np.ndarray:
     """The CFA pattern (0 R, 1 G, 2 B) at the mosaic origin, checked against the camera."""
     if cfa is None:
         cfa = camera.default_cfa
@@ -111,8 +111,8 @@ def _cfa(cfa, camera: _Camera) -> np.ndarray:
         side = {4: 2, 36: 6}.get(len(letters))
         if side is None or set(letters) - set("RGB"):
             raise ValueError(
-                f"cfa must be a Bayer order ({', '.join(_BAYER_ORDERS)}) for Sony or the 36 "
-                f"letters of an X-Trans pattern for Fuji. Received: cfa={cfa!r}"
+                f"cfa must be a Bayer order ({', '.join(_BAYER_ORDERS)}) for a Bayer camera or "
+                f"the 36 letters of an X-Trans pattern for Fuji. Received: cfa={cfa!r}"
             )
         array = np.array(["RGB".index(c) for c in letters]).reshape(side, side)
     else:
@@ -126,23 +126,24 @@ def _cfa(cfa, camera: _Camera) -> np.ndarray:
         kind = cfa_kind_of(array)
     except UnsupportedCFAError as error:
         raise ValueError(f"cfa {cfa!r}: {error.reason}") from None
-    if kind != camera.kind:
+    if kind != camera.cfa_kind:
         expected = (
             f"a Bayer order ({', '.join(_BAYER_ORDERS)})"
-            if camera.kind == BAYER
+            if camera.cfa_kind == BAYER
             else f"an X-Trans pattern (default {camera.default_cfa})"
         )
         raise ValueError(
-            f"camera {camera.folder!r} needs {expected}; cfa {cfa_name(array)} is {kind}. "
+            f"camera {camera.name!r} needs {expected}; cfa {cfa_name(array)} is {kind}. "
             f"Received: cfa={cfa!r}"
         )
     return array.astype(np.int64)
 
 
-def _size(size, camera: _Camera) -> tuple[int, int]:
-    m = camera.size_multiple
+def _size(size, camera: CameraSpec) -> tuple[int, int]:
+    frame = _FRAMES[camera.cfa_kind]
+    m = frame.size_multiple
     if size is None:
-        return camera.default_size
+        return frame.default_size
     try:
         height, width = (_as_int(v) for v in size)
     except (TypeError, ValueError):
@@ -152,7 +153,7 @@ def _size(size, camera: _Camera) -> tuple[int, int]:
     if not all(m <= v <= 65535 and v % m == 0 for v in (height, width)):
         raise ValueError(
             f"size must be two multiples of {m} RAW pixels, at least {m}, for camera "
-            f"{camera.folder!r} (packed inputs must be multiples of 16). Received: size={size!r}"
+            f"{camera.name!r} (packed inputs must be multiples of 16). Received: size={size!r}"
         )
     return height, width
 
@@ -177,6 +178,18 @@ def _ratios(ratios) -> tuple[float, ...]:
             f"at 300). Received: ratios={ratios!r}"
         )
     return values
+
+
+def _read_noise(read_noise, spec: CameraSpec) -> str:
+    names = [name for name, _ in READ_NOISE_CHOICES]
+    if read_noise not in names:
+        raise ValueError(f"read_noise must be one of {names}. Received: read_noise={read_noise!r}")
+    if read_noise == "tukey" and not spec.noise.has_tukey:
+        raise ValueError(
+            f"camera {spec.name!r} ({spec.noise.name}) has no Tukey-lambda read-noise fit; "
+            "use read_noise='gaussian'"
+        )
+    return read_noise
 
 
 def _exposure_label(seconds: float, ratio: float) -> str:
@@ -333,7 +346,7 @@ class _Scene:
     noise_rngs: tuple[np.random.Generator, ...]  # positioned after the noise parameter draws
 
 
-def _plan_scene(k, seed, photos, order, schedule, n_ratios) -> _Scene:
+def _plan_scene(k, seed, photos, order, schedule, n_ratios, spec, read_noise) -> _Scene:
     """Every random draw of scene k, from seeds that depend on (seed, k) only."""
     content_seed, *noise_seeds = np.random.SeedSequence(seed, spawn_key=(_SCENE_KEY, k)).spawn(
         1 + n_ratios
@@ -341,9 +354,9 @@ def _plan_scene(k, seed, photos, order, schedule, n_ratios) -> _Scene:
     rng = np.random.default_rng(content_seed)
     origin = tuple(float(v) for v in rng.random(2))
     flip_vertical, flip_horizontal = (bool(v) for v in rng.random(2) < 0.5)
-    camera = sample_unprocess_params(rng)
+    camera = spec.sample_unprocess_params(rng)
     noise_rngs = tuple(np.random.default_rng(s) for s in noise_seeds)
-    noise = tuple(sample_noise_params(r) for r in noise_rngs)
+    noise = tuple(sample_noise_params(r, spec.noise, read_noise) for r in noise_rngs)
     split, number = schedule[k]
     return _Scene(
         index=k,
@@ -385,33 +398,42 @@ def synthesize_dataset(
     ratios=(100, 250, 300),
     splits=(0.7, 0.2, 0.1),
     progress: bool = True,
+    read_noise: str = "gaussian",
 ) -> dict:
     """Write a synthetic SID-style dataset of clean 10 s long and noisy short exposures (DNG).
 
     Args:
-        out_dir: dataset root (created); gets `<Camera>/short`, `<Camera>/long`, the three list
-            files and `synth.json`. Sony and Fuji datasets may share one root.
+        out_dir: dataset root (created); gets `<Folder>/short`, `<Folder>/long`, the three list
+            files and `synth.json`. Datasets of different cameras may share one root.
         images: folder of sRGB photos (.png, .jpg, .jpeg, .tif; RGB, greyscale or RGBA), read
             in file-name order; default: the colour photos in scikit-image's `skimage/data`.
-        camera: "sony" (Bayer, black 512, white 16383 DN) or "fuji" (X-Trans, black 1024,
-            white 16383 DN).
-        cfa: Sony: a Bayer order "RGGB" (default), "GRBG", "GBRG" or "BGGR"; Fuji: a 6x6
-            X-Trans pattern, 36 letters or an integer array (0 R, 1 G, 2 B), default the X-T2
-            phase `XTRANS_PATTERN`. Either may also be given as a 2x2 / 6x6 integer array.
+        camera: a camera of `lsid_keras.raw.cameras.CAMERA_SPECS` (`CAMERA_CHOICES`): "sony"
+            (the SID alpha 7S II, Bayer, black 512, white 16383 DN, folder Sony/), "fuji" (the
+            SID X-T2, X-Trans, black 1024, white 16383, Fuji/), "nikon" (D850, Bayer, black
+            400, white 16383, Nikon/) or "brooks" (Brooks et al.'s random camera, Bayer, black
+            512, white 16383, Brooks/). Real cameras use their own colour matrix (written into
+            every DNG) and white-balance gains of illuminants from 2800 K to 7000 K.
+        cfa: Bayer cameras: a Bayer order "RGGB" (default), "GRBG", "GBRG" or "BGGR"; Fuji: a
+            6x6 X-Trans pattern, 36 letters or an integer array (0 R, 1 G, 2 B), default the
+            X-T2 phase `XTRANS_PATTERN`. Either may also be given as a 2x2 / 6x6 integer array.
         scenes: number of scenes (1 to 9999); each gives one long and len(ratios) short files.
         seed: non-negative integer; scene k depends only on (seed, k).
-        size: (height, width) of every frame in RAW pixels, multiples of 32 (Sony) or 96 (Fuji)
-            so packed inputs are multiples of 16; default (512, 768) for Sony, (576, 768) for
-            Fuji. Smaller photos are enlarged to cover it. With a Bayer order other than RGGB
-            (or another X-Trans phase) `pack` drops the leading row/column, so packed frames
-            are one cell smaller.
+        size: (height, width) of every frame in RAW pixels, multiples of 32 (Bayer) or 96
+            (X-Trans) so packed inputs are multiples of 16; default (512, 768) for Bayer,
+            (576, 768) for X-Trans. Smaller photos are enlarged to cover it. With a Bayer
+            order other than RGGB (or another X-Trans phase) `pack` drops the leading
+            row/column, so packed frames are one cell smaller.
         ratios: amplification ratios in (1, 300]; ratio r gives a short exposure of 10 / r s,
             named so that `min(10 / short, 300)` recovers r (100 -> 0.1 s, 250 -> 0.04 s,
             300 -> 0.033 s). The noise is simulated with the named exposures' ratio (10 / 0.033
-            = 303 for 300, as in real SID files).
+            = 303 for 300, as in real SID files). As in SID, the burst index counts exposures
+            of the same time: each exposure time's first frame is `_00`
+            (`00001_00_0.1s.dng`, `00001_00_0.04s.dng`, ...), a repeated ratio gives `_01`.
         splits: fractions (train, test, val), normalised to sum 1; scene k's split depends on
             k and these fractions only.
         progress: show a tqdm progress bar.
+        read_noise: "gaussian" or "tukey" (ELD's Tukey-lambda read noise; cameras with
+            a Tukey-lambda calibration only), see `READ_NOISE_CHOICES`.
 
     Returns:
         dict with "out_dir", "camera", "cfa", "scenes", "pairs" ({split: short files}),
@@ -427,7 +449,8 @@ def synthesize_dataset(
     from tqdm import tqdm
 
     start = time.monotonic()
-    spec = _camera(camera)
+    spec = camera_spec(camera)
+    read_noise = _read_noise(read_noise, spec)
     pattern = _cfa(cfa, spec)
     height, width = _size(size, spec)
     ratios = _ratios(ratios)
@@ -446,9 +469,13 @@ def synthesize_dataset(
 
     labels = [_exposure_label(LONG_EXPOSURE / r, r) for r in ratios]
     short_exposures = [float(label) for label in labels]
+    bursts = [labels[:j].count(label) for j, label in enumerate(labels)]
     long_label = f"{LONG_EXPOSURE:g}"
     parameters = {
-        "camera": spec.folder.lower(),
+        "format_version": _FORMAT_VERSION,
+        "camera": spec.name,
+        "camera_spec": spec.as_dict(),
+        "read_noise": read_noise,
         "cfa": cfa_name(pattern),
         "seed": seed,
         "size": [height, width],
@@ -491,11 +518,14 @@ def synthesize_dataset(
     scene_records = []
     written = skipped = 0
     for k in tqdm(range(scenes), desc=f"synth {spec.folder}", unit="scene", disable=not progress):
-        scene = _plan_scene(k, seed, photos, order, schedule, len(ratios))
+        scene = _plan_scene(k, seed, photos, order, schedule, len(ratios), spec, read_noise)
         stem = f"{scene.scene_id:05d}"
         long_name = f"{stem}_00_{long_label}s{_EXTENSION}"
         long_path = os.path.join(long_dir, long_name)
-        short_names = [f"{stem}_{j:02d}_{label}s{_EXTENSION}" for j, label in enumerate(labels)]
+        short_names = [
+            f"{stem}_{burst:02d}_{label}s{_EXTENSION}"
+            for burst, label in zip(bursts, labels, strict=True)
+        ]
         short_paths = [os.path.join(short_dir, name) for name in short_names]
         missing = [not os.path.exists(p) for p in [long_path, *short_paths]]
         if not any(missing):
@@ -513,6 +543,7 @@ def synthesize_dataset(
             metadata = {
                 "camera_wb": scene.camera.camera_wb,
                 "color_matrix": scene.camera.xyz_to_camera,
+                **spec.dng_identity,
             }
             if missing[0]:
                 long_dn = np.rint(clean_dn) + spec.black_level
@@ -559,11 +590,7 @@ def synthesize_dataset(
                     "exposure": short_exposures[j],
                     "ratio": ratios[j],
                     "simulated_ratio": LONG_EXPOSURE / short_exposures[j],
-                    "noise": {
-                        "system_gain": scene.noise[j].system_gain,
-                        "read_sigma": scene.noise[j].read_sigma,
-                        "row_sigma": scene.noise[j].row_sigma,
-                    },
+                    "noise": scene.noise[j].as_dict(),
                 }
             )
         scene_records.append(
@@ -596,6 +623,7 @@ def synthesize_dataset(
     return {
         "out_dir": out_dir,
         "camera": spec.folder,
+        "camera_name": spec.name,
         "cfa": cfa_name(pattern),
         "scenes": scenes,
         "pairs": pairs,

@@ -98,6 +98,8 @@ def write_dng(
     camera_wb=None,
     color_matrix=None,
     exposure_time: float | None = None,
+    make: str = _MAKE,
+    model: str = _MODEL,
 ) -> str:
     """Write a 16-bit uncompressed CFA DNG, atomically.
 
@@ -118,6 +120,10 @@ def write_dng(
             `rawpy.postprocess` renders sensible colour. Without it LibRaw treats the camera
             space as sRGB.
         exposure_time: optional exposure time in seconds (EXIF ExposureTime).
+        make, model: the Make and Model tags (ASCII). LibRaw identifies the camera by them:
+            for a camera in its table, `rawpy.RawPy.rgb_xyz_matrix` then reports the table's
+            XYZ -> camera matrix, while development still uses `color_matrix` (ColorMatrix1).
+            UniqueCameraModel reads "<make> <model> (lsid_keras)".
 
     Returns:
         The path written, as a string.
@@ -141,6 +147,9 @@ def write_dng(
             f"Received: shape={mosaic.shape}"
         )
 
+    for name, text in (("make", make), ("model", model)):
+        if not isinstance(text, str) or not text or not text.isascii() or "\0" in text:
+            raise ValueError(f"{name} must be a non-empty ASCII string. Received: {name}={text!r}")
     cfa = _cfa_array(cfa_pattern)
     cfa_kind_of(cfa)  # refuse anything LibRaw would misread or pack could not handle
     black = _uint16_levels(black_level, "black_level")
@@ -168,9 +177,10 @@ def write_dng(
     tags.set(Tag.BlackLevelRepeatDim, list(black.shape))
     tags.set(Tag.BlackLevel, [int(v) for v in black.ravel()])
     tags.set(Tag.WhiteLevel, int(white))
-    tags.set(Tag.Make, _MAKE)
-    tags.set(Tag.Model, _MODEL)
-    tags.set(Tag.UniqueCameraModel, f"{_MAKE} {_MODEL}")
+    tags.set(Tag.Make, make)
+    tags.set(Tag.Model, model)
+    unique = f"{make} {model}" if make == _MAKE else f"{make} {model} ({_MAKE})"
+    tags.set(Tag.UniqueCameraModel, unique)
     if camera_wb is not None:
         gains = np.asarray(camera_wb, dtype=np.float64).ravel()
         if gains.shape != (3,) or not np.all(np.isfinite(gains)) or np.any(gains <= 0):

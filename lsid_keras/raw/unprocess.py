@@ -8,9 +8,13 @@ Each step inverts one stage of a simple camera pipeline, in reverse order:
     sRGB [0, 1]
       -> inverse smoothstep       0.5 - sin(asin(1 - 2y) / 3)      (global tone curve)
       -> gamma expansion          x ** 2.2                          (linear sRGB)
-      -> sRGB -> camera matrix    random, rows sum to 1             (linear camera RGB)
+      -> sRGB -> camera matrix    rows sum to 1                     (linear camera RGB)
       -> inverse gains            / rgb_gain, / red_gain, / blue_gain, kept safe near white
       -> clip to [0, 1] and mosaic with the CFA                     (clean linear mosaic)
+
+The camera is either a real one (`lsid_keras.raw.cameras`: its fixed XYZ -> camera matrix and
+white-balance gains of a real illuminant) or Brooks et al.'s random camera
+(`sample_unprocess_params`: a random mix of four cameras' matrices, random gains).
 
 `UnprocessParams` carries what a RAW developer needs to undo it: the white-balance multipliers
 in the form rawpy reports them (`camera_wb`) and the XYZ -> camera matrix for a DNG's
@@ -70,9 +74,29 @@ def _matrix(value, name: str) -> np.ndarray:
     return array
 
 
+def srgb_to_camera_matrix(xyz_to_camera) -> np.ndarray:
+    """Linear sRGB -> camera RGB of a camera with this XYZ -> camera matrix, rows normalised to
+    sum 1 (sRGB white -> camera white before white balance), exactly as LibRaw normalises a
+    DNG's ColorMatrix before inverting it; so a RAW written with that ColorMatrix develops back
+    to the source colours."""
+    matrix = _matrix(xyz_to_camera, "xyz_to_camera") @ SRGB_TO_XYZ
+    sums = matrix.sum(axis=1, keepdims=True)
+    if np.any(np.abs(sums) < 1e-9):
+        raise ValueError(f"xyz_to_camera maps white to zero in a channel. Received: {matrix}")
+    return matrix / sums
+
+
+def sample_rgb_gain(rng: np.random.Generator) -> float:
+    """Brooks et al.'s brightening gain, 1 / N(0.8, 0.1), the normal truncated at 4 sigma."""
+    inverse = np.clip(
+        rng.normal(RGB_GAIN_INVERSE_MEAN, RGB_GAIN_INVERSE_STD), *_INVERSE_RGB_GAIN_LIMITS
+    )
+    return float(1.0 / inverse)
+
+
 @dataclass(frozen=True, eq=False)
 class UnprocessParams:
-    """The random camera one unprocessing pass simulates.
+    """The camera one unprocessing pass simulates.
 
     Args:
         srgb_to_camera: 3x3 linear sRGB -> camera RGB matrix, rows summing to 1 (so sRGB white
@@ -80,12 +104,18 @@ class UnprocessParams:
         rgb_gain: brightening gain (> 0); the linear image is divided by it.
         red_gain, blue_gain: white-balance gains (> 0) relative to green; the camera's red and
             blue channels are divided by them.
+        color_matrix: optional XYZ -> camera matrix as the camera's RAW files carry it (e.g.
+            LibRaw's table); must give `srgb_to_camera` through `srgb_to_camera_matrix`. None:
+            derived from `srgb_to_camera`.
+        temperature: optional colour temperature (K) of the illuminant the gains belong to.
     """
 
     srgb_to_camera: np.ndarray
     rgb_gain: float
     red_gain: float
     blue_gain: float
+    color_matrix: np.ndarray | None = None
+    temperature: float | None = None
 
     def __post_init__(self):
         matrix = _matrix(self.srgb_to_camera, "srgb_to_camera")
@@ -97,6 +127,16 @@ class UnprocessParams:
             if not (np.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive finite number. Received: {value!r}")
             object.__setattr__(self, name, value)
+        if self.color_matrix is not None:
+            color = _matrix(self.color_matrix, "color_matrix")
+            if not np.allclose(srgb_to_camera_matrix(color), matrix, rtol=0, atol=1e-9):
+                raise ValueError(
+                    "color_matrix does not give srgb_to_camera (srgb_to_camera_matrix). "
+                    f"Received: color_matrix={color.tolist()}"
+                )
+            object.__setattr__(self, "color_matrix", color)
+        if self.temperature is not None:
+            object.__setattr__(self, "temperature", float(self.temperature))
 
     @property
     def camera_to_srgb(self) -> np.ndarray:
@@ -105,7 +145,10 @@ class UnprocessParams:
 
     @property
     def xyz_to_camera(self) -> np.ndarray:
-        """3x3 XYZ (D65) -> camera matrix, for a DNG's ColorMatrix1 (`write_dng(color_matrix=)`)."""
+        """3x3 XYZ (D65) -> camera matrix, for a DNG's ColorMatrix1 (`write_dng(color_matrix=)`):
+        `color_matrix` when given, else derived from srgb_to_camera."""
+        if self.color_matrix is not None:
+            return self.color_matrix
         return self.srgb_to_camera @ np.linalg.inv(SRGB_TO_XYZ)
 
     @property
@@ -119,13 +162,16 @@ class UnprocessParams:
 
     def as_dict(self) -> dict:
         """JSON-ready values (lists and floats)."""
-        return {
+        values = {
             "srgb_to_camera": self.srgb_to_camera.tolist(),
             "xyz_to_camera": self.xyz_to_camera.tolist(),
             "rgb_gain": self.rgb_gain,
             "red_gain": self.red_gain,
             "blue_gain": self.blue_gain,
         }
+        if self.temperature is not None:
+            values["temperature"] = self.temperature
+        return values
 
 
 def sample_unprocess_params(rng: np.random.Generator) -> UnprocessParams:
@@ -141,14 +187,9 @@ def sample_unprocess_params(rng: np.random.Generator) -> UnprocessParams:
     rng = np.random.default_rng(rng)
     weights = rng.uniform(1e-8, 1.0, size=len(BROOKS_XYZ_TO_CAMERA))
     xyz_to_camera = np.tensordot(weights / weights.sum(), BROOKS_XYZ_TO_CAMERA, axes=1)
-    srgb_to_camera = xyz_to_camera @ SRGB_TO_XYZ
-    srgb_to_camera /= srgb_to_camera.sum(axis=1, keepdims=True)
-    inverse_rgb_gain = np.clip(
-        rng.normal(RGB_GAIN_INVERSE_MEAN, RGB_GAIN_INVERSE_STD), *_INVERSE_RGB_GAIN_LIMITS
-    )
     return UnprocessParams(
-        srgb_to_camera=srgb_to_camera,
-        rgb_gain=1.0 / inverse_rgb_gain,
+        srgb_to_camera=srgb_to_camera_matrix(xyz_to_camera),
+        rgb_gain=sample_rgb_gain(rng),
         red_gain=rng.uniform(*RED_GAIN_RANGE),
         blue_gain=rng.uniform(*BLUE_GAIN_RANGE),
     )
