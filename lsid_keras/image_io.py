@@ -82,9 +82,16 @@ def write_image(path, rgb, bits=None):
 
             tifffile.imwrite(temporary, pixels, photometric="rgb")
         else:
+            import io
+
             from PIL import Image
 
-            Image.fromarray(pixels).save(temporary, format="JPEG", quality=95)
+            # Encoded in memory: Pillow's encoder writes straight to the file descriptor and
+            # ignores a short write, so a full disk would leave a cut JPEG with no error.
+            encoded = io.BytesIO()
+            Image.fromarray(pixels).save(encoded, format="JPEG", quality=95)
+            with open(temporary, "wb") as file:
+                file.write(encoded.getbuffer())
     return path
 
 

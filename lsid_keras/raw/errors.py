@@ -7,7 +7,8 @@ file path (when there is one) followed by the reason, e.g.
 `__cause__`.
 
 `RawFileNotFoundError` is both a `RawError` and a `FileNotFoundError`, so code written against
-either convention catches it.
+either convention catches it. Every class pickles (it is an `lsid_keras.errors.LsidError`), so
+an error raised in a decoding worker process reaches the parent intact.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from __future__ import annotations
 import errno
 import os
 
+# The module, not the class: this module's namespace lists only RAW errors.
+from lsid_keras import errors as package_errors
 
-class RawError(Exception):
+
+class RawError(package_errors.PathError):
     """Base class for RAW input errors.
 
     Args:
@@ -28,24 +32,12 @@ class RawError(Exception):
         reason: the reason string.
     """
 
-    def __init__(self, path: str | os.PathLike | None, reason: str):
-        self.path = None if path is None else os.fspath(path)
-        self.reason = reason
-        super().__init__(reason if self.path is None else f"{self.path}: {reason}")
-
-    def __str__(self) -> str:
-        # OSError subclasses (RawFileNotFoundError) would otherwise format their own way.
-        return self.reason if self.path is None else f"{self.path}: {self.reason}"
-
 
 class RawFileNotFoundError(RawError, FileNotFoundError):
     """The path does not exist."""
 
     def __init__(self, path: str | os.PathLike, reason: str = "no such file"):
-        super().__init__(path, reason)
-        self.errno = errno.ENOENT
-        self.strerror = reason
-        self.filename = self.path
+        super().__init__(path, reason, errno.ENOENT)
 
 
 class EmptyRawFileError(RawError):
