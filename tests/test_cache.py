@@ -19,7 +19,7 @@ def dataset(tmp_path):
 
 
 def test_cache_holds_packed_inputs_and_developed_targets(dataset, tmp_path):
-    summary = prepare_cache(dataset, tmp_path / "cache", workers=1, progress=False)
+    summary = prepare_cache(dataset, tmp_path / "cache", workers=0, progress=False)
     assert (summary.pairs, summary.decoded, summary.reused, summary.failed) == (4, 6, 0, [])
     cached = load_manifest(tmp_path / "cache")
     assert [(c.scene, c.burst, c.ratio) for c in cached] == [
@@ -34,8 +34,8 @@ def test_cache_holds_packed_inputs_and_developed_targets(dataset, tmp_path):
         assert entry.cfa_kind == "bayer"
 
 
-def test_parallel_workers_give_the_same_cache(dataset, tmp_path):
-    prepare_cache(dataset, tmp_path / "one", workers=1, progress=False)
+def test_worker_processes_give_the_same_cache_as_this_process(dataset, tmp_path):
+    prepare_cache(dataset, tmp_path / "one", workers=0, progress=False)
     summary = prepare_cache(dataset, tmp_path / "two", workers=2, progress=False)
     assert summary.decoded == 6 and not summary.failed
     for a, b in zip(load_manifest(tmp_path / "one"), load_manifest(tmp_path / "two"), strict=True):
@@ -55,7 +55,7 @@ def test_killed_run_resumes_without_redoing_finished_files(dataset, tmp_path, mo
 
     monkeypatch.setattr(cache, "_decode", dies_on_third_file)
     with pytest.raises(KeyboardInterrupt):
-        prepare_cache(dataset, tmp_path / "cache", workers=1, progress=False)
+        prepare_cache(dataset, tmp_path / "cache", workers=0, progress=False)
     journal = tmp_path / "cache" / "journal.jsonl"
     with open(journal, "a") as file:
         file.write('{"kind": "input", "sou')  # a line cut short by a kill -9
@@ -64,30 +64,31 @@ def test_killed_run_resumes_without_redoing_finished_files(dataset, tmp_path, mo
 
     calls.clear()
     monkeypatch.setattr(cache, "_decode", lambda *task: calls.append(task[1]) or real_decode(*task))
-    summary = prepare_cache(dataset, tmp_path / "cache", workers=1, progress=False)
+    summary = prepare_cache(dataset, tmp_path / "cache", workers=0, progress=False)
     assert (summary.decoded, summary.reused) == (4, 2) and len(calls) == 4
     assert len(load_manifest(tmp_path / "cache")) == 4
     calls.clear()
-    assert prepare_cache(dataset, tmp_path / "cache", workers=1, progress=False).decoded == 0
+    assert prepare_cache(dataset, tmp_path / "cache", workers=0, progress=False).decoded == 0
     assert calls == []
 
 
 def test_changed_source_is_stale_and_decoded_again(dataset, tmp_path):
-    prepare_cache(dataset, tmp_path / "cache", workers=1, progress=False)
+    prepare_cache(dataset, tmp_path / "cache", workers=0, progress=False)
     changed = dataset[0].short_path
     stat = os.stat(changed)
     os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     with pytest.raises(CacheError, match="changed since they were cached.*00001_00_0.1s.dng"):
         load_manifest(tmp_path / "cache")
-    summary = prepare_cache(dataset, tmp_path / "cache", workers=1, progress=False)
+    summary = prepare_cache(dataset, tmp_path / "cache", workers=0, progress=False)
     assert (summary.decoded, summary.reused) == (1, 5)
     assert len(load_manifest(tmp_path / "cache")) == 4
 
 
-def test_a_corrupt_file_is_reported_and_the_rest_cached(dataset, tmp_path):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_corrupt_file_is_reported_and_the_rest_cached(dataset, tmp_path, workers):
     with open(dataset[1].short_path, "r+b") as file:
         file.truncate(100)
-    summary = prepare_cache(dataset, tmp_path / "cache", workers=1, progress=False)
+    summary = prepare_cache(dataset, tmp_path / "cache", workers=workers, progress=False)
     assert [source for source, _ in summary.failed] == [dataset[1].short_path]
     assert "00001_01_0.04s.dng" in summary.failed[0][1]
     cached = load_manifest(tmp_path / "cache")
