@@ -44,18 +44,23 @@ def is_disk_full(error):
     )
 
 
+def short_write_error(path, wanted, written):
+    """A `DiskFullError` for a `write()` of `wanted` bytes to `path` that wrote `written`."""
+    return DiskFullError(
+        path,
+        f"not written: only {written} of {wanted} bytes fit (the disk or the file-size limit "
+        f"is full); {_ADVICE}",
+        errno.ENOSPC,
+    )
+
+
 def disk_full_error(path, error):
     """A `DiskFullError` for `path` from an `OSError` for which `is_disk_full` is true."""
     if isinstance(error, DiskFullError):
         return error
     if error.errno is None:
         wanted, written = _SHORT_WRITE.match(str(error)).groups()
-        return DiskFullError(
-            path,
-            f"not written: only {written} of {wanted} bytes fit (the disk or the file-size "
-            f"limit is full); {_ADVICE}",
-            errno.ENOSPC,
-        )
+        return short_write_error(path, int(wanted), int(written))
     reason = f"not written: {error.strerror or error} (errno {error.errno}); {_ADVICE}"
     return DiskFullError(path, reason, error.errno)
 
@@ -79,12 +84,15 @@ def current_umask():
     return mask
 
 
-def _output_mode(path):
-    """The mode a plain `open(path, "w")` would leave: the old file's, else 0o666 & ~umask."""
+def _output_mode(path, directory=False):
+    """The mode a plain `open(path, "w")` would leave: the old file's, else 0o666 & ~umask.
+
+    A writer that put a directory in place of the temporary file gets 0o777 & ~umask.
+    """
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
-        return 0o666 & ~current_umask()
+        return (0o777 if directory else 0o666) & ~current_umask()
 
 
 @contextlib.contextmanager
@@ -118,7 +126,7 @@ def atomic_output(path, suffix=None):
     os.close(handle)
     try:
         yield temporary
-        os.chmod(temporary, _output_mode(path))
+        os.chmod(temporary, _output_mode(path, directory=os.path.isdir(temporary)))
         os.replace(temporary, path)
     except BaseException as error:
         if os.path.exists(temporary):

@@ -94,3 +94,14 @@ def test_disk_full_error_is_an_os_error_naming_the_file():
     error = DiskFullError("out/a.png", "not written: No space left on device (errno 28)", 28)
     assert isinstance(error, OSError) and error.errno == 28 and error.filename == "out/a.png"
     assert str(error) == "out/a.png: not written: No space left on device (errno 28)"
+
+
+def test_a_writer_that_puts_a_directory_in_place_gets_a_usable_directory(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "saved_model", suffix="") as temporary:
+            os.unlink(temporary)
+            os.mkdir(temporary)
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "saved_model") == 0o755

@@ -151,9 +151,12 @@ def test_a_killed_writer_leaves_no_stale_lock(pairs, tmp_path):
     killed = _run(["-c", writer], env={CRASH_HOOK: "00002_00_0.1s"})
     assert killed.returncode == -signal.SIGABRT
     assert (cache_dir / ".lock").exists()
+    leftover = cache_dir / "inputs" / ".00002_00_0.1s-1234abcd.npy.x1y2z3.tmp.npy"
+    leftover.write_bytes(b"half a file")  # what a kill in the middle of a write leaves
     summary = prepare_cache(pairs, cache_dir, workers=0, progress=False)
     assert summary.reused >= 1 and summary.reused + summary.decoded == 6 and not summary.failed
     assert len(load_manifest(cache_dir)) == 4
+    assert not leftover.exists()
 
 
 def test_busy_error_is_an_os_error_for_callers_that_catch_those():

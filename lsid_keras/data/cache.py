@@ -340,6 +340,17 @@ def _sole_writer(cache_dir):
         os.close(descriptor)  # releases the lock
 
 
+def _remove_leftover_temporaries(cache_dir):
+    """Deletes temporaries a killed writer left (`.<name>.<random>.tmp.npy`); needs the lock."""
+    for sub in ("inputs", "targets", "targets_contrast"):
+        folder = os.path.join(cache_dir, sub)
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                if name.startswith(".") and ".tmp" in name:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(folder, name))
+
+
 def _is_fresh(record, cache_dir):
     try:
         return record["signature"] == source_signature(record["source"]) and os.path.exists(
@@ -402,6 +413,7 @@ def prepare_cache(pairs, cache_dir, workers=None, progress=True):
         os.makedirs(os.path.join(cache_dir, sub), exist_ok=True)
     start = time.perf_counter()
     with _sole_writer(cache_dir):
+        _remove_leftover_temporaries(cache_dir)
         done = {key: r for key, r in read_journal(cache_dir).items() if _is_fresh(r, cache_dir)}
         wanted = {}
         for pair in pairs:
