@@ -33,25 +33,29 @@ def _run(args, env=None, timeout=180):
 
 @pytest.fixture()
 def hostile(tmp_path):
-    """3 scenes (6 pairs, 9 files): a truncated long exposure, a short exposure of random bytes,
-    and a short exposure the crash hook aborts on. 2 pairs have only good files."""
+    """4 scenes (8 pairs, 12 files): a long exposure the crash hook aborts on, a truncated long
+    exposure and a short exposure of random bytes; 3 pairs have only good files.
+
+    The crashing file is the first task, so the second worker is decoding another file (its
+    first, still importing the decoder) when the pool breaks: that one must not be blamed.
+    """
     root = tmp_path / "sid"
-    listing = write_sid_dataset(root, scenes=3)
-    truncated = root / "Sony/long/00001_00_10s.dng"
+    listing = write_sid_dataset(root, scenes=4)
+    crashing = root / "Sony/long/00001_00_10s.dng"
+    truncated = root / "Sony/long/00002_00_10s.dng"
     truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
-    garbage = root / "Sony/short/00002_00_0.1s.dng"
+    garbage = root / "Sony/short/00003_00_0.1s.dng"
     garbage.write_bytes(os.urandom(garbage.stat().st_size))
-    crashing = root / "Sony/short/00003_01_0.04s.dng"
     return {
         "root": root,
         "listing": listing,
         "bad": {
+            str(crashing): "the decoder crashed on this file (exit code -6, SIGABRT)",
             str(truncated): "unexpected end of data",
             str(garbage): "not a RAW file",
-            str(crashing): "the decoder crashed on this file (exit code -6, SIGABRT)",
         },
-        "crash_on": "00003_01_0.04s",
-        "good_pairs": {"00002_01_0.04s.dng", "00003_00_0.1s.dng"},
+        "crash_on": "00001_00_10s",
+        "good_pairs": {"00003_01_0.04s.dng", "00004_00_0.1s.dng", "00004_01_0.04s.dng"},
     }
 
 
@@ -64,11 +68,11 @@ def _check_hostile_run(dataset, cache_dir, code, stdout, stderr):
         [line] = [e for e in errors if e.startswith(path + ": ")]
         assert reason in line, line
     assert "in the process pool was terminated abruptly" not in stderr
-    assert "6 files decoded, 0 reused, 3 failed" in stdout
+    assert "9 files decoded, 0 reused, 3 failed" in stdout
     pairs = load_manifest(cache_dir)
     assert {os.path.basename(p.short_path) for p in pairs} == dataset["good_pairs"]
     journal = (cache_dir / "journal.jsonl").read_text().splitlines()
-    assert len(journal) == 6
+    assert len(journal) == 9
     assert not set(dataset["bad"]) & {json.loads(record)["source"] for record in journal}
 
 
