@@ -114,3 +114,23 @@ def set_dng_size(path, height: int, width: int) -> None:
 def normalise(value, black, white) -> float:
     """Reference normalisation of one pixel, in float64."""
     return min(max((float(value) - black) / (white - black), 0.0), 1.0)
+
+
+def set_dng_tag(path, tag: int, value: int | None = None, count: int | None = None) -> None:
+    """Overwrite the first value and/or the value count of a tag of a DNG's first IFD, in place
+    (a little-endian TIFF as write_dng produces; the value must be stored inline)."""
+    data = bytearray(Path(path).read_bytes())
+    assert data[:4] == b"II*\x00", "expects a little-endian TIFF as write_dng produces"
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    (entries,) = struct.unpack_from("<H", data, ifd)
+    for i in range(entries):
+        entry = ifd + 2 + 12 * i
+        found, kind = struct.unpack_from("<HH", data, entry)
+        if found == tag:
+            if value is not None:
+                struct.pack_into("<I" if kind == 4 else "<H", data, entry + 8, value)
+            if count is not None:
+                struct.pack_into("<I", data, entry + 4, count)
+            Path(path).write_bytes(bytes(data))
+            return
+    raise AssertionError(f"tag {tag} not in {path}")

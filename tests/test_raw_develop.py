@@ -1,9 +1,16 @@
 import numpy as np
 import pytest
 import rawpy
-from raw_fixtures import XT2, bayer_pattern, shifted, write_test_dng
+from raw_fixtures import XT2, bayer_pattern, set_dng_size, set_dng_tag, shifted, write_test_dng
 
-from lsid_keras.raw import NotARawFileError, RawFileNotFoundError, pack, read_raw
+from lsid_keras.raw import (
+    NotARawFileError,
+    RawFileNotFoundError,
+    RawTooLargeError,
+    TruncatedRawFileError,
+    pack,
+    read_raw,
+)
 from lsid_keras.raw.develop import REFERENCE_POSTPROCESS, develop
 
 
@@ -64,3 +71,24 @@ def test_develop_errors_name_the_file(tmp_path):
         develop(fake)
     with pytest.raises(ValueError, match="ratio"):
         develop(fake, ratio=0)
+
+
+@pytest.mark.parametrize("side, error", [(14000, TruncatedRawFileError), (20000, RawTooLargeError)])
+def test_develop_refuses_huge_headers_before_decoding(tmp_path, side, error):
+    # A 12-kB lossless-JPEG DNG declaring 14000x14000 took 36 s to develop into noise, and at
+    # 20000x20000 failed after 48 s with a bare OSError (ENOMEM); develop now applies
+    # read_raw's size checks before LibRaw decodes anything.
+    path = write_test_dng(tmp_path, "a.dng", _smooth_mosaic((64, 96), 64, 4095, 0.5), "RGGB",
+                          64, 4095)
+    set_dng_size(path, side, side)
+    set_dng_tag(path, 259, 7)  # Compression: lossless JPEG
+    with pytest.raises(error, match=f"^{path}: .*{side}x{side}"):
+        develop(path)
+
+
+def test_develop_pixel_limit_is_configurable(tmp_path):
+    path = write_test_dng(tmp_path, "a.dng", _smooth_mosaic((48, 64), 64, 4095, 0.5), "RGGB",
+                          64, 4095)
+    with pytest.raises(RawTooLargeError):
+        develop(path, max_pixels=48 * 64 - 1)
+    assert develop(path, max_pixels=48 * 64).shape == (48, 64, 3)

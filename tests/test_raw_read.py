@@ -11,6 +11,7 @@ from raw_fixtures import (
     bayer_pattern,
     random_mosaic,
     set_dng_size,
+    set_dng_tag,
     shifted,
     write_pidng_dng,
     write_test_dng,
@@ -297,3 +298,40 @@ def test_every_error_is_a_raw_error():
 
     classes = [v for v in vars(errors).values() if isinstance(v, type) and v is not RawError]
     assert len(classes) >= 8 and all(issubclass(c, RawError) for c in classes)
+
+
+# --- hostile headers found by scripts/fuzz_raw.py ------------------------------------------------
+
+_COMPRESSION, _PHOTOMETRIC, _LOSSLESS_JPEG = 259, 262, 7
+
+
+def test_header_claiming_more_pixels_than_the_file_holds(tmp_path):
+    # A 12-kB file declaring 8000x8000 lossless-JPEG pixels: LibRaw used to decode 64 MP of
+    # noise from it (seconds, gigabytes); it is refused from the header now.
+    path = write_test_dng(tmp_path, "a.dng", random_mosaic((64, 96), 4095), "RGGB", 64, 4095)
+    set_dng_size(path, 8000, 8000)
+    set_dng_tag(path, _COMPRESSION, _LOSSLESS_JPEG)
+    with pytest.raises(TruncatedRawFileError) as info:
+        read_raw(path)
+    _assert_names_path(info.value, path)
+    assert "8000x8000 = 64000000 pixels" in str(info.value)
+    assert f"{path.stat().st_size} bytes" in str(info.value)
+
+
+def test_pixels_per_byte_bound_leaves_real_files_alone(tmp_path):
+    # The smallest file write_dng makes (22x22, 16 bits) reads; and the bound leaves a margin
+    # of 100x even for a format packing 10 pixels per byte, far beyond any RAW encoding.
+    from lsid_keras.raw.read import MAX_PIXELS_PER_BYTE
+
+    path = write_test_dng(tmp_path, "a.dng", random_mosaic((22, 22), 4095), "RGGB", 64, 4095)
+    assert read_raw(path).mosaic.shape == (22, 22)
+    assert MAX_PIXELS_PER_BYTE >= 100 * 10
+
+
+def test_corrupt_photometric_entry_without_values(tmp_path):
+    # A PhotometricInterpretation entry with 0 values made the DNG black-level reader raise
+    # IndexError; the tag is unreadable, so LibRaw's levels are used as for any unparsable tag.
+    path = write_test_dng(tmp_path, "a.dng", random_mosaic((24, 24), 4095), "GBRG", 64, 4095)
+    set_dng_tag(path, _PHOTOMETRIC, count=0)
+    frame = read_raw(path)
+    np.testing.assert_array_equal(frame.black_level, np.full((2, 2), 64.0))

@@ -35,11 +35,12 @@ from lsid_keras.raw.pack import (
     packed_channels,
     packing_window,
 )
-from lsid_keras.raw.read import MAX_PIXELS, RawFrame, read_raw
+from lsid_keras.raw.read import MAX_PIXELS, MAX_PIXELS_PER_BYTE, RawFrame, read_raw
 
 __all__ = [
     "BAYER",
     "MAX_PIXELS",
+    "MAX_PIXELS_PER_BYTE",
     "XTRANS",
     "XTRANS_PACKING",
     "XTRANS_PATTERN",

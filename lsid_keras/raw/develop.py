@@ -6,8 +6,9 @@ import numpy as np
 import rawpy
 
 from lsid_keras.raw.errors import CorruptRawFileError
+from lsid_keras.raw.libraw import libraw_errors
 from lsid_keras.raw.pack import packing_window
-from lsid_keras.raw.read import cfa_and_black_level, check_raw_file, libraw_errors
+from lsid_keras.raw.read import MAX_PIXELS, cfa_and_black_level, check_raw_file, unpack_mosaic
 
 #: Chen et al.'s ground-truth rendering (REFERENCE.md), plus `user_flip=0` so the developed image
 #: keeps the sensor's orientation and stays pixel-aligned with the packed mosaic.
@@ -24,7 +25,7 @@ REFERENCE_POSTPROCESS = {
 XTRANS_DEMOSAIC_MIN_SIDE = 512
 
 
-def develop(path, ratio=1.0, align=True) -> np.ndarray:
+def develop(path, ratio=1.0, align=True, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Develops a RAW file with LibRaw as SID's reference code develops its ground truth.
 
     With `ratio` > 1 this is also the "traditional pipeline" baseline of the papers: the
@@ -39,12 +40,14 @@ def develop(path, ratio=1.0, align=True) -> np.ndarray:
         ratio: float > 0, digital gain applied to the mosaic first (1 = as shot).
         align: crop to the area the packer uses (`packing_window`), so the result lines up
             pixel for pixel with the network output for the same file.
+        max_pixels: refuse sensors with more pixels than this before decoding (as `read_raw`).
 
     Returns:
         (H, W, 3) uint16 sRGB (gamma-encoded by LibRaw; divide by 65535 for [0, 1]).
 
     Raises:
-        RawError subclasses naming the file (missing, not RAW, corrupt, ...);
+        RawError subclasses naming the file (missing, not RAW, corrupt, too large, ...), the
+        same as `read_raw` for the same file;
         CorruptRawFileError when the developed size differs from the visible mosaic.
     """
     if not ratio > 0:
@@ -53,7 +56,7 @@ def develop(path, ratio=1.0, align=True) -> np.ndarray:
     with libraw_errors(path):
         raw = rawpy.imread(path)
     with raw, libraw_errors(path):
-        raw.unpack()
+        unpack_mosaic(raw, path, max_pixels)
         visible = raw.raw_image_visible
         cfa, black = cfa_and_black_level(raw, path)
         if ratio != 1.0:

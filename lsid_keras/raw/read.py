@@ -19,12 +19,12 @@ What is taken from LibRaw, and how:
   (1/25 s reads 0.04, not 0.03999999910593033).
 
 Bad input raises a `RawError` subclass naming the file (see `lsid_keras.raw.errors`); rawpy's
-exceptions are chained as `__cause__`, never shown bare.
+exceptions are chained as `__cause__`, never shown bare, and LibRaw's own stderr lines are folded
+into the message (`lsid_keras.raw.libraw`). `scripts/fuzz_raw.py` checks this on mutated files.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass
 
@@ -43,6 +43,7 @@ from lsid_keras.raw.errors import (
     UnsupportedBlackLevelError,
     UnsupportedCFAError,
 )
+from lsid_keras.raw.libraw import libraw_errors
 from lsid_keras.raw.pack import BAYER, cfa_kind_of
 
 MAX_PIXELS = 200_000_000
@@ -50,6 +51,15 @@ MAX_PIXELS = 200_000_000
 
 The biggest single-shot sensors LibRaw reads are about 150 MP; a header claiming more is more
 likely corrupt or hostile than real, and LibRaw would allocate it before noticing.
+"""
+
+MAX_PIXELS_PER_BYTE = 1024
+"""Most sensor pixels a file may declare per byte it holds (1/128 bit per pixel).
+
+No RAW encoding comes near this (lossless JPEG needs at least 1 bit per pixel; lossy 8x8 DCT
+blocks about 1/32); a header that claims more is corrupt or the file truncated. Without the
+check, LibRaw's decoders fill a 196-MP frame from a 12-kB file (seconds of work and gigabytes of
+memory, for noise).
 """
 
 _PATTERN_WINDOW = 12  # a multiple of every period tried below (Bayer 2, X-Trans 6)
@@ -121,29 +131,6 @@ class RawFrame:
         return cfa_kind_of(self.cfa, self.path)
 
 
-@contextlib.contextmanager
-def libraw_errors(path: str):
-    """Re-raise rawpy's exceptions as RawError subclasses naming `path`."""
-    try:
-        yield
-    except rawpy.LibRawFileUnsupportedError as error:
-        raise NotARawFileError(
-            path, "not a RAW file LibRaw can decode (unknown or unsupported format)"
-        ) from error
-    except rawpy.LibRawIOError as error:
-        raise TruncatedRawFileError(
-            path, "unexpected end of data (file truncated or unreadable)"
-        ) from error
-    except rawpy.LibRawTooBigError as error:
-        raise RawTooLargeError(path, "image too big for LibRaw to process") from error
-    except (rawpy.LibRawUnsufficientMemoryError, rawpy.LibRawMemPoolOverflowError) as error:
-        raise RawTooLargeError(path, "not enough memory to decode the image") from error
-    except rawpy.LibRawDataError as error:
-        raise CorruptRawFileError(path, "corrupt RAW data") from error
-    except rawpy.LibRawError as error:
-        raise CorruptRawFileError(path, f"LibRaw could not decode the file ({error})") from error
-
-
 def check_raw_file(path) -> str:
     """The path as str if it names a non-empty readable file; else the matching RawError."""
     path = os.fsdecode(os.fspath(path))
@@ -210,7 +197,13 @@ def _libraw_folds(pattern_shape: tuple[int, int], kind: str) -> bool:
 def _black_levels(raw: rawpy.RawPy, indices: np.ndarray, kind: str, path: str) -> np.ndarray:
     per_channel = np.asarray(raw.black_level_per_channel, dtype=np.float64)
     black = per_channel[indices]
-    pattern = dng_black_level_pattern(path)
+    try:
+        pattern = dng_black_level_pattern(path)
+    except IndexError:
+        # dng.py's tag reader indexes the first value of NewSubfileType / Photometric even when
+        # a corrupt entry has none; no readable pattern means LibRaw's levels alone, as for any
+        # other unparsable tag.
+        pattern = None
     if pattern is None or _libraw_folds(pattern.shape, kind):
         return black
     rows, cols = pattern.shape
@@ -249,6 +242,43 @@ def _exposure_time(raw: rawpy.RawPy) -> float | None:
     return float(str(np.float32(shutter)))
 
 
+def unpack_mosaic(raw: rawpy.RawPy, path: str, max_pixels: int = MAX_PIXELS) -> None:
+    """Checks an opened file's declared size, then decodes its mosaic (`raw.unpack()`).
+
+    Everything that could make LibRaw allocate or work for a frame the file cannot hold is
+    refused from the header first. Call inside `libraw_errors(path)`.
+
+    Raises:
+        RawTooLargeError: more than `max_pixels` (raw width x height, margins included).
+        TruncatedRawFileError: more than `MAX_PIXELS_PER_BYTE` pixels per byte of the file.
+        CorruptRawFileError: an empty image area.
+        UnsupportedCFAError: no single-plane CFA mosaic (Foveon, sRAW, linear DNG).
+    """
+    sizes = raw.sizes
+    pixels = int(sizes.raw_height) * int(sizes.raw_width)
+    if pixels > max_pixels:
+        raise RawTooLargeError(
+            path,
+            f"header declares {sizes.raw_width}x{sizes.raw_height} = {pixels} pixels, "
+            f"above the limit of {max_pixels}",
+        )
+    if sizes.height == 0 or sizes.width == 0:
+        raise CorruptRawFileError(path, "header declares an empty image")
+    file_bytes = os.path.getsize(path)
+    if pixels > MAX_PIXELS_PER_BYTE * file_bytes:
+        raise TruncatedRawFileError(
+            path,
+            f"unexpected end of data: header declares {sizes.raw_width}x{sizes.raw_height} = "
+            f"{pixels} pixels, more than a file of {file_bytes} bytes can hold "
+            f"(at most {MAX_PIXELS_PER_BYTE} pixels per byte)",
+        )
+    raw.unpack()
+    if raw.raw_type != rawpy.RawType.Flat:
+        raise UnsupportedCFAError(
+            path, "the file holds no single-plane CFA mosaic (Foveon, sRAW or linear DNG)"
+        )
+
+
 def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
     """Read a camera RAW file (ARW, RAF, DNG, NEF, CR2, ... anything LibRaw decodes).
 
@@ -265,8 +295,9 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
         EmptyRawFileError: zero-byte file.
         RawReadError: the OS refused to read it.
         NotARawFileError: not a format LibRaw decodes (JPEG, text, ...), or a directory.
-        TruncatedRawFileError: the data ends early.
-        RawTooLargeError: more than `max_pixels`, or LibRaw refused the size.
+        TruncatedRawFileError: the data ends early, or the header declares far more pixels
+            than the file's size can hold (`MAX_PIXELS_PER_BYTE`).
+        RawTooLargeError: more than `max_pixels`, LibRaw refused the size, or memory ran out.
         CorruptRawFileError: LibRaw found bad data, no mosaic, or white <= black.
         UnsupportedCFAError: not an R/G/B Bayer or X-Trans mosaic (e.g. Foveon, linear DNG).
         UnsupportedBlackLevelError: a DNG black pattern that does not repeat within the CFA.
@@ -275,21 +306,7 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
     with libraw_errors(path):
         raw = rawpy.imread(path)
     with raw, libraw_errors(path):
-        sizes = raw.sizes
-        pixels = int(sizes.raw_height) * int(sizes.raw_width)
-        if pixels > max_pixels:
-            raise RawTooLargeError(
-                path,
-                f"header declares {sizes.raw_width}x{sizes.raw_height} = {pixels} pixels, "
-                f"above the limit of {max_pixels}",
-            )
-        if sizes.height == 0 or sizes.width == 0:
-            raise CorruptRawFileError(path, "header declares an empty image")
-        raw.unpack()
-        if raw.raw_type != rawpy.RawType.Flat:
-            raise UnsupportedCFAError(
-                path, "the file holds no single-plane CFA mosaic (Foveon, sRAW or linear DNG)"
-            )
+        unpack_mosaic(raw, path, max_pixels)
         cfa, black = cfa_and_black_level(raw, path)
         white = float(raw.white_level)
         if white <= black.max():
