@@ -4,11 +4,20 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from lsid_keras.raw.noise import NoiseParams, sample_noise_params, simulate_short_exposure
+from lsid_keras.raw.noise import (
+    ELD_NIKON_D850,
+    ELD_SONY_A7S2,
+    NoiseParams,
+    sample_noise_params,
+    simulate_short_exposure,
+    tukey_lambda_noise,
+    tukey_lambda_variance,
+)
 
-# Rounding to integers and the U(-0.5, 0.5) quantisation noise each add 1/12 DN^2.
-QUANTISATION_VARIANCE = 2 / 12
+# Rounding to whole DN (the ADC) adds 1/12 DN^2.
+QUANTISATION_VARIANCE = 1 / 12
 
 
 @pytest.mark.parametrize(
@@ -107,3 +116,67 @@ def test_bad_params():
         NoiseParams(system_gain=0.0, read_sigma=1.0, row_sigma=1.0)
     with pytest.raises(ValueError, match="row_sigma"):
         NoiseParams(system_gain=1.0, read_sigma=1.0, row_sigma=-1.0)
+    with pytest.raises(ValueError, match="read_shape"):
+        NoiseParams(system_gain=1.0, read_sigma=1.0, row_sigma=1.0, read_shape=-0.5)
+    with pytest.raises(ValueError, match="read_noise"):
+        sample_noise_params(0, read_noise="poisson")
+
+
+def measured_variance_and_error(values, rows_axis_sigma=0.0):
+    """Sample variance of `values` (rows x cols) and its standard error.
+
+    Pixels: sqrt((m4 - var^2) / N) from the sample's own fourth moment (holds for heavy tails).
+    Row offsets are shared by a row, so they contribute sigma_r^2 * sqrt(2 / rows) on top.
+    """
+    centred = values - values.mean()
+    variance = centred.var()
+    pixel_error = math.sqrt((np.mean(centred**4) - variance**2) / values.size)
+    row_error = rows_axis_sigma**2 * math.sqrt(2 / values.shape[0])
+    return variance, math.hypot(pixel_error, row_error)
+
+
+@pytest.mark.parametrize(
+    "read_shape, row_sigma", [(None, 0.0), (None, 1.2), (-0.14286, 1.2), (0.11429, 0.0)]
+)
+@pytest.mark.parametrize("signal", [0.5, 4.0, 40.0, 400.0])
+def test_variance_matches_the_model_at_several_signal_levels(signal, read_shape, row_sigma):
+    # K s + read variance + row^2 + 1/12, within 4 standard errors of the sample variance.
+    # Without row noise, at low signal, the error is small enough to see the 1/12 term.
+    params = NoiseParams(
+        system_gain=1.7, read_sigma=1.5, row_sigma=row_sigma, read_shape=read_shape
+    )
+    ratio = 250.0
+    clean = np.full((1500, 400), signal * ratio)
+    out = simulate_short_exposure(clean, ratio, 512, 16383, np.random.default_rng(7), params)
+    values = out.astype(np.float64) - 512
+    variance, error = measured_variance_and_error(values, params.row_sigma)
+    predicted = float(params.variance(signal))
+    assert abs(variance - predicted) < 4 * error, (variance, predicted, error)
+    assert values.mean() == pytest.approx(signal, abs=4 * math.sqrt(predicted / values.size) + 0.3)
+
+
+@pytest.mark.parametrize("shape", [-0.24286, -0.14286, 0.0, 0.11429])
+def test_tukey_lambda_read_noise_is_scipys_distribution(shape):
+    assert tukey_lambda_variance(shape) == pytest.approx(stats.tukeylambda.var(shape), rel=1e-9)
+    samples = tukey_lambda_noise(np.random.default_rng(3), shape, 2.0, 20000)
+    result = stats.kstest(samples, stats.tukeylambda(shape, scale=2.0).cdf)
+    assert result.pvalue > 1e-3
+    assert NoiseParams(1.0, 2.0, 0.0, read_shape=shape).read_variance == pytest.approx(
+        4.0 * stats.tukeylambda.var(shape)
+    )
+
+
+@pytest.mark.parametrize("calibration", [ELD_SONY_A7S2, ELD_NIKON_D850])
+def test_tukey_parameters_follow_the_calibration(calibration):
+    rng = np.random.default_rng(1)
+    samples = [sample_noise_params(rng, calibration, "tukey") for _ in range(5000)]
+    assert {s.read_shape for s in samples} == set(calibration.tukey_shapes)
+    log_k = np.log([s.system_gain for s in samples])
+    low, high = calibration.system_gain_range
+    assert math.log(low) <= log_k.min() and log_k.max() <= math.log(high)
+    slope, intercept, std = calibration.tukey_scale_fit
+    residual = np.log([s.read_sigma for s in samples]) - (slope * log_k + intercept)
+    assert abs(residual.mean()) < 4 * std / math.sqrt(len(samples))
+    assert residual.std() == pytest.approx(std, rel=0.05)
+    gaussian = sample_noise_params(0, calibration)
+    assert gaussian.read_shape is None

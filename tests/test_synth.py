@@ -10,8 +10,15 @@ from PIL import Image
 from raw_fixtures import XT2, bayer_pattern
 
 from lsid_keras.data.sid_list import amplification_ratio, parse_exposure_name, read_pair_list
-from lsid_keras.data.synth import DEFAULT_PHOTOS, synthesize_dataset
+from lsid_keras.data.synth import (
+    DEFAULT_PHOTOS,
+    assign_photos,
+    split_summary,
+    synthesize_dataset,
+)
 from lsid_keras.raw import pack, read_raw
+from lsid_keras.raw.cameras import CAMERA_SPECS
+from lsid_keras.raw.unprocess import srgb_to_camera_matrix
 
 SONY_SIZE = (64, 96)
 THIRDS = (1, 1, 1)
@@ -111,14 +118,18 @@ def test_exposure_names_recover_the_ratios(sony):
         assert amplification_ratio(exposure, 10.0) == EXPOSURE_RATIOS[exposure]
 
 
-def test_long_exposure_develops_to_the_source_photo(tmp_path, photos):
+@pytest.mark.parametrize("camera", ["sony", "nikon", "brooks"])
+def test_long_exposure_develops_to_the_source_photo(tmp_path, photos, camera):
     # A folder with one photo of exactly the frame size: the crop is the whole photo.
     folder = tmp_path / "one"
     folder.mkdir()
     (folder / "a_rgb.png").write_bytes((photos / "a_rgb.png").read_bytes())
     out = tmp_path / "out"
-    synthesize_dataset(out, images=folder, scenes=2, size=SONY_SIZE, seed=2, progress=False)
-    record = json.loads((out / "synth.json").read_text())["datasets"]["Sony"]
+    synthesize_dataset(
+        out, images=folder, camera=camera, scenes=2, size=SONY_SIZE, seed=2, splits=(1, 0, 0),
+        content="photos", progress=False,
+    )
+    record = json.loads((out / "synth.json").read_text())["datasets"][camera.capitalize()]
     source = np.asarray(Image.open(folder / "a_rgb.png"), dtype=np.float64) / 255
     for scene in record["scenes"]:
         expected = source[::-1] if scene["flip_vertical"] else source
@@ -293,3 +304,165 @@ def test_fuji_default_size_packs_to_multiples_of_16(tmp_path, photos):
     frame = read_raw(next((tmp_path / "Fuji" / "long").iterdir()))
     assert frame.mosaic.shape == (576, 768)
     assert [side % 16 for side in pack(frame).shape[:2]] == [0, 0]
+
+
+# --- one real camera, honest splits ----------------------------------------------------------
+
+
+def long_exposures(out, folder="Sony"):
+    record = json.loads((out / "synth.json").read_text())["datasets"][folder]
+    return record, [(scene, out / scene["long"]) for scene in record["scenes"]]
+
+
+def test_sony_is_one_camera_the_alpha_7s_ii(sony):
+    out, _ = sony
+    spec = CAMERA_SPECS["sony"]
+    record, scenes = long_exposures(out)
+    assert record["parameters"]["camera_spec"]["xyz_to_camera"] == spec.xyz_to_camera.tolist()
+    gains = set()
+    for scene, path in scenes:
+        with rawpy.imread(str(path)) as raw:
+            np.testing.assert_allclose(raw.rgb_xyz_matrix[:3], spec.xyz_to_camera, atol=1e-6)
+            np.testing.assert_allclose(
+                raw.color_matrix[:, :3],
+                np.linalg.inv(srgb_to_camera_matrix(spec.xyz_to_camera)),
+                atol=1e-5,
+            )
+            red, green, blue = raw.camera_whitebalance[:3]
+        assert green == 1
+        assert red == pytest.approx(scene["camera"]["red_gain"], rel=1e-5)
+        assert blue == pytest.approx(scene["camera"]["blue_gain"], rel=1e-5)
+        assert spec.red_gain_range[0] <= red <= spec.red_gain_range[1]
+        assert spec.blue_gain_range[0] <= blue <= spec.blue_gain_range[1]
+        assert 2800 <= scene["camera"]["temperature"] <= 7000
+        gains.add((red, blue))
+    assert len(gains) == len(scenes)  # one camera, many illuminants
+
+
+def test_grey_photo_develops_neutral_through_the_alpha_7s_ii(tmp_path):
+    folder = tmp_path / "grey"
+    folder.mkdir()
+    Image.fromarray(np.full((64, 96, 3), 118, np.uint8)).save(folder / "grey.png")
+    out = tmp_path / "out"
+    synthesize_dataset(
+        out, images=folder, scenes=3, size=SONY_SIZE, seed=1, splits=(1, 0, 0), content="photos",
+        progress=False,
+    )
+    for scene, path in long_exposures(out)[1]:
+        with rawpy.imread(str(path)) as raw:
+            developed = raw.postprocess(
+                use_camera_wb=True, half_size=False, no_auto_bright=True, output_bps=16
+            ).astype(np.float64)
+            mosaic = raw.raw_image_visible.astype(np.float64) - 512
+        # The RAW is not grey: its red and blue are the green over the illuminant's gains ...
+        red, green, blue = (mosaic[0::2, 0::2].mean(), mosaic[0::2, 1::2].mean(),
+                            mosaic[1::2, 1::2].mean())
+        assert green / red == pytest.approx(scene["camera"]["red_gain"], rel=0.01)
+        assert green / blue == pytest.approx(scene["camera"]["blue_gain"], rel=0.01)
+        # ... and development makes it grey again: no colour cast.
+        means = developed[4:-4, 4:-4].mean(axis=(0, 1))
+        assert means.max() / means.min() - 1 < 0.005, means
+
+
+def test_test_and_val_photos_never_appear_in_training(tmp_path):
+    summary = synthesize_dataset(tmp_path, scenes=14, size=SONY_SIZE, progress=False)
+    record = json.loads((tmp_path / "synth.json").read_text())["datasets"]["Sony"]
+    used = {split: set() for split in ("train", "test", "val")}
+    for scene in record["scenes"]:
+        if scene["image"] is not None:
+            used[scene["split"]].add(scene["image"])
+        else:
+            assert scene["split"] == "train"  # dead leaves only train ("mixed" content)
+    assert used["test"] and used["val"] and used["train"]
+    assert not used["train"] & (used["test"] | used["val"])
+    assert not used["test"] & used["val"]
+    listed = record["photo_splits"]
+    assert all(used[split] <= set(listed[split]) for split in used)
+    assert not set(listed["train"]) & (set(listed["test"]) | set(listed["val"]))
+    assert sorted(listed["train"] + listed["test"] + listed["val"]) == sorted(DEFAULT_PHOTOS)
+    assert summary["photo_splits"] == listed
+    assert record["scene_sources"]["train"]["dead_leaves"] > 0
+    line = split_summary(summary)
+    assert "no test or val photo is used by a training scene" in line
+    assert all(name in line for name in listed["test"])
+
+
+def test_photo_assignment_is_deterministic_and_seed_free(tmp_path):
+    photos = [f"/p/{name}" for name in DEFAULT_PHOTOS]
+    a = assign_photos(photos, (0.7, 0.2, 0.1))
+    assert a == assign_photos(list(reversed(photos)), (0.7, 0.2, 0.1))
+    assert [len(a[s]) for s in ("train", "test", "val")] == [7, 2, 1]
+    assert assign_photos(photos, (1, 0, 0))["train"] == sorted(photos)
+    assert assign_photos(photos, (0.7, 0.2, 0.1), "dead_leaves") == {
+        "train": [], "test": [], "val": []
+    }
+    # Two seeds, same photos: the same held-out photos (datasets made apart still agree).
+    record = {}
+    for seed in (0, 1):
+        out = tmp_path / f"s{seed}"
+        synthesize_dataset(out, scenes=1, size=SONY_SIZE, seed=seed, progress=False)
+        record[seed] = json.loads((out / "synth.json").read_text())["datasets"]["Sony"]
+    assert record[0]["photo_splits"] == record[1]["photo_splits"]
+
+
+def test_too_few_photos_to_keep_splits_apart(tmp_path):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    Image.fromarray(smooth_photo(*SONY_SIZE)).save(folder / "only.png")
+    with pytest.raises(ValueError, match=f"^{folder}: 1 photo.*cannot keep the splits apart"):
+        synthesize_dataset(tmp_path / "out", images=folder, progress=False)
+    # Training may go without photos in "mixed" content: it uses dead leaves then.
+    summary = synthesize_dataset(
+        tmp_path / "out", images=folder, splits=(1, 1, 0), scenes=2, size=SONY_SIZE,
+        progress=False,
+    )
+    assert summary["photo_splits"] == {"train": [], "test": ["only.png"], "val": []}
+    assert summary["scene_sources"]["train"] == {"photos": 0, "dead_leaves": 1}
+
+
+def test_dead_leaves_content_needs_no_photos(tmp_path):
+    summary = synthesize_dataset(
+        tmp_path, images=tmp_path / "missing", content="dead_leaves", scenes=3, size=SONY_SIZE,
+        splits=THIRDS, progress=False,
+    )
+    assert summary["photo_splits"] == {"train": [], "test": [], "val": []}
+    record = json.loads((tmp_path / "synth.json").read_text())["datasets"]["Sony"]
+    assert [s["content"] for s in record["scenes"]] == ["dead_leaves"] * 3
+    with pytest.raises(ValueError, match="content"):
+        synthesize_dataset(tmp_path / "x", content="leaves", progress=False)
+
+
+def test_repeated_ratio_is_the_next_burst_of_that_exposure_time(tmp_path, photos):
+    synthesize_dataset(
+        tmp_path, images=photos, scenes=1, size=SONY_SIZE, ratios=(100, 250, 100), progress=False
+    )
+    names = sorted(os.listdir(tmp_path / "Sony" / "short"))
+    assert names == ["00001_00_0.04s.dng", "00001_00_0.1s.dng", "00001_01_0.1s.dng"]
+    first = read_pair_list(tmp_path / "Sony_train_list.txt", first_burst_only=True)
+    assert sorted(p.ratio for p in first) == [100.0, 250.0]
+
+
+def test_tukey_lambda_read_noise_option(tmp_path, photos):
+    synthesize_dataset(
+        tmp_path, images=photos, scenes=1, size=SONY_SIZE, read_noise="tukey", progress=False
+    )
+    record = json.loads((tmp_path / "synth.json").read_text())["datasets"]["Sony"]
+    assert record["parameters"]["read_noise"] == "tukey"
+    shapes = {s["noise"]["read_shape"] for s in record["scenes"][0]["short"]}
+    assert shapes <= set(CAMERA_SPECS["sony"].noise.tukey_shapes)
+    with pytest.raises(ValueError, match="read_noise"):
+        synthesize_dataset(tmp_path / "x", images=photos, read_noise="laplace", progress=False)
+
+
+def test_brooks_camera_draws_a_new_matrix_per_scene(tmp_path, photos):
+    summary = synthesize_dataset(
+        tmp_path, images=photos, camera="brooks", scenes=3, size=SONY_SIZE, splits=THIRDS,
+        progress=False,
+    )
+    assert summary["camera"] == "Brooks" and summary["camera_name"] == "brooks"
+    assert (tmp_path / "Brooks_train_list.txt").exists()
+    record, scenes = long_exposures(tmp_path, "Brooks")
+    matrices = {str(scene["camera"]["xyz_to_camera"]) for scene, _ in scenes}
+    assert len(matrices) == 3
+    frame = read_raw(scenes[0][1])
+    assert frame.black_level.max() == 512 and pack(frame).shape == (32, 48, 4)

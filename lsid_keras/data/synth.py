@@ -36,6 +36,7 @@ refuses to mix datasets made with other parameters.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -46,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lsid_keras.atomic import write_text_atomic
+from lsid_keras.data.dead_leaves import dead_leaves
 from lsid_keras.data.sid_list import amplification_ratio, parse_exposure_name
 from lsid_keras.raw.cameras import CAMERA_CHOICES, CameraSpec, camera_spec
 from lsid_keras.raw.dng import write_dng
@@ -69,7 +71,14 @@ READ_NOISE_CHOICES = (
     ("gaussian", "Gaussian read noise (ELD's G model)"),
     ("tukey", "ELD's Tukey-lambda read noise (heavier tails, as measured on the sensor)"),
 )
-__all__ = ["CAMERA_CHOICES", "READ_NOISE_CHOICES", "synthesize_dataset"]
+__all__ = [
+    "CAMERA_CHOICES",
+    "CONTENT_CHOICES",
+    "READ_NOISE_CHOICES",
+    "assign_photos",
+    "split_summary",
+    "synthesize_dataset",
+]
 #: File extensions read from an `images` folder (case-insensitive).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 #: Colour photos shipped in scikit-image's `skimage/data` folder, the default sources.
@@ -85,8 +94,17 @@ DEFAULT_PHOTOS = (
     "retina.jpg",
     "rocket.jpg",
 )
-# SeedSequence spawn keys: scenes use (_SCENE_KEY, k), the photo order (_ORDER_KEY,).
-_SCENE_KEY, _ORDER_KEY = 0, 1
+#: Scene content of `synthesize_dataset(content=...)`: (name, one-line description).
+CONTENT_CHOICES = (
+    ("mixed", "training scenes alternate photos and dead-leaves images; test and val scenes "
+     "are held-out photos no training scene used"),
+    ("photos", "photos only; test and val photos are never used by a training scene"),
+    ("dead_leaves", "seeded dead-leaves images only (natural-image statistics, no photos)"),
+)
+_CONTENTS = tuple(name for name, _ in CONTENT_CHOICES)
+# SeedSequence spawn keys: scenes use (_SCENE_KEY, k), the photo order within split i
+# (_ORDER_KEY, i), dead-leaves images (_LEAVES_KEY, k).
+_SCENE_KEY, _ORDER_KEY, _LEAVES_KEY = 0, 1, 2
 _BAYER_ORDERS = ("RGGB", "GRBG", "GBRG", "BGGR")
 
 
@@ -308,6 +326,60 @@ def _load_photo(path: str) -> np.ndarray:
     return np.clip(np.nan_to_num(array), 0.0, 1.0)
 
 
+def _photo_key(path: str) -> str:
+    return hashlib.sha256(os.path.basename(path).encode("utf-8")).hexdigest()
+
+
+def assign_photos(photos, splits, content: str = "mixed") -> dict[str, list[str]]:
+    """Which photos each split may use: disjoint sets, so no test or val scene shows a photo a
+    training scene saw.
+
+    Photos are ordered by a hash of their file name (not by the seed, so datasets made with
+    different seeds from the same photos agree), then test takes `max(1, round(f_test * n))`,
+    val `max(1, round(f_val * n))` (none for a zero fraction) and train the rest.
+
+    Args:
+        photos: photo paths.
+        splits: (train, test, val) fractions, normalised.
+        content: "mixed", "photos" or "dead_leaves" (no photos at all).
+
+    Returns:
+        {"train": [...], "test": [...], "val": [...]} paths, each list in file-name order.
+
+    Raises:
+        ValueError: too few photos to give every split with a positive fraction its own (train
+            may go without in "mixed" content: it then uses dead-leaves images only).
+    """
+    if content == "dead_leaves":
+        return {split: [] for split in SPLITS}
+    ordered = sorted(photos, key=_photo_key)
+    n = len(ordered)
+    counts = {
+        split: 0 if fraction == 0 else max(1, round(fraction * n))
+        for split, fraction in zip(SPLITS[1:], splits[1:], strict=True)
+    }
+    train = n - counts["test"] - counts["val"]
+    needed_train = 1 if content == "photos" and splits[0] > 0 else 0
+    if train < needed_train:
+        raise ValueError(
+            f"{n} photo(s) cannot keep the splits apart: test needs {counts['test']}, val "
+            f"{counts['val']} and train at least {needed_train} photos of their own; add photos, "
+            "give test or val a zero fraction, or use content='mixed' or 'dead_leaves'"
+        )
+    assigned = {
+        "test": ordered[:counts["test"]],
+        "val": ordered[counts["test"]:counts["test"] + counts["val"]],
+        "train": ordered[counts["test"] + counts["val"]:],
+    }
+    return {split: sorted(assigned[split], key=os.path.basename) for split in SPLITS}
+
+
+def _content(content) -> str:
+    if content not in _CONTENTS:
+        raise ValueError(f"content must be one of {_CONTENTS}. Received: content={content!r}")
+    return content
+
+
 def _crop(photo: np.ndarray, size, origin, flip_vertical: bool, flip_horizontal: bool):
     """A `size` crop of `photo` at fractional `origin`, enlarged first if the photo is smaller."""
     height, width = size
@@ -337,7 +409,8 @@ class _Scene:
     index: int
     scene_id: int
     split: str
-    photo: str
+    photo: str | None  # None: a dead-leaves image
+    leaves_seed: np.random.SeedSequence
     crop_origin: tuple[float, float]
     flip_vertical: bool
     flip_horizontal: bool
@@ -346,7 +419,26 @@ class _Scene:
     noise_rngs: tuple[np.random.Generator, ...]  # positioned after the noise parameter draws
 
 
-def _plan_scene(k, seed, photos, order, schedule, n_ratios, spec, read_noise) -> _Scene:
+def _scene_photo(split: str, number: int, content: str, photo_splits, orders) -> str | None:
+    """The photo of the `number`-th (1-based) scene of `split`, or None for dead leaves.
+
+    Only photos of the scene's own split are used. In "mixed" content, training scenes alternate
+    photo (odd numbers) and dead leaves (even numbers).
+    """
+    photos = photo_splits[split]
+    if content == "dead_leaves" or not photos:
+        return None
+    index = number - 1
+    if content == "mixed" and split == "train":
+        if number % 2 == 0:
+            return None
+        index //= 2
+    return photos[orders[split][index % len(photos)]]
+
+
+def _plan_scene(
+    k, seed, photo_splits, orders, schedule, n_ratios, spec, read_noise, content
+) -> _Scene:
     """Every random draw of scene k, from seeds that depend on (seed, k) only."""
     content_seed, *noise_seeds = np.random.SeedSequence(seed, spawn_key=(_SCENE_KEY, k)).spawn(
         1 + n_ratios
@@ -362,7 +454,8 @@ def _plan_scene(k, seed, photos, order, schedule, n_ratios, spec, read_noise) ->
         index=k,
         scene_id=_SET_DIGIT[split] * 10000 + number,
         split=split,
-        photo=photos[order[k % len(photos)]],
+        photo=_scene_photo(split, number, content, photo_splits, orders),
+        leaves_seed=np.random.SeedSequence(seed, spawn_key=(_LEAVES_KEY, k)),
         crop_origin=origin,
         flip_vertical=flip_vertical,
         flip_horizontal=flip_horizontal,
@@ -399,6 +492,7 @@ def synthesize_dataset(
     splits=(0.7, 0.2, 0.1),
     progress: bool = True,
     read_noise: str = "gaussian",
+    content: str = "mixed",
 ) -> dict:
     """Write a synthetic SID-style dataset of clean 10 s long and noisy short exposures (DNG).
 
@@ -407,6 +501,9 @@ def synthesize_dataset(
             files and `synth.json`. Datasets of different cameras may share one root.
         images: folder of sRGB photos (.png, .jpg, .jpeg, .tif; RGB, greyscale or RGBA), read
             in file-name order; default: the colour photos in scikit-image's `skimage/data`.
+            The photos are split between train, test and val (`assign_photos`): a test or val
+            scene never shows a photo a training scene used. `synth.json` lists which photos
+            went where ("photo_splits").
         camera: a camera of `lsid_keras.raw.cameras.CAMERA_SPECS` (`CAMERA_CHOICES`): "sony"
             (the SID alpha 7S II, Bayer, black 512, white 16383 DN, folder Sony/), "fuji" (the
             SID X-T2, X-Trans, black 1024, white 16383, Fuji/), "nikon" (D850, Bayer, black
@@ -434,11 +531,16 @@ def synthesize_dataset(
         progress: show a tqdm progress bar.
         read_noise: "gaussian" or "tukey" (ELD's Tukey-lambda read noise; cameras with
             a Tukey-lambda calibration only), see `READ_NOISE_CHOICES`.
+        content: "mixed" (default: training scenes alternate the training photos and seeded
+            dead-leaves images, `lsid_keras.data.dead_leaves`; test and val scenes are their
+            own held-out photos), "photos" or "dead_leaves"; see `CONTENT_CHOICES`.
 
     Returns:
-        dict with "out_dir", "camera", "cfa", "scenes", "pairs" ({split: short files}),
-        "lists" ({split: list path}), "files_written", "scenes_skipped" (already complete),
-        "seconds".
+        dict with "out_dir", "camera" (folder name), "camera_name", "cfa", "scenes", "pairs"
+        ({split: short files}), "lists" ({split: list path}), "files_written",
+        "scenes_skipped" (already complete), "seconds", "content", "photo_splits" ({split:
+        photo file names}) and "scene_sources" ({split: {"photos": n, "dead_leaves": n}});
+        `split_summary(summary)` words the last three for a command line.
 
     Raises:
         FileNotFoundError: `images` does not exist (or no default photos found).
@@ -465,7 +567,12 @@ def synthesize_dataset(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
     seed = int(seed)
-    photos = _photo_paths(images)
+    content = _content(content)
+    photos = [] if content == "dead_leaves" else _photo_paths(images)
+    try:
+        photo_splits = assign_photos(photos, fractions, content)
+    except ValueError as error:
+        raise ValueError(f"{os.path.dirname(os.path.abspath(photos[0]))}: {error}") from None
 
     labels = [_exposure_label(LONG_EXPOSURE / r, r) for r in ratios]
     short_exposures = [float(label) for label in labels]
@@ -486,6 +593,7 @@ def synthesize_dataset(
         "black_level": spec.black_level,
         "white_level": spec.white_level,
         "images": [os.path.basename(p) for p in photos],
+        "content": content,
     }
 
     out_dir = os.fspath(out_dir)
@@ -506,19 +614,31 @@ def synthesize_dataset(
         )
     os.makedirs(short_dir, exist_ok=True)
     os.makedirs(long_dir, exist_ok=True)
-    entry = {"parameters": parameters, "images_dir": os.path.dirname(os.path.abspath(photos[0]))}
+    entry = {
+        "parameters": parameters,
+        "images_dir": os.path.dirname(os.path.abspath(photos[0])) if photos else None,
+        "photo_splits": {
+            split: [os.path.basename(p) for p in paths] for split, paths in photo_splits.items()
+        },
+    }
     record["datasets"][spec.folder] = entry | {"complete": False}
     write_text_atomic(record_path, json.dumps(record, indent=1) + "\n")
 
-    order_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_ORDER_KEY,)))
-    order = order_rng.permutation(len(photos))
+    orders = {
+        split: np.random.default_rng(
+            np.random.SeedSequence(seed, spawn_key=(_ORDER_KEY, i))
+        ).permutation(len(photo_splits[split]))
+        for i, split in enumerate(SPLITS)
+    }
     schedule = _split_schedule(fractions, scenes)
     span = spec.white_level - spec.black_level
     lines = {split: [] for split in SPLITS}
     scene_records = []
     written = skipped = 0
     for k in tqdm(range(scenes), desc=f"synth {spec.folder}", unit="scene", disable=not progress):
-        scene = _plan_scene(k, seed, photos, order, schedule, len(ratios), spec, read_noise)
+        scene = _plan_scene(
+            k, seed, photo_splits, orders, schedule, len(ratios), spec, read_noise, content
+        )
         stem = f"{scene.scene_id:05d}"
         long_name = f"{stem}_00_{long_label}s{_EXTENSION}"
         long_path = os.path.join(long_dir, long_name)
@@ -531,13 +651,16 @@ def synthesize_dataset(
         if not any(missing):
             skipped += 1
         else:
-            srgb = _crop(
-                _load_photo(scene.photo),
-                (height, width),
-                scene.crop_origin,
-                scene.flip_vertical,
-                scene.flip_horizontal,
-            )
+            if scene.photo is None:
+                srgb = dead_leaves(height, width, np.random.default_rng(scene.leaves_seed))
+            else:
+                srgb = _crop(
+                    _load_photo(scene.photo),
+                    (height, width),
+                    scene.crop_origin,
+                    scene.flip_vertical,
+                    scene.flip_horizontal,
+                )
             clean, _ = unprocess(srgb, pattern, params=scene.camera)
             clean_dn = clean.astype(np.float64) * span
             metadata = {
@@ -598,7 +721,8 @@ def synthesize_dataset(
                 "index": k,
                 "scene": stem,
                 "split": scene.split,
-                "image": os.path.basename(scene.photo),
+                "content": "dead_leaves" if scene.photo is None else "photo",
+                "image": None if scene.photo is None else os.path.basename(scene.photo),
                 "crop_origin": list(scene.crop_origin),
                 "flip_vertical": scene.flip_vertical,
                 "flip_horizontal": scene.flip_horizontal,
@@ -614,7 +738,15 @@ def synthesize_dataset(
         text = "".join(line + "\n" for line in sorted(lines[split]))
         write_text_atomic(list_paths[split], text)
     pairs = {split: len(lines[split]) for split in SPLITS}
+    sources = {
+        split: {
+            "photos": sum(r["split"] == split and r["image"] is not None for r in scene_records),
+            "dead_leaves": sum(r["split"] == split and r["image"] is None for r in scene_records),
+        }
+        for split in SPLITS
+    }
     record["datasets"][spec.folder] = entry | {
+        "scene_sources": sources,
         "complete": True,
         "scenes": scene_records,
         "pairs": pairs,
@@ -631,4 +763,29 @@ def synthesize_dataset(
         "files_written": written,
         "scenes_skipped": skipped,
         "seconds": time.monotonic() - start,
+        "content": content,
+        "photo_splits": entry["photo_splits"],
+        "scene_sources": sources,
     }
+
+
+def split_summary(summary: dict) -> str:
+    """One line on where each split's scenes come from, for the command line, e.g.
+    "held-out photos: test 2 (coffee.png, rocket.jpg), val 1 (ihc.png); train: 7 photos +
+    dead leaves; no test or val photo appears in training"."""
+    photo_splits = summary["photo_splits"]
+    sources = summary["scene_sources"]
+    parts = []
+    for split in ("train", "test", "val"):
+        counts = sources.get(split, {})
+        if not counts.get("photos") and not counts.get("dead_leaves"):
+            continue
+        kinds = []
+        if counts.get("photos"):
+            names = photo_splits[split]
+            listed = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:4])}, ..."
+            kinds.append(f"{len(names)} photos ({listed})")
+        if counts.get("dead_leaves"):
+            kinds.append(f"{counts['dead_leaves']} dead-leaves scenes")
+        parts.append(f"{split}: {' + '.join(kinds)}")
+    return "; ".join(parts) + "; no test or val photo is used by a training scene"
