@@ -1,0 +1,212 @@
+"""`export_model`: a trained `.keras` model to verified, carded `.tflite` files.
+
+For each requested precision: convert (`convert`), embed the model card (`card`), verify
+against the Keras model (`verify`), and write `<stem>_<quant>.tflite` plus
+`<stem>_<quant>.card.json` atomically, only if the variant passes. A failing variant is
+reported with its figures and nothing of it is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+from lsid_keras.export import card as cards
+from lsid_keras.export import tflite_file
+from lsid_keras.export.errors import ExportError
+
+#: Variants exported by default. "qat" is refused: see `lsid_keras.export.qat`.
+DEFAULT_QUANTIZATIONS = ("fp32", "fp16", "dynamic", "int8")
+SUPPORTED_QUANTIZATIONS = ("fp32", "fp16", "dynamic", "int8")
+#: Tiles drawn from the representative set for int8 calibration and for verification.
+CALIBRATION_TILES = 48
+VERIFICATION_TILES = 8
+
+
+def _check_out_dir(out_dir):
+    out_dir = os.fspath(out_dir)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as error:
+        raise ExportError(f"{out_dir}: output folder is not writable "
+                          f"({error.strerror or error})") from None
+    return out_dir
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _training_recipe(model_path):
+    """The run's `config.json` (written by `lsid train` beside `model.keras`), or None."""
+    config = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
+    try:
+        with open(config, encoding="utf-8") as file:
+            return json.load(file)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def default_tile(cfa_kind, halo):
+    """The tile `fit_tile` chooses for a full SID frame of the camera family (784 for Sony at
+    halo 32: 2 x 3 tiles)."""
+    from lsid_keras.models import CAMERAS
+    from lsid_keras.tiling import fit_tile
+
+    camera = next(c for c in CAMERAS.values() if c.cfa_kind == cfa_kind)
+    height, width = (side // camera.block_size for side in camera.frame)
+    return fit_tile(height, width, halo)
+
+
+def load_lsid_model(model_path):
+    """`(model, packed_channels, block_size)` of a `.keras` lsid model; ExportError if the file
+    is unreadable or not a low-light model."""
+    from lsid_keras.enhance import EnhanceError, model_geometry
+    from lsid_keras.models import ModelFileError, load_model
+
+    try:
+        model = load_model(model_path)
+        channels, block = model_geometry(model, model_path)
+    except (ModelFileError, EnhanceError) as error:
+        raise ExportError(str(error)) from None
+    return model, channels, block
+
+
+def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTIZATIONS,
+                 representative=None, verify=True, thresholds=None, num_threads=None,
+                 calibration_tiles=CALIBRATION_TILES, verification_tiles=VERIFICATION_TILES,
+                 progress=None):
+    """Exports a `.keras` lsid model to fixed-shape `.tflite` files with embedded model cards.
+
+    Args:
+        model_path: the trained `.keras` file.
+        out_dir: folder for `<stem>_<quant>.tflite` and `<stem>_<quant>.card.json` (created).
+        tile: int, the fixed input side in packed pixels (multiple of 16). Default: the tile
+            `fit_tile` picks for the camera's full frame (784 Sony, 736 Fuji at halo 32).
+        halo: int, the tiling halo recorded in the card (default `DEFAULT_HALO`).
+        quant: iterable of "fp32", "fp16", "dynamic", "int8".
+        representative: a `lsid prepare` cache folder or a folder of RAW files; needed for
+            int8; also supplies held-out tiles and a frame for verification (without it,
+            verification uses synthetic smooth tiles and no full frame).
+        verify: compare each variant with the Keras model and drop those below threshold.
+        thresholds: dict overriding `verify.THRESHOLDS_DB` per variant.
+        num_threads: LiteRT threads for verification (default: all cores).
+        calibration_tiles, verification_tiles: tiles drawn from the representative set.
+        progress: callable taking one line of text, or None.
+
+    Returns:
+        dict: `out_dir`, `tile`, `halo`, `variants` (one dict per variant: `quantization`,
+        `path` (None unless written), `card_path`, `bytes`, `verification`, `passed`).
+
+    Raises:
+        ExportError: unreadable or non-lsid model, bad tile/halo, unknown variant, missing or
+            empty representative data (for int8), unwritable output folder, or a variant
+            needing non-builtin ops.
+    """
+    from lsid_keras.enhance import EnhanceError, check_tiling
+    from lsid_keras.export.convert import convert_saved_model, write_saved_model
+    from lsid_keras.export.litert import LiteRTPredictor
+    from lsid_keras.export.representative import load_representative, synthetic_tiles
+    from lsid_keras.export.verify import verify_variant
+    from lsid_keras.tiling import DEFAULT_HALO, keras_predictor
+
+    say = progress or (lambda line: None)
+    model_path = os.fspath(model_path)
+    quant = tuple(quant)
+    unknown = [q for q in quant if q not in SUPPORTED_QUANTIZATIONS]
+    if not quant or unknown:
+        extra = (" (quantisation-aware training is not available on this stack: see "
+                 "lsid_keras/export/qat.py)") if "qat" in unknown else ""
+        raise ExportError(f"{model_path}: unknown or unsupported variants {unknown or quant}; "
+                          f"choose from {SUPPORTED_QUANTIZATIONS}{extra}")
+    halo = DEFAULT_HALO if halo is None else halo
+    out_dir = _check_out_dir(out_dir)
+    model, channels, block = load_lsid_model(model_path)
+    cfa_kind = "bayer" if channels == 4 else "xtrans"
+    tile = default_tile(cfa_kind, halo) if tile is None else tile
+    try:
+        check_tiling(tile, halo)
+    except EnhanceError as error:
+        raise ExportError(f"{model_path}: {error}") from None
+
+    data_set = None
+    if representative is not None:
+        data_set = load_representative(representative, cfa_kind)
+    elif "int8" in quant:
+        raise ExportError(f"{model_path}: int8 needs representative data: a `lsid prepare` "
+                          "cache or a folder of RAW files")
+    calibration = data_set.tiles(tile, calibration_tiles, seed=0) if data_set else None
+    if data_set:
+        held_out = data_set.tiles(tile, verification_tiles, held_out=True, seed=1)
+        frame = data_set.frame(0)
+        verification_data = f"held-out frames of {data_set.description}"
+    else:
+        held_out = synthetic_tiles(tile, channels, verification_tiles, seed=1)
+        frame = None
+        verification_data = "synthetic smooth tiles (no representative data given)"
+
+    stem = os.path.splitext(os.path.basename(model_path))[0]
+    source_model = {
+        "file": os.path.basename(model_path),
+        "sha256": _sha256(model_path),
+        "name": model.name,
+        "params": int(model.count_params()),
+    }
+    camera_name = next((n for n in ("sony", "fuji") if model.name.endswith(f"_{n}")), None)
+    keras_predict = keras_predictor(model)
+    report = {"out_dir": out_dir, "tile": tile, "halo": halo, "variants": []}
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as work:
+        saved_model = os.path.join(work, "saved_model")
+        say(f"writing a SavedModel with input [1, {tile}, {tile}, {channels}]")
+        write_saved_model(model, saved_model, tile)
+        for quantization in quant:
+            say(f"converting {quantization}")
+            data = convert_saved_model(saved_model, quantization, calibration, model_path)
+            inputs, outputs = tflite_file.tensor_details(data)
+            figures = None
+            if verify:
+                say(f"verifying {quantization}")
+                predict = LiteRTPredictor(data, num_threads, source=f"{stem}_{quantization}")
+                figures = verify_variant(
+                    data, quantization, keras_predict, predict, held_out, frame, tile, halo,
+                    block, (thresholds or {}).get(quantization))
+                figures["data"] = verification_data
+                figures["num_threads"] = predict.num_threads
+            card = cards.make_card(
+                cfa_kind=cfa_kind, tile=tile, halo=halo, quantization=quantization,
+                inputs=inputs, outputs=outputs, source_model=source_model,
+                training_recipe=_training_recipe(model_path), verification=figures,
+                camera_name=camera_name,
+            )
+            carded = cards.embed(data, card)
+            passed = figures is None or figures["passed"]
+            entry = {"quantization": quantization, "path": None, "card_path": None,
+                     "bytes": len(carded), "verification": figures, "passed": passed}
+            if passed:
+                entry["path"] = os.path.join(out_dir, f"{stem}_{quantization}.tflite")
+                entry["card_path"] = cards.card_path(entry["path"])
+                _write_pair(entry["path"], carded, entry["card_path"], card)
+                say(f"wrote {entry['path']}")
+            else:
+                say(f"{quantization} failed verification: tile {figures['tile_psnr_db']} dB, "
+                    f"frame {figures['frame_psnr_db']} dB < {figures['threshold_db']} dB; "
+                    "not written")
+            report["variants"].append(entry)
+    return report
+
+
+def _write_pair(tflite_path, data, card_json_path, card):
+    """Writes the model and its card beside it, each atomically; the card last, so a card on
+    disk always has its model."""
+    from lsid_keras.atomic import write_bytes_atomic, write_json_atomic
+
+    write_bytes_atomic(tflite_path, data)
+    write_json_atomic(card_json_path, card)
