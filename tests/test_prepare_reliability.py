@@ -98,6 +98,7 @@ def test_python_m_lsid_keras_prepare_in_a_subprocess(hostile, tmp_path):
         env={CRASH_HOOK: hostile["crash_on"]},
     )  # fmt: skip
     _check_hostile_run(hostile, cache_dir, result.returncode, result.stdout, result.stderr)
+    assert len(result.stderr.splitlines()) == 3  # and nothing else (no LibRaw chatter)
 
 
 def test_crash_message_names_the_signal():
