@@ -101,3 +101,8 @@ def test_missing_or_foreign_cache_is_refused(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"version": 99, "pairs": []}))
     with pytest.raises(CacheError, match="cache version 99"):
         load_manifest(tmp_path)
+
+
+def test_workers_must_be_a_count(dataset, tmp_path):
+    with pytest.raises(ValueError, match=r"workers must be an int >= 0. Received: workers=-1"):
+        prepare_cache(dataset, tmp_path / "cache", workers=-1, progress=False)

@@ -447,7 +447,7 @@ def prepare_cache(pairs, cache_dir, workers=None, progress=True):
 
             if workers == 0:
                 for task in todo:
-                    if report(_decode_outcome(task)) is False:
+                    if not report(_decode_outcome(task)):
                         break
             else:
                 _decode_in_processes(todo, workers, report)
