@@ -11,6 +11,7 @@ from raw_fixtures import XT2, bayer_pattern
 
 from lsid_keras.data.sid_list import amplification_ratio, parse_exposure_name, read_pair_list
 from lsid_keras.data.synth import (
+    DEFAULT_HELD_OUT,
     DEFAULT_PHOTOS,
     assign_photos,
     split_summary,
@@ -391,7 +392,14 @@ def test_photo_assignment_is_deterministic_and_seed_free(tmp_path):
     photos = [f"/p/{name}" for name in DEFAULT_PHOTOS]
     a = assign_photos(photos, (0.7, 0.2, 0.1))
     assert a == assign_photos(list(reversed(photos)), (0.7, 0.2, 0.1))
-    assert [len(a[s]) for s in ("train", "test", "val")] == [7, 2, 1]
+    # A stereo pair shows one scene: both photos go to one split.
+    assert sum("/p/motorcycle_left.png" in a[s] and "/p/motorcycle_right.png" in a[s]
+               for s in a) == 1
+    assert sorted(a["train"] + a["test"] + a["val"]) == sorted(photos)
+    # The default photos hold natural scenes out first.
+    a = assign_photos(photos, (0.7, 0.2, 0.1), held_out_first=DEFAULT_HELD_OUT)
+    assert a["test"] == ["/p/coffee.png", "/p/rocket.jpg"] and a["val"] == ["/p/chelsea.png"]
+    assert len(a["train"]) == 7
     assert assign_photos(photos, (1, 0, 0))["train"] == sorted(photos)
     assert assign_photos(photos, (0.7, 0.2, 0.1), "dead_leaves") == {
         "train": [], "test": [], "val": []

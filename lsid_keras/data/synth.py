@@ -1,9 +1,11 @@
-"""A synthetic low-light dataset laid out exactly like SID, made from ordinary sRGB photos.
+"""A synthetic low-light dataset laid out exactly like SID, made from sRGB photos and
+dead-leaves images.
 
-Each scene: an sRGB photo is cropped (and enlarged if smaller than `size`), randomly flipped,
-unprocessed to a clean linear RAW mosaic (`lsid_keras.raw.unprocess`, Brooks et al. 2019),
-written as the 10 s long exposure, and, for each amplification ratio, turned into a noisy short
-exposure of 10 / ratio seconds with the physics noise model (`lsid_keras.raw.noise`, ELD/LED).
+Each scene: an sRGB photo is cropped (and enlarged if smaller than `size`) and randomly flipped,
+or a seeded dead-leaves image is drawn (`lsid_keras.data.dead_leaves`); it is then unprocessed
+to a clean linear RAW mosaic (`lsid_keras.raw.unprocess`, Brooks et al. 2019), written as the
+10 s long exposure, and, for each amplification ratio, turned into a noisy short exposure of
+10 / ratio seconds with the physics noise model (`lsid_keras.raw.noise`, ELD/LED).
 Labels are therefore made the way real SID labels are: by developing the long-exposure RAW.
 
 The camera is one real camera (`lsid_keras.raw.cameras`): "sony" is the SID alpha 7S II, with
@@ -26,6 +28,11 @@ Each exposure time's first frame is burst `_00`, as in SID, so `--first-burst-on
 List lines read `./Sony/short/00001_00_0.1s.dng ./Sony/long/00001_00_10s.dng ISO200 F9`, so
 `lsid_keras.data.sid_list.read_pair_list` reads them like SID's. Scene ids carry SID's set digit:
 0xxxx train, 1xxxx test, 2xxxx val.
+
+Honest splits: the photos are divided between train, test and val (`assign_photos`, by file
+name, not by seed); a scene only uses photos of its own split, so test and val scenes show
+photos (and scenes) no training scene saw. `synth.json` records the division ("photo_splits")
+and what each scene shows.
 
 Determinism: scene k draws everything (photo, crop, flips, camera, noise) from seeds derived from
 `seed` and k only, and its split comes from a fixed interleaving of the split fractions, so
@@ -94,6 +101,10 @@ DEFAULT_PHOTOS = (
     "retina.jpg",
     "rocket.jpg",
 )
+#: Default photos held out first (test, then val): natural scenes, as SID's test scenes are.
+DEFAULT_HELD_OUT = ("coffee.png", "rocket.jpg", "chelsea.png", "astronaut.png")
+# Photo names that differ only by these suffixes show one scene (a stereo pair).
+_SAME_SCENE_SUFFIXES = ("_left", "_right")
 #: Scene content of `synthesize_dataset(content=...)`: (name, one-line description).
 CONTENT_CHOICES = (
     ("mixed", "training scenes alternate photos and dead-leaves images; test and val scenes "
@@ -326,22 +337,36 @@ def _load_photo(path: str) -> np.ndarray:
     return np.clip(np.nan_to_num(array), 0.0, 1.0)
 
 
-def _photo_key(path: str) -> str:
-    return hashlib.sha256(os.path.basename(path).encode("utf-8")).hexdigest()
+def _scene_group(path: str) -> str:
+    """Photos of one scene share a group: a stereo pair such as motorcycle_left / _right."""
+    stem = os.path.splitext(os.path.basename(path))[0].lower()
+    for suffix in _SAME_SCENE_SUFFIXES:
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[: -len(suffix)]
+    return stem
 
 
-def assign_photos(photos, splits, content: str = "mixed") -> dict[str, list[str]]:
-    """Which photos each split may use: disjoint sets, so no test or val scene shows a photo a
-    training scene saw.
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    Photos are ordered by a hash of their file name (not by the seed, so datasets made with
-    different seeds from the same photos agree), then test takes `max(1, round(f_test * n))`,
-    val `max(1, round(f_val * n))` (none for a zero fraction) and train the rest.
+
+def assign_photos(photos, splits, content: str = "mixed", held_out_first=()) -> dict[str, list]:
+    """Which photos each split may use: disjoint sets, so no test or val scene shows a photo (or
+    a photo of the same scene) that a training scene saw.
+
+    Photos of one scene (names differing only by `_left` / `_right`, a stereo pair) form one
+    group and go to one split. Groups are ordered by `held_out_first`, then by a hash of their
+    name (not by the seed, so datasets made with different seeds from the same photos agree);
+    test takes groups until it holds `max(1, round(f_test * n))` photos, then val
+    `max(1, round(f_val * n))` (none for a zero fraction), and train the rest.
 
     Args:
         photos: photo paths.
         splits: (train, test, val) fractions, normalised.
         content: "mixed", "photos" or "dead_leaves" (no photos at all).
+        held_out_first: file names to hold out first, in this order (the default photos put
+            natural scenes here, so test scenes are photos like SID's, not charts or
+            micrographs).
 
     Returns:
         {"train": [...], "test": [...], "val": [...]} paths, each list in file-name order.
@@ -352,25 +377,37 @@ def assign_photos(photos, splits, content: str = "mixed") -> dict[str, list[str]
     """
     if content == "dead_leaves":
         return {split: [] for split in SPLITS}
-    ordered = sorted(photos, key=_photo_key)
-    n = len(ordered)
-    counts = {
+    groups: dict[str, list] = {}
+    for path in sorted(photos, key=os.path.basename):
+        groups.setdefault(_scene_group(path), []).append(path)
+    preference = {name: i for i, name in enumerate(held_out_first)}
+
+    def rank(key):
+        first = min(preference.get(os.path.basename(p), len(preference)) for p in groups[key])
+        return (first, _hash(key))
+
+    ordered = sorted(groups, key=rank)
+    n = len(photos)
+    wanted = {
         split: 0 if fraction == 0 else max(1, round(fraction * n))
         for split, fraction in zip(SPLITS[1:], splits[1:], strict=True)
     }
-    train = n - counts["test"] - counts["val"]
-    needed_train = 1 if content == "photos" and splits[0] > 0 else 0
-    if train < needed_train:
-        raise ValueError(
-            f"{n} photo(s) cannot keep the splits apart: test needs {counts['test']}, val "
-            f"{counts['val']} and train at least {needed_train} photos of their own; add photos, "
-            "give test or val a zero fraction, or use content='mixed' or 'dead_leaves'"
+    assigned = {split: [] for split in SPLITS}
+    for key in ordered:
+        split = next(
+            (s for s in ("test", "val") if len(assigned[s]) < wanted[s]), "train"
         )
-    assigned = {
-        "test": ordered[:counts["test"]],
-        "val": ordered[counts["test"]:counts["test"] + counts["val"]],
-        "train": ordered[counts["test"] + counts["val"]:],
-    }
+        assigned[split].extend(groups[key])
+    needed_train = 1 if content == "photos" and splits[0] > 0 else 0
+    if any(len(assigned[s]) < min(wanted[s], 1) for s in ("test", "val")) or (
+        len(assigned["train"]) < needed_train
+    ):
+        raise ValueError(
+            f"{n} photo(s) in {len(groups)} scene(s) cannot keep the splits apart: test needs "
+            f"{wanted['test']}, val {wanted['val']} and train at least {needed_train} photos of "
+            "their own; add photos, give test or val a zero fraction, or use content='mixed' "
+            "or 'dead_leaves'"
+        )
     return {split: sorted(assigned[split], key=os.path.basename) for split in SPLITS}
 
 
@@ -570,7 +607,9 @@ def synthesize_dataset(
     content = _content(content)
     photos = [] if content == "dead_leaves" else _photo_paths(images)
     try:
-        photo_splits = assign_photos(photos, fractions, content)
+        photo_splits = assign_photos(
+            photos, fractions, content, DEFAULT_HELD_OUT if images is None else ()
+        )
     except ValueError as error:
         raise ValueError(f"{os.path.dirname(os.path.abspath(photos[0]))}: {error}") from None
 

@@ -223,10 +223,15 @@ def safe_invert_gains(camera_rgb, rgb_gain: float, red_gain: float, blue_gain: f
     """
     camera_rgb = np.asarray(camera_rgb, dtype=np.float64)
     inverse = np.array([1.0 / red_gain, 1.0, 1.0 / blue_gain]) / rgb_gain
-    grey = camera_rgb.mean(axis=-1, keepdims=True)
-    mask = (np.maximum(grey - _HIGHLIGHT_INFLECTION, 0.0) / (1.0 - _HIGHLIGHT_INFLECTION)) ** 2
-    gains = np.maximum(mask + (1.0 - mask) * inverse, inverse)
-    return camera_rgb * gains
+    result = camera_rgb * inverse
+    # Below the inflection the mask is 0 and the gains are `inverse`: only bright pixels differ.
+    bright = camera_rgb.mean(axis=-1) > _HIGHLIGHT_INFLECTION
+    if np.any(bright):
+        pixels = camera_rgb[bright]
+        grey = pixels.mean(axis=-1, keepdims=True)
+        mask = ((grey - _HIGHLIGHT_INFLECTION) / (1.0 - _HIGHLIGHT_INFLECTION)) ** 2
+        result[bright] = pixels * np.maximum(mask + (1.0 - mask) * inverse, inverse)
+    return result
 
 
 def _check_image(srgb) -> np.ndarray:
