@@ -1,28 +1,31 @@
 """Fuzz the RAW input path: every hostile RAW file must decode or raise a package `RawError`.
 
 Seeds are small DNGs written by the package's own `write_dng` (every Bayer order and the X-Trans
-pattern, with and without black-level patterns, colour matrix, white balance and exposure tags,
-as one tile, as strips and as several tiles). Each mutant is a seed with one to three mutations:
-bit flips, byte runs (random, 0x00, 0xFF), truncation inside a region (header, IFD, tag data,
-image data, end), and TIFF/DNG header fields set to extremes (sizes, strip/tile offsets and byte
-counts, tile sizes, bits and samples per pixel, CFA pattern, black/white levels, compression,
-photometric interpretation, entry types and counts, IFD entry counts, next-IFD offsets), and
-width and height together set to huge or tiny sizes, with and without compression.
+pattern, with and without black-level patterns, colour matrix, white balance and exposure tags;
+as one tile, as strips, as several tiles, and with ActiveArea margins, a default crop and a
+linearization table). Each mutant is a seed with one to three mutations: bit flips, byte runs
+(random, 0x00, 0xFF), truncation inside a region (header, IFD, tag data, image data, end),
+TIFF/DNG header fields set to extremes (sizes, strip/tile offsets and byte counts, tile sizes,
+bits and samples per pixel, CFA pattern, black/white levels, compression, photometric
+interpretation, entry types and counts, IFD entry counts, next-IFD offsets), and width and
+height together set to huge or tiny sizes, with and without compression.
 
-Every mutant goes through `read_raw` + `pack` and through `develop` in a child process. A pool of
-long-lived workers takes mutants one at a time; the parent kills a worker that runs past the time
-limit and replaces one that dies. Outcomes per mutant (the worst of the two paths):
+Every mutant goes through `read_raw` + `pack`, and through `develop` at ratio 1 and 100, in a
+child process. A pool of long-lived workers takes mutants one at a time; the parent kills a
+worker that runs past the time limit and replaces one that dies. Outcomes per mutant (the worst
+of the three paths):
 
-    decoded          both paths returned an image
+    decoded          every path returned a non-empty image
     clean error      a RawError whose message starts with the path
     other exception  anything else (a bug: its type, message and raising line are recorded)
     child crash      the worker died (a signal or an abort inside LibRaw's C code)
     timeout          the worker ran past --timeout seconds
 
 Mutants of the last three kinds are copied to --keep DIR with one line each in DIR/kept.jsonl
-(seed, mutations, outcome), so they can be replayed. Anything LibRaw writes to the worker's
-stdout/stderr while the package handles a file is counted as a stderr leak. Exit status 1 when
-any mutant raised another exception or timed out.
+(run seed, index, mutations, outcome); `make_mutant(make_seeds(), seed, index)` rebuilds any
+mutant. Anything written to the worker's stdout/stderr while the package handles a file (LibRaw
+prints there) is counted as a stderr leak. Exit status 1 when any mutant raised another
+exception or timed out.
 
     python scripts/fuzz_raw.py --seed 0 --count 2000 --keep fuzz-findings --json fuzz.json
 
@@ -79,7 +82,10 @@ FIELDS = {
     33422: "CFAPattern",
     50713: "BlackLevelRepeatDim",
     50714: "BlackLevel",
+    50712: "LinearizationTable",
     50717: "WhiteLevel",
+    50719: "DefaultCropOrigin",
+    50720: "DefaultCropSize",
     50829: "ActiveArea",
 }
 _OFFSET_TAGS = (273, 324, 330)
@@ -281,9 +287,28 @@ def _tiles(dng: bytes, mosaic: np.ndarray, tile: int) -> bytes:
     )
 
 
+def _margins(dng: bytes, mosaic: np.ndarray, top: int, left: int) -> bytes:
+    """The file with an ActiveArea margin, a default crop and a (gamma-like) LinearizationTable,
+    tags write_dng does not write but LibRaw reads."""
+    height, width = mosaic.shape
+    table = np.rint(4095 * (np.arange(4096) / 4095) ** 0.9).astype(int).tolist()
+    return rewrite_tiff(
+        TiffLayout(dng),
+        {
+            50712: (3, table),
+            50719: (4, [2, 2]),
+            50720: (4, [width - left - 4, height - top - 4]),
+            50829: (4, [top, left, height, width]),
+        },
+        image=mosaic.astype("<u2").tobytes(),
+        image_tags={324: [0]},
+    )
+
+
 def make_seeds(shape=SEED_SHAPE) -> dict[str, bytes]:
     """Seed DNG files by name: every Bayer order and X-Trans, plain and with every optional tag,
-    as one tile (write_dng's layout), as strips and as 32x32 tiles."""
+    as one tile (write_dng's layout), as strips, as 32x32 tiles, and with ActiveArea margins,
+    a default crop and a linearization table."""
     from lsid_keras.raw.dng import write_dng
     from lsid_keras.raw.unprocess import BROOKS_XYZ_TO_CAMERA
 
@@ -312,6 +337,8 @@ def make_seeds(shape=SEED_SHAPE) -> dict[str, bytes]:
         for name in ("RGGB-tagged", "XTRANS-tagged"):
             seeds[f"{name}-strips"] = _strips(seeds[name], mosaic, rows_per_strip=16)
             seeds[f"{name}-tiles"] = _tiles(seeds[name], mosaic, tile=32)
+        seeds["GRBG-tagged-margins"] = _margins(seeds["GRBG-tagged"], mosaic, 1, 3)
+        seeds["XTRANS-tagged-margins"] = _margins(seeds["XTRANS-tagged"], mosaic, 7, 8)
     return seeds
 
 
@@ -357,7 +384,9 @@ def _extremes(entry: TiffEntry, original: int, file_size: int) -> list[int]:
     values = [0, 1, 2, 3, top, top // 2, top // 2 + 1, original + 1, max(original - 1, 0),
               original * 2, original // 2]
     values += list(_SPECIAL_VALUES.get(entry.tag, ()))
-    if entry.tag in _OFFSET_TAGS or entry.tag in _DATA_OFFSET_TAGS.values():
+    if entry.tag in _OFFSET_TAGS or entry.tag in _DATA_OFFSET_TAGS.values() or entry.tag in (
+        50719, 50720, 50829
+    ):
         values += [file_size - 1, file_size, file_size + 1, file_size // 2, 8]
     if entry.kind != 1:
         values += [0xFFFF, 0x10000, 65535 * 2, 1 << 20]
@@ -482,7 +511,8 @@ def make_mutant(seeds: dict[str, bytes], fuzz_seed: int, index: int) -> tuple[by
 
 
 def check_file(path: str) -> dict:
-    """Runs `path` through read_raw + pack and through develop; the worst outcome of the two.
+    """Runs `path` through read_raw + pack and through develop (as shot and x100); the worst
+    outcome of the three. A path that returns an empty image counts as a bug too.
 
     Returns:
         {"outcome": "decoded" | "clean error" | "other exception", "stage", "type",
@@ -494,10 +524,19 @@ def check_file(path: str) -> dict:
     from lsid_keras.raw.develop import develop
 
     results = []
-    stages = (("read+pack", lambda: pack(read_raw(path))), ("develop", lambda: develop(path)))
+    stages = (
+        ("read+pack", lambda: pack(read_raw(path))),
+        ("develop", lambda: develop(path)),
+        ("develop x100", lambda: develop(path, ratio=100)),  # the traditional-pipeline baseline
+    )
     for stage, run in stages:
         try:
-            run()
+            image = run()
+            if image.size == 0:
+                results.append({"outcome": "other exception", "stage": stage,
+                                "type": "empty image", "where": "",
+                                "message": f"decoded to an image of shape {image.shape}"})
+                continue
             results.append({"outcome": "decoded", "stage": stage})
         except Exception as error:  # noqa: BLE001 - classifying every exception is the point
             frame = traceback.extract_tb(error.__traceback__)[-1]
