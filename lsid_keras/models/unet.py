@@ -1,4 +1,11 @@
-"""The one U-Net builder behind every lsid_keras model (SID, Zamir et al., GIA-Net, ablations)."""
+"""The one U-Net builder behind every lsid_keras model (SID, Zamir et al., GIA-Net, ablations).
+
+`build_unet` builds with a layer namespace: Keras 3 and the package's layers by default
+(`KERAS_LAYERS`); quantisation-aware training passes a tf_keras namespace
+(`lsid_keras.export.tf_keras_twin`) to build a Keras 2 twin from this same definition.
+"""
+
+from types import SimpleNamespace
 
 import keras
 
@@ -14,6 +21,23 @@ LRELU_SLOPE = 0.2
 CONV_BLOCKS = ("plain", "dilated", "see_wider")
 BOTTLENECKS = ("none", "gia", "se", "two_conv")
 
+#: What `build_unet` builds with: Keras 3's functional API and layers and the package's own.
+#: Another namespace must offer the same names with the same signatures.
+KERAS_LAYERS = SimpleNamespace(
+    Input=keras.Input,
+    Model=keras.Model,
+    Conv2D=keras.layers.Conv2D,
+    LeakyReLU=keras.layers.LeakyReLU,
+    MaxPooling2D=keras.layers.MaxPooling2D,
+    Conv2DTranspose=keras.layers.Conv2DTranspose,
+    Concatenate=keras.layers.Concatenate,
+    SizeCheck=SizeCheck,
+    SubPixel=SubPixel,
+    GlobalInfoAware=GlobalInfoAware,
+    SqueezeExcite=SqueezeExcite,
+    SeeWider=SeeWider,
+)
+
 
 def build_unet(
     in_channels=4,
@@ -26,6 +50,8 @@ def build_unet(
     se_reduction=16,
     gia_reduced_channels=None,
     name="unet",
+    layers=None,
+    input_size=None,
 ):
     """Builds the SID U-Net, optionally with a bottleneck module or another conv block.
 
@@ -52,6 +78,10 @@ def build_unet(
         se_reduction: int, reduction ratio of the "se" bottleneck.
         gia_reduced_channels: int or None, `C1` of the GIA module (None: half the channels).
         name: model name.
+        layers: the namespace to build with (default `KERAS_LAYERS`); see the module
+            docstring.
+        input_size: int or None, a fixed packed input side (a twin for a fixed-shape
+            export); None takes any multiple of 16.
 
     Returns:
         A functional `keras.Model` mapping `(batch, H, W, in_channels)` with H and W multiples
@@ -63,54 +93,84 @@ def build_unet(
         raise ValueError(f"bottleneck must be one of {BOTTLENECKS}. Received: {bottleneck!r}")
     if not isinstance(width, int) or width < 1:
         raise ValueError(f"width must be a positive int. Received: width={width}")
+    ns = KERAS_LAYERS if layers is None else layers
 
     def conv3x3(x, filters, layer_name):
         if conv_block == "see_wider":
-            return SeeWider(
+            return ns.SeeWider(
                 filters, dilation_rate=dilation_rate, negative_slope=LRELU_SLOPE, name=layer_name
             )(x)
         rate = dilation_rate if conv_block == "dilated" else 1
-        x = keras.layers.Conv2D(
-            filters, 3, padding="same", dilation_rate=rate, name=layer_name
-        )(x)
-        return keras.layers.LeakyReLU(LRELU_SLOPE, name=f"{layer_name}_lrelu")(x)
+        x = ns.Conv2D(filters, 3, padding="same", dilation_rate=rate, name=layer_name)(x)
+        return ns.LeakyReLU(LRELU_SLOPE, name=f"{layer_name}_lrelu")(x)
 
     def conv_pair(x, filters, level):
         x = conv3x3(x, filters, f"conv{level}_1")
         return conv3x3(x, filters, f"conv{level}_2")
 
-    inputs = keras.Input(shape=(None, None, in_channels), name="packed_raw")
-    x = SizeCheck(SIZE_MULTIPLE, name="size_check")(inputs)
+    inputs = ns.Input(shape=(input_size, input_size, in_channels), name="packed_raw")
+    x = ns.SizeCheck(SIZE_MULTIPLE, name="size_check")(inputs)
 
     skips = []
     for level, mult in enumerate(LEVEL_MULTIPLIERS[:-1], start=1):
         x = conv_pair(x, width * mult, level)
         skips.append(x)
-        x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
+        x = ns.MaxPooling2D(2, name=f"pool{level}")(x)
 
     level = len(LEVEL_MULTIPLIERS)
     bottleneck_channels = width * LEVEL_MULTIPLIERS[-1]
     x = conv_pair(x, bottleneck_channels, level)
     if bottleneck == "gia":
-        x = GlobalInfoAware(reduced_channels=gia_reduced_channels, name="gia")(x)
+        x = ns.GlobalInfoAware(reduced_channels=gia_reduced_channels, name="gia")(x)
     elif bottleneck == "se":
-        x = SqueezeExcite(reduction=se_reduction, name="squeeze_excite")(x)
+        x = ns.SqueezeExcite(reduction=se_reduction, name="squeeze_excite")(x)
     elif bottleneck == "two_conv":
         for i in (1, 2):
-            x = keras.layers.Conv2D(bottleneck_channels, 1, name=f"extra_conv{i}")(x)
-            x = keras.layers.LeakyReLU(LRELU_SLOPE, name=f"extra_conv{i}_lrelu")(x)
+            x = ns.Conv2D(bottleneck_channels, 1, name=f"extra_conv{i}")(x)
+            x = ns.LeakyReLU(LRELU_SLOPE, name=f"extra_conv{i}_lrelu")(x)
 
     for skip in reversed(skips):
         level += 1
         filters = skip.shape[-1]
-        up = keras.layers.Conv2DTranspose(
-            filters, 2, strides=2, use_bias=False, name=f"up{level}"
-        )(x)
-        x = keras.layers.Concatenate(name=f"concat{level}")([up, skip])
+        up = ns.Conv2DTranspose(filters, 2, strides=2, use_bias=False, name=f"up{level}")(x)
+        x = ns.Concatenate(name=f"concat{level}")([up, skip])
         x = conv_pair(x, filters, level)
 
     level += 1
-    x = keras.layers.Conv2D(out_channels * block_size**2, 1, name=f"conv{level}")(x)
+    x = ns.Conv2D(out_channels * block_size**2, 1, name=f"conv{level}")(x)
     # float32 output keeps mixed-precision training and exported models numerically safe.
-    outputs = SubPixel(block_size, name="sub_pixel", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name=name)
+    outputs = ns.SubPixel(block_size, name="sub_pixel", dtype="float32")(x)
+    return ns.Model(inputs, outputs, name=name)
+
+
+def unet_args_of(model):
+    """The `build_unet` arguments (except `name`, `layers`, `input_size`) that rebuild
+    `model`, a model `build_unet` made, read from its layers.
+
+    Raises:
+        ValueError: a model that `build_unet` did not make.
+    """
+    names = {layer.name: layer for layer in model.layers}
+    try:
+        first, last = names["conv1_1"], names["sub_pixel"]
+    except KeyError as missing:
+        raise ValueError(f"model {model.name!r} was not built by build_unet (no layer "
+                         f"{missing})") from None
+    args = {"in_channels": int(model.input_shape[-1]), "block_size": int(last.block_size)}
+    if isinstance(first, SeeWider):
+        args.update(conv_block="see_wider", width=first.filters,
+                    dilation_rate=first.dilation_rate)
+    else:
+        rate = first.dilation_rate[0]
+        args.update(conv_block="dilated" if rate > 1 else "plain", width=first.filters)
+        if rate > 1:
+            args["dilation_rate"] = rate
+    final = names[f"conv{2 * POOLINGS + 2}"]
+    args["out_channels"] = final.filters // args["block_size"] ** 2
+    if "gia" in names:
+        args.update(bottleneck="gia", gia_reduced_channels=names["gia"].reduced_channels)
+    elif "squeeze_excite" in names:
+        args.update(bottleneck="se", se_reduction=names["squeeze_excite"].reduction)
+    elif "extra_conv1" in names:
+        args["bottleneck"] = "two_conv"
+    return args
