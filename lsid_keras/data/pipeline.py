@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from lsid_keras.models.unet import SIZE_MULTIPLE
+from lsid_keras.geometry import SIZE_MULTIPLE
 
 #: GIA-Net's variable crops: (32 * b) packed pixels a side with b uniform in [16, 32].
 GIA_CROP_STEP = 32

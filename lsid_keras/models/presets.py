@@ -2,35 +2,11 @@
 
 from dataclasses import dataclass, field
 
-from lsid_keras.models.unet import build_unet
-from lsid_keras.raw.pack import block_size, packed_channels
+# Presets are plain data and importing them must not import Keras (`lsid train --help`
+# validates preset names); `build_unet` is imported when a model is built.
+from lsid_keras.geometry import CAMERAS, Camera
 
-
-@dataclass(frozen=True)
-class Camera:
-    """What a camera family means for the network.
-
-    Attributes:
-        cfa_kind: "bayer" or "xtrans".
-        packed_channels: channels of the packed RAW input.
-        block_size: sub-pixel factor from packed to full resolution.
-        frame: (height, width) of a full SID frame in RAW pixels, for cost figures.
-    """
-
-    cfa_kind: str
-    packed_channels: int
-    block_size: int
-    frame: tuple
-
-
-def _camera(cfa_kind, frame):
-    return Camera(cfa_kind, packed_channels(cfa_kind), block_size(cfa_kind), frame)
-
-
-CAMERAS = {
-    "sony": _camera("bayer", (2832, 4240)),
-    "fuji": _camera("xtrans", (4032, 6030)),
-}
+__all__ = ["CAMERAS", "Camera", "PRESETS", "Preset", "get_model"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +88,8 @@ def get_model(name, camera="sony", **overrides):
             f"{sorted(fixed)} follow from camera={camera!r} and cannot be overridden"
         )
     args.update(overrides)
+    from lsid_keras.models.unet import build_unet
+
     try:
         return build_unet(**args)
     except TypeError as err:
