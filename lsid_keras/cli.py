@@ -2,6 +2,11 @@
 
 Every subcommand lives in one `_cmd_*` function. Errors a user can cause (bad files, bad
 values) are reported as one line on stderr with exit code 2, never as a traceback.
+
+Start-up is kept fast and quiet: building the parser and answering `--help` import neither
+TensorFlow nor Keras; each command checks what it can (files, values, output folders) before
+it imports them; and TensorFlow's C++ start-up lines are hidden unless `--verbose` (or the
+environment variable `LSID_VERBOSE=1`) asks for them.
 """
 
 import argparse
@@ -9,15 +14,9 @@ import json
 import os
 import sys
 
-# TensorFlow's C++ start-up chatter buries the one line a user needs; keep it quiet unless
-# the user asked for it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if "TF_CONFIG" in os.environ:
-    # Multi-worker training: TF 2.21's oneDNN CPU kernels corrupt batch-1 steps there (see
-    # lsid_keras.distribute); this must be set before TensorFlow is imported.
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 EXIT_USAGE = 2
+#: Environment variable that turns on TensorFlow's own logging, like `--verbose`.
+VERBOSE_ENV = "LSID_VERBOSE"
 
 
 class UserError(Exception):
@@ -157,16 +156,50 @@ def _cmd_train(args):
     names = {f.name for f in config_fields()}
     settings.update({k: v for k, v in vars(args).items() if k in names})
     try:
-        result = train(TrainConfig(**settings))
-    except (ValueError, CacheError, FileNotFoundError) as err:
-        raise UserError(str(err)) from None
+        config = TrainConfig(**settings).resolved()
+    except (ValueError, TypeError) as err:
+        raise UserError(_option_words(str(err))) from None
+    from lsid_keras.losses.vgg_feature import VGGWeightsUnavailableError
+    from lsid_keras.models import ModelFileError
+
+    try:
+        result = train(config)
+    except (ValueError, CacheError, FileNotFoundError, ModelFileError,
+            VGGWeightsUnavailableError) as err:
+        raise UserError(_option_words(_first_line(err))) from None
     except TrainingDiverged as err:
         print(f"lsid train: error: {err}", file=sys.stderr)
         return 1
+    if result.stopped_by == "finished":
+        print(f"already trained: {result.epochs_done} of {result.epochs} epochs, nothing to do "
+              f"-> {result.model_path}")
+        return 0
     logs = ", ".join(f"{k} {v:.4g}" for k, v in result.logs.items())
-    reason = " (time budget reached)" if result.stopped_by == "time" else ""
-    print(f"trained {result.epochs_done} epochs{reason}: {logs} -> {result.model_path}")
+    logs = f": {logs}" if logs else ""
+    if result.stopped_by == "time":
+        print(f"paused by the time budget after epoch {result.epochs_done} of {result.epochs}"
+              f"{logs} -> {result.model_path} (rerun the same command to continue)")
+    else:
+        print(f"trained {result.epochs_done} epochs{logs} -> {result.model_path}")
     return 0
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _option_words(message):
+    """A TrainConfig message in the command line's words: `learning_rate=` -> `--learning-rate`.
+    """
+    import re
+
+    from lsid_keras.train import config_fields
+
+    for f in config_fields():
+        message = re.sub(rf"\b{f.name}\b(?==| must| is)", "--" + f.name.replace("_", "-"),
+                         message)
+    return message
 
 
 def _attribute_docs(docstring):
@@ -360,6 +393,10 @@ def build_parser():
     from lsid_keras import __version__
 
     parser.add_argument("--version", action="version", version=f"lsid-keras {__version__}")
+    # dest differs from `lsid train --verbose` (Keras' progress level, a TrainConfig field).
+    parser.add_argument("--verbose", action="store_true", dest="tensorflow_logs",
+                        help=f"show TensorFlow's own start-up and log lines (before the "
+                        f"command: `lsid --verbose enhance ...`; or set {VERBOSE_ENV}=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     quickstart = sub.add_parser(
@@ -468,10 +505,30 @@ def build_parser():
     return parser
 
 
+def _quiet_tensorflow(verbose):
+    """Hides TensorFlow's C++ start-up and runtime log lines unless `verbose`.
+
+    Must run before TensorFlow is imported (a no-op for what is already imported).
+    """
+    if "TF_CONFIG" in os.environ:
+        # Multi-worker training: TF 2.21's oneDNN CPU kernels corrupt batch-1 steps there (see
+        # lsid_keras.distribute); this must be set before TensorFlow is imported.
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    if verbose:
+        return
+    from lsid_keras.import_hooks import quiet_import
+
+    # Level 3 hides C++ INFO, WARNING and ERROR lines (such as the failed CUDA probe on a
+    # machine without a GPU); Python exceptions still reach the user as one line.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_import("tensorflow")
+
+
 def main(argv=None):
     """Runs the `lsid` command with `argv` (default: sys.argv[1:]); returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _quiet_tensorflow(args.tensorflow_logs or os.environ.get(VERBOSE_ENV, "") not in ("", "0"))
     try:
         return args.func(args)
     except UserError as err:

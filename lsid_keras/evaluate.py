@@ -63,11 +63,10 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile=DEFAULT_TILE, ha
         rows: one dict per pair (CSV_FIELDS); summary: dict with `n`, mean `psnr` and `ssim`
         (dB and [0, 1]), `lpips` (or None) and `by_ratio` {"100": {...}, ...}.
     """
-    from tqdm import tqdm
-
     from lsid_keras.enhance import enhance_packed
     from lsid_keras.image_io import write_image
     from lsid_keras.metrics import psnr, ssim
+    from lsid_keras.progress import progress_bar
     from lsid_keras.raw import amplify, pack, read_raw
     from lsid_keras.raw.develop import develop
 
@@ -77,7 +76,8 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile=DEFAULT_TILE, ha
         raise ValueError("method 'network' needs a model")
     score_lpips = _lpips_scorer(lpips, log)
     rows = []
-    for pair in tqdm(pairs, desc=f"evaluating ({method})", unit="pair", disable=not progress):
+    for pair in progress_bar(pairs, desc=f"evaluating ({method})", unit="pair",
+                             disable=not progress):
         start = time.perf_counter()
         target = develop(pair.long_path).astype(np.float32) / 65535
         if method == "isp":

@@ -11,19 +11,31 @@ Recipes (Adam, batch 1, lr 1e-4 then 1e-5 from half the epochs, 4000 epochs):
 - `gia_net`: joint loss (l1 + MS-SSIM, gamma 0.84), variable crops 32 * [16, 32] (Meng et al.);
 - the GIA-Net ablations (`se_unet`, `sid_dilated`, `sw_net`, `sid_2conv`): l1, 512 crops.
 
-A run writes to `out/`: `model.keras` (after every epoch, atomically), `backup/` (resume state:
-rerunning the same command after a crash continues at the epoch it reached),
+A run writes to `out/`: `model.keras` (after every epoch, atomically), `backup/` (resume state),
 `training_log.csv`, `logs/` (TensorBoard scalars and brightened input / output / ground-truth
 images) and `config.json` (the resolved settings).
+
+Rerunning is safe, whatever stopped the run:
+- after a crash, a kill or a `max_minutes` stop, the same command continues at the next epoch
+  (the time budget is a pause, not an end: an epoch it cuts short is not counted and is run
+  again; the budget also stops early, at an epoch's end, when the next epoch would not fit);
+- after the last epoch, the same command says so and returns without touching the model;
+- other settings on the same `out` folder are refused (naming the settings that differ)
+  unless `overwrite` is set, which clears the old run first. Only `RUNTIME_SETTINGS` may change
+  between the runs of one model.
+Nothing is created in `out` until the settings, the cache and the model have been checked.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import shutil
 from dataclasses import dataclass, field
 
+from lsid_keras.atomic import write_json_atomic
 from lsid_keras.models import CAMERAS, PRESETS
 
 #: Per preset: (loss, crop size) of its paper.
@@ -37,6 +49,11 @@ LOSSES = ("l1", "joint", "multi_criterion")
 MIXED_PRECISION = (None, "bfloat16", "float16")
 PAPER_EPOCHS = 4000
 FINETUNE_EPOCHS = 100
+#: Settings that may differ between the runs that continue one training (they change how it
+#: is run or shown, not what is trained); any other difference is another training.
+RUNTIME_SETTINGS = ("out", "max_minutes", "verbose", "image_every", "jit_compile", "overwrite")
+#: Settings holding file paths, stored absolute so a rerun from another folder compares equal.
+_PATH_SETTINGS = ("cache", "init_model")
 
 
 class TrainingDiverged(RuntimeError):
@@ -49,32 +66,39 @@ class TrainConfig:
 
     Attributes:
         cache: training cache folder written by `lsid prepare` (required).
-        out: run folder for checkpoints and logs.
+        out: run folder for the model, resume state and logs (created).
         model: preset name (see `lsid models`).
         camera: "sony" (Bayer) or "fuji" (X-Trans); must match the cache.
-        width: channels of the first U-Net level (32 in the papers).
+        width: channels of the first U-Net level, >= 1 (32 in the papers).
         loss: "l1", "joint" or "multi_criterion"; None takes the preset's recipe.
-        epochs: passes over the pairs; None: 4000, or 100 with `finetune_contrast`.
-        learning_rate: Adam step size before the drop; None: 1e-4 (1e-5 when fine-tuning).
-        lr_drop_epoch: epoch from which `lr_after_drop` applies; None: half of `epochs`.
-        lr_after_drop: Adam step size after the drop.
-        batch_size: crops per step and worker (1 in the papers).
-        crop_size: crop side in packed pixels, or "gia"; None takes the recipe.
-        steps_per_epoch: None: one pass over the pairs.
+        epochs: passes over the pairs, >= 1; None: 4000, or 100 with `finetune_contrast`.
+        learning_rate: Adam step size before the drop, > 0; None: 1e-4 (1e-5 when
+            fine-tuning).
+        lr_drop_epoch: epoch (0-based) from which `lr_after_drop` applies; None: half of
+            `epochs`.
+        lr_after_drop: Adam step size after the drop, > 0.
+        batch_size: crops per step and worker, >= 1 (1 in the papers).
+        crop_size: crop side in packed pixels (a multiple of 16), or "gia" (32 * [16, 32] per
+            batch); None takes the recipe.
+        steps_per_epoch: steps per epoch, >= 1; None: one pass over the pairs.
         seed: int for reproducible crops, order and initialisation; None: random.
         mixed_precision: None, "bfloat16" (CPUs with AMX, TPUs) or "float16" (GPUs).
         strategy: "default", "mirrored" (all local GPUs) or "multi_worker" (TF_CONFIG).
-        gamma: JointLoss weight of l1 (0.84).
-        alpha, beta: MultiCriterionLoss weights (0.9, 0.99).
-        vgg_weights: "imagenet", a local VGG-16 weights file, or None (random; tests only).
-        vgg_layer: VGG-16 layer of the feature loss.
+        gamma: JointLoss weight of l1, in [0, 1] (0.84).
+        alpha, beta: MultiCriterionLoss weights, in [0, 1] (0.9, 0.99).
+        vgg_weights: "imagenet", a local VGG-16 weights file (.h5), or None (random; tests
+            only).
+        vgg_layer: VGG-16 layer of the feature loss (block2_conv2).
         init_model: `.keras` file to start from (required by `finetune_contrast`).
         finetune_contrast: train on contrast-improved ground truth (Zamir et al. Sec. 5).
-        image_every: write TensorBoard images every this many epochs (0: never).
-        max_minutes: stop cleanly after this much wall time (None: no limit).
+        image_every: write TensorBoard images every this many epochs, >= 0 (0: never).
+        max_minutes: wall-time budget of this invocation in minutes, > 0 (None: no limit); a
+            rerun continues the training.
         jit_compile: XLA-compile the train step (helps on GPUs; slow to compile on CPU).
         verbose: progress output: Keras' "auto", 0, 1 or 2, or "budget" (one bar over the
             `max_minutes` budget, for open-ended epoch counts).
+        overwrite: discard a previous run in `out` made with other settings (or finished) and
+            start again; without it such a run is refused.
     """
 
     cache: str = ""
@@ -104,6 +128,7 @@ class TrainConfig:
     max_minutes: float | None = None
     jit_compile: bool = False
     verbose: int | str = "auto"
+    overwrite: bool = False
     _resolved: bool = field(default=False, repr=False)
 
     def resolved(self):
@@ -111,6 +136,10 @@ class TrainConfig:
         if self._resolved:
             return self
         c = dataclasses.replace(self)
+        _check_types(c)
+        for name in _PATH_SETTINGS:
+            if getattr(c, name):
+                setattr(c, name, os.path.abspath(getattr(c, name)))
         if c.model not in PRESETS:
             raise ValueError(f"unknown model {c.model!r}; choose one of {sorted(PRESETS)}")
         if c.camera not in CAMERAS:
@@ -140,9 +169,19 @@ class TrainConfig:
             raise ValueError("verbose='budget' needs max_minutes")
         if not c.cache:
             raise ValueError("cache is required: the folder written by `lsid prepare`")
-        for name in ("epochs", "batch_size", "width"):
-            if int(getattr(c, name)) < 1:
-                raise ValueError(f"{name} must be >= 1. Received: {getattr(c, name)}")
+        for name in ("epochs", "batch_size", "width", "steps_per_epoch"):
+            value = getattr(c, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1. Received: {name}={value}")
+        for name in ("learning_rate", "lr_after_drop", "max_minutes"):
+            value = getattr(c, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a number > 0. Received: {name}={value}")
+        for name in ("gamma", "alpha", "beta"):
+            if not 0 <= getattr(c, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1]. Received: {name}={getattr(c, name)}")
+        if c.image_every < 0 or c.lr_drop_epoch < 0:
+            raise ValueError("image_every and lr_drop_epoch must be >= 0")
         c._resolved = True
         return c
 
@@ -154,6 +193,28 @@ class TrainConfig:
 def config_fields():
     """The public fields of `TrainConfig`, in order."""
     return [f for f in dataclasses.fields(TrainConfig) if not f.name.startswith("_")]
+
+
+_TYPE_NAMES = {"int": int, "float": float, "str": str, "bool": bool, "None": type(None)}
+
+
+def _check_types(config):
+    """Raises ValueError naming the setting whose value has the wrong type (e.g. a learning
+    rate of "abc" from a config file or the command line)."""
+    for f in config_fields():
+        value = getattr(config, f.name)
+        allowed = [_TYPE_NAMES[name.strip()] for name in str(f.type).split("|")]
+        if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+            continue  # 1 is a fine float
+        if isinstance(value, bool) and bool not in allowed:
+            ok = False
+        else:
+            ok = any(isinstance(value, kind) for kind in allowed)
+        if not ok:
+            expected = " or ".join(
+                "none" if kind is type(None) else kind.__name__ for kind in allowed
+            )
+            raise ValueError(f"{f.name} must be {expected}. Received: {f.name}={value!r}")
 
 
 def load_config(path):
@@ -204,35 +265,92 @@ def learning_rate_schedule(config):
 
 @dataclass
 class TrainResult:
-    """What `train` did: the model file, epochs reached, last logs, and why it stopped."""
+    """What `train` did: the model file, epochs reached, last logs, and why it stopped.
+
+    Attributes:
+        model_path: the `.keras` file.
+        epochs_done: complete epochs of the training so far (this run and earlier ones).
+        epochs: epochs the training is set to.
+        logs: the last complete epoch's logs of this run (empty if none ran).
+        stopped_by: "epochs" (reached the last epoch), "time" (`max_minutes`: rerun to
+            continue), "nan", or "finished" (nothing to do: an earlier run had finished).
+    """
 
     model_path: str
     epochs_done: int
     logs: dict
-    stopped_by: str  # "epochs", "time" or "nan"
+    stopped_by: str
+    epochs: int = 0
+
+
+def _stored_settings(config):
+    """The settings that identify a training (all but `RUNTIME_SETTINGS`)."""
+    return {k: v for k, v in config.to_dict().items() if k not in RUNTIME_SETTINGS}
+
+
+def _epochs_done(work):
+    """Complete epochs recorded in the resume state under `work` (0 if none)."""
+    path = os.path.join(work, "backup", "training_metadata.json")
+    try:
+        with open(path, encoding="utf-8") as file:
+            return int(json.load(file)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _run_files(work, out):
+    return [os.path.join(out, "config.json"), os.path.join(work, "model.keras"),
+            os.path.join(work, "backup"), os.path.join(work, "training_log.csv"),
+            os.path.join(work, "logs")]
+
+
+def _previous_run(config, work, out):
+    """Epochs an earlier run in `out` completed with the same settings (0: no earlier run).
+
+    Raises:
+        ValueError: `out` holds a run with other settings (or one that cannot be resumed) and
+            `overwrite` is not set.
+    """
+    files = [path for path in _run_files(work, out) if os.path.exists(path)]
+    if not files:
+        return 0
+    if config.overwrite:
+        for path in files:
+            shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+        return 0
+    refuse = "rerun with the same settings to continue it, or add --overwrite to start again"
+    try:
+        with open(os.path.join(out, "config.json"), encoding="utf-8") as file:
+            previous = json.load(file)
+    except (OSError, ValueError):
+        raise ValueError(f"{out}: holds files of a run whose settings are unknown "
+                         f"(no readable config.json); use another --out or --overwrite") from None
+    current = _stored_settings(config)
+    differing = [k for k in current if previous.get(k) != current[k]]
+    if differing:
+        detail = ", ".join(f"{k}: {previous.get(k)!r} -> {current[k]!r}" for k in differing)
+        raise ValueError(f"{out}: holds a run with other settings ({detail}); {refuse}")
+    done = _epochs_done(work)
+    if done == 0 and os.path.exists(os.path.join(work, "model.keras")):
+        raise ValueError(f"{out}: model.keras has no resume state (backup/ is missing or "
+                         f"unreadable), so the run cannot continue; {refuse}")
+    return done
 
 
 def train(config=None, **settings):
     """Trains a model as `config` says (or `TrainConfig(**settings)`); returns a `TrainResult`.
 
+    Rerunning with the same settings continues the training (see the module docstring).
+
     Raises:
-        ValueError: bad settings; CacheError: missing or stale cache;
+        ValueError: bad settings, or `out` holds another run; CacheError: missing or stale
+        cache; VGGWeightsUnavailableError: the VGG-16 weights cannot be had;
         TrainingDiverged: the loss became NaN (the last good `model.keras` is kept).
     """
-    import keras
-
-    from lsid_keras import distribute
-    from lsid_keras.data.cache import load_manifest
-    from lsid_keras.data.pipeline import make_dataset
-    from lsid_keras.train_callbacks import (
-        AtomicCheckpoint,
-        ImageSummary,
-        StopOnNaN,
-        TimeBudget,
-    )
-
     config = (config or TrainConfig(**settings)).resolved()
     camera = CAMERAS[config.camera]
+    from lsid_keras.data.cache import load_manifest
+
     pairs = load_manifest(config.cache)
     if not pairs:
         raise ValueError(f"{config.cache}: the cache holds no pairs")
@@ -241,27 +359,46 @@ def train(config=None, **settings):
             f"{config.cache}: the cache holds {pairs[0].cfa_kind} frames but camera="
             f"{config.camera!r} expects {camera.cfa_kind}"
         )
+
+    from lsid_keras import distribute
+
+    index, workers = distribute.worker_task() if config.strategy == "multi_worker" else (0, 1)
+    chief = index == 0 if config.strategy != "multi_worker" else distribute.is_chief()
+    out = os.path.abspath(config.out)
+    work = out if chief else os.path.join(out, f".worker-{index}")
+    model_path = os.path.join(work, "model.keras")
+    done = _previous_run(config, work, out)
+    if done >= config.epochs:
+        return TrainResult(model_path, done, {}, "finished", config.epochs)
+
     if config.finetune_contrast:
         from lsid_keras.data.cache import add_contrast_targets
 
         add_contrast_targets(config.cache, progress=config.verbose != 0)
         pairs = load_manifest(config.cache, target="contrast")
+    return _fit(config, camera, pairs, work, out, chief, index, workers)
+
+
+def _fit(config, camera, pairs, work, out, chief, index, workers):
+    import keras
+
+    from lsid_keras import distribute
+    from lsid_keras.data.pipeline import make_dataset
+    from lsid_keras.train_callbacks import (
+        AtomicCheckpoint,
+        ImageSummary,
+        StopOnNaN,
+        TimeBudget,
+        UnlessEpochCut,
+    )
 
     strategy = distribute.make_strategy(config.strategy)
-    index, workers = distribute.worker_task() if config.strategy == "multi_worker" else (0, 1)
-    chief = index == 0 if config.strategy != "multi_worker" else distribute.is_chief()
-    out = os.path.abspath(config.out)
-    work = out if chief else os.path.join(out, f".worker-{index}")
-    os.makedirs(work, exist_ok=True)
-    if chief:
-        with open(os.path.join(out, "config.json"), "w") as file:
-            json.dump(config.to_dict(), file, indent=1)
-
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
     previous_policy = keras.mixed_precision.dtype_policy()
     if config.mixed_precision:
         keras.mixed_precision.set_dtype_policy(f"mixed_{config.mixed_precision}")
+    created = not os.path.exists(out)
     try:
         dataset = make_dataset(
             pairs, crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
@@ -275,38 +412,60 @@ def train(config=None, **settings):
                 jit_compile=config.jit_compile,
             )
         distribute.prepare_model_for(strategy, model)
+        # Everything is checked: only now does the run folder get its files.
+        os.makedirs(work, exist_ok=True)
+        if chief:
+            write_json_atomic(os.path.join(out, "config.json"), config.to_dict())
         nan_guard = StopOnNaN()
         # With a time budget and Keras' own progress off, show progress against the budget.
         budget = TimeBudget(config.max_minutes, progress=config.verbose == "budget")
+
+        def unless_cut(callback):
+            return UnlessEpochCut(callback, budget)
+
         callbacks = [
-            keras.callbacks.LearningRateScheduler(learning_rate_schedule(config)),
-            keras.callbacks.BackupAndRestore(os.path.join(work, "backup")),
-            nan_guard,
             budget,
-            AtomicCheckpoint(os.path.join(work, "model.keras"), nan_guard),
-            keras.callbacks.CSVLogger(os.path.join(work, "training_log.csv"), append=True),
+            keras.callbacks.LearningRateScheduler(learning_rate_schedule(config)),
+            # Kept after the last epoch (delete_checkpoint=False): it is how a rerun knows the
+            # training is finished; two copies so a kill while saving loses nothing.
+            unless_cut(keras.callbacks.BackupAndRestore(
+                os.path.join(work, "backup"), delete_checkpoint=False, double_checkpoint=True)),
+            nan_guard,
+            unless_cut(AtomicCheckpoint(os.path.join(work, "model.keras"), nan_guard)),
+            unless_cut(keras.callbacks.CSVLogger(os.path.join(work, "training_log.csv"),
+                                                 append=True)),
+            # Every worker runs the same callbacks (TensorBoard creates variables, and workers
+            # must create the same ones in the same order); non-chief workers write under
+            # `.worker-N/`.
+            unless_cut(keras.callbacks.TensorBoard(os.path.join(work, "logs"))),
         ]
-        # Every worker runs the same callbacks (TensorBoard creates variables, and workers must
-        # create the same ones in the same order); non-chief workers write under `.worker-N/`.
-        callbacks.append(keras.callbacks.TensorBoard(os.path.join(work, "logs")))
         if config.image_every:
-            callbacks.append(
+            callbacks.append(unless_cut(
                 ImageSummary(os.path.join(work, "logs", "images"), pairs[0],
                              every=config.image_every)
-            )
+            ))
         history = model.fit(
             dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
             callbacks=callbacks, verbose=0 if config.verbose == "budget" else config.verbose,
             shuffle=False,
         )
+    except BaseException:
+        if created and os.path.isdir(out) and not os.listdir(out):
+            os.rmdir(out)
+        raise
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)
     if nan_guard.message:
         raise TrainingDiverged(nan_guard.message)
-    epochs_done = len(history.epoch) and history.epoch[-1] + 1
+    epochs_done = _epochs_done(work)
     logs = {k: float(v[-1]) for k, v in history.history.items() if v}
-    stopped_by = "time" if budget.expired else "epochs"
-    return TrainResult(os.path.join(work, "model.keras"), epochs_done, logs, stopped_by)
+    if budget.cut_epoch is not None and len(history.epoch) > 1:
+        logs = {k: float(v[-2]) for k, v in history.history.items() if len(v) > 1}
+    elif budget.cut_epoch is not None:
+        logs = {}
+    stopped_by = "time" if budget.expired and epochs_done < config.epochs else "epochs"
+    return TrainResult(os.path.join(work, "model.keras"), epochs_done, logs, stopped_by,
+                       config.epochs)
 
 
 def _initial_model(config, camera):

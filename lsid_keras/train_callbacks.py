@@ -38,10 +38,20 @@ class StopOnNaN(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training cleanly (at the end of a step) once `minutes` of wall time have passed.
+    """Pauses training once `minutes` of wall time have passed; a rerun continues it.
+
+    It stops at an epoch's end when the longest epoch so far would not fit in the time left,
+    so a budget usually ends on a whole epoch; if an epoch still runs past the budget, it stops
+    after the current step and records that epoch in `cut_epoch`: the callbacks that persist
+    training state (wrapped in `UnlessEpochCut`) ignore it, so it is neither saved nor logged
+    and the rerun trains it again from the last complete epoch.
 
     With `progress`, shows a progress bar over the budget (seconds) with the epoch and loss, which
     says more than an epoch counter when the epoch count is open-ended.
+
+    Attributes:
+        expired: the budget stopped training.
+        cut_epoch: 0-based epoch stopped part-way, or None.
     """
 
     def __init__(self, minutes=None, progress=False):
@@ -49,35 +59,94 @@ class TimeBudget(keras.callbacks.Callback):
         self.minutes = minutes
         self.progress = progress
         self.expired = False
+        self.cut_epoch = None
         self._start = None
+        self._epoch_start = None
+        self._longest_epoch = 0.0
         self._bar = None
         self._epoch = 0
+
+    def _elapsed(self):
+        return time.monotonic() - self._start
 
     def on_train_begin(self, logs=None):
         self._start = time.monotonic()
         if self.progress and self.minutes is not None:
-            from tqdm import tqdm
+            from lsid_keras.progress import progress_bar
 
-            self._bar = tqdm(total=round(60 * self.minutes), unit="s", desc="training")
+            self._bar = progress_bar(total=round(60 * self.minutes), unit="s", desc="training")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        self._epoch_start = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.minutes is None:
             return
-        elapsed = time.monotonic() - self._start
+        elapsed = self._elapsed()
         if self._bar is not None:
             self._bar.n = min(round(elapsed), self._bar.total)
             loss = (logs or {}).get("loss")
             self._bar.set_postfix(epoch=self._epoch + 1, loss=f"{float(loss or 0):.4f}")
         if elapsed > 60 * self.minutes:
             self.expired = True
+            self.cut_epoch = self._epoch
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.minutes is None or self.expired:
+            return
+        self._longest_epoch = max(self._longest_epoch, time.monotonic() - self._epoch_start)
+        if 60 * self.minutes - self._elapsed() < self._longest_epoch:
+            self.expired = True
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
         if self._bar is not None:
             self._bar.close()
+
+
+class UnlessEpochCut(keras.callbacks.Callback):
+    """Runs `callback` as usual, but hides from it the end of an epoch that `budget` cut short.
+
+    Wraps the callbacks that save or log per-epoch state (resume backup, checkpoint, CSV log,
+    TensorBoard), so an epoch stopped part-way by the time budget leaves no trace and the
+    rerun's epochs follow the last complete one without a repeat.
+    """
+
+    def __init__(self, callback, budget):
+        super().__init__()
+        self.callback = callback
+        self.budget = budget
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.callback.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.callback.set_params(params)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.budget.cut_epoch != epoch:
+            self.callback.on_epoch_end(epoch, logs)
+
+
+def _delegate(hook):
+    def method(self, *args, **kwargs):
+        return getattr(self.callback, hook)(*args, **kwargs)
+
+    method.__name__ = hook
+    return method
+
+
+for _hook in (
+    "on_train_begin", "on_train_end", "on_epoch_begin", "on_train_batch_begin",
+    "on_train_batch_end", "on_test_begin", "on_test_end", "on_test_batch_begin",
+    "on_test_batch_end", "on_predict_begin", "on_predict_end", "on_predict_batch_begin",
+    "on_predict_batch_end",
+):
+    setattr(UnlessEpochCut, _hook, _delegate(_hook))
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):

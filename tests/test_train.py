@@ -107,7 +107,7 @@ def test_config_file_and_overrides(cache, tmp_path, capsys):
     "extra, message",
     [
         (["--model", "unet9"], "unknown model 'unet9'"),
-        (["--camera", "fuji"], "holds bayer frames but camera='fuji'"),
+        (["--camera", "fuji"], "holds bayer frames but --camera='fuji'"),
         (["--crop-size", "100"], "multiple of 16"),
         (["--loss", "l3"], "unknown loss 'l3'"),
         (["--finetune-contrast"], "needs init_model"),
@@ -187,3 +187,90 @@ def test_budget_progress_needs_a_budget():
     assert TrainConfig(cache="x", verbose="budget", max_minutes=1).resolved().verbose == "budget"
     with pytest.raises(ValueError, match="verbose must be"):
         TrainConfig(cache="x", verbose="loud").resolved()
+
+
+def _backup_epoch(out):
+    with open(os.path.join(out, "backup", "training_metadata.json")) as file:
+        return json.load(file)["epoch"]
+
+
+def test_time_budget_is_a_pause_and_a_finished_run_is_left_alone(cache, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    argv = ["train", "--cache", cache, "--out", out, "--model", "sid", "--epochs", "100000",
+            "--max-minutes", "0.15", *TINY]
+    assert main(argv) == 0
+    first_message = capsys.readouterr().out
+    assert "paused by the time budget after epoch" in first_message
+    first = _logged_epochs(out)
+    assert first == list(range(len(first))) and _backup_epoch(out) == len(first) >= 1
+    weights_before = keras.models.load_model(os.path.join(out, "model.keras")).get_weights()
+
+    assert main(argv) == 0  # the same command continues where the budget stopped
+    second = _logged_epochs(out)
+    assert second[: len(first)] == first and second == list(range(len(second)))
+    assert len(second) > len(first) and _backup_epoch(out) == len(second)
+    weights_after = keras.models.load_model(os.path.join(out, "model.keras")).get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(weights_before, weights_after, strict=True))
+
+    # A run that reached its last epoch: the same command changes nothing.
+    done = str(tmp_path / "done")
+    finish = ["train", "--cache", cache, "--out", done, "--model", "sid", "--epochs", "2", *TINY]
+    assert main(finish) == 0
+    capsys.readouterr()
+    model_file = os.path.join(done, "model.keras")
+    stamp = (os.stat(model_file).st_mtime_ns, open(model_file, "rb").read())
+    assert main(finish) == 0
+    assert "already trained: 2 of 2 epochs" in capsys.readouterr().out
+    assert (os.stat(model_file).st_mtime_ns, open(model_file, "rb").read()) == stamp
+    assert _logged_epochs(done) == [0, 1]
+
+
+def test_other_settings_on_a_run_folder_are_refused_unless_overwrite(cache, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    base = ["train", "--cache", cache, "--out", out, "--model", "sid", *TINY]
+    assert main([*base, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    model_file = os.path.join(out, "model.keras")
+    before = open(model_file, "rb").read()
+    assert main([*base, "--epochs", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "epochs: 1 -> 3" in err and "--overwrite" in err
+    assert open(model_file, "rb").read() == before
+    assert main([*base, "--epochs", "3", "--overwrite"]) == 0
+    assert _logged_epochs(out) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--learning-rate", "abc"], "--learning-rate must be float or none"),
+        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--model", "zamir", "--vgg-weights", "missing_vgg.h5"], "missing_vgg.h5"),
+    ],
+)
+def test_failed_validation_leaves_no_run_folder(cache, tmp_path, capsys, extra, message):
+    out = tmp_path / "never"
+    assert main(["train", "--cache", cache, "--out", str(out), *TINY, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err, err
+    assert not out.exists()
+
+
+class _Recorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.ended = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.ended.append(epoch)
+
+
+def test_an_epoch_cut_by_the_budget_is_hidden_from_persisting_callbacks():
+    from lsid_keras.train_callbacks import TimeBudget, UnlessEpochCut
+
+    budget, recorder = TimeBudget(minutes=1), _Recorder()
+    wrapped = UnlessEpochCut(recorder, budget)
+    wrapped.on_epoch_end(0)
+    budget.cut_epoch = 1
+    wrapped.on_epoch_end(1)
+    assert recorder.ended == [0]
