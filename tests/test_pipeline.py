@@ -111,9 +111,15 @@ def test_shards_partition_the_pairs(tmp_path):
 def test_gia_crop_sizes_are_multiples_of_32_in_range():
     reader = _CropReader([], "gia", augment=False)
     rng = np.random.default_rng(0)
-    sizes = {reader._size(rng, [(2000, 3000, 4)]) for _ in range(400)}
+    sizes = {reader._size(rng) for _ in range(400)}
     assert sizes == {32 * b for b in range(16, 33)}
-    assert reader._size(rng, [(300, 700, 4)]) == 288  # never larger than the image
+
+
+@pytest.mark.parametrize("crop_size", [64, "gia"])
+def test_a_crop_larger_than_a_frame_is_an_error_not_a_smaller_crop(tmp_path, crop_size):
+    pairs = _coded_cache(tmp_path, n=2)
+    with pytest.raises(ValueError, match="at most 48"):
+        make_dataset(pairs, crop_size=crop_size)
 
 
 @pytest.mark.parametrize(

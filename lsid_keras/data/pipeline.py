@@ -35,19 +35,16 @@ class _CropReader:
             array = self._maps[path] = np.load(path, mmap_mode="r")
         return array
 
-    def _size(self, rng, shapes):
+    def _size(self, rng):
         if self.crop_size == "gia":
-            size = GIA_CROP_STEP * int(rng.integers(GIA_CROP_RANGE[0], GIA_CROP_RANGE[1] + 1))
-        else:
-            size = self.crop_size
-        smallest = min(min(shape[:2]) for shape in shapes)
-        return min(size, smallest // SIZE_MULTIPLE * SIZE_MULTIPLE)
+            return GIA_CROP_STEP * int(rng.integers(GIA_CROP_RANGE[0], GIA_CROP_RANGE[1] + 1))
+        return self.crop_size
 
     def __call__(self, indices, seed):
         rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
         pairs = [self.pairs[int(i)] for i in indices]
         inputs = [self._map(p.input_file) for p in pairs]
-        size = self._size(rng, [x.shape for x in inputs])
+        size = self._size(rng)
         xs, ys = [], []
         for index, pair, packed in zip(indices, pairs, inputs, strict=True):
             block = self.blocks[int(index)]
@@ -93,7 +90,8 @@ def make_dataset(
         pairs: `CachedPair`s from `load_manifest` (one camera family).
         crop_size: int, crop side in packed pixels (multiple of 16; 512 in the papers), or
             "gia" for GIA-Net's variable crops: 32 * b with b uniform in [16, 32], drawn per
-            batch. Crops never exceed the smallest image of the batch (rounded down to 16).
+            batch. A crop larger than the smallest cached frame is an error (it is never
+            shrunk behind the recipe's back); "gia" needs frames of 1024 packed pixels a side.
         batch_size: int >= 1 (the papers use 1); the last incomplete batch is dropped.
         shuffle: shuffle the pairs every epoch.
         augment: random flips of H and W and a transpose, p = 0.5 each.
@@ -126,10 +124,19 @@ def make_dataset(
     shapes = [np.load(p.input_file, mmap_mode="r").shape for p in pairs]
     channels = shapes[0][-1]
     block = _block_size(pairs[0].cfa_kind)
-    # A fixed crop that fits every image gets a static shape: the model and the MS-SSIM loss
-    # then trace once for it instead of for unknown sizes.
-    fits = crop_size != "gia" and crop_size <= min(min(s[:2]) for s in shapes)
-    side = crop_size if fits else None
+    # A fixed crop gets a static shape: the model and the MS-SSIM loss then trace once for it
+    # instead of for unknown sizes.
+    smallest = min(range(len(pairs)), key=lambda i: min(shapes[i][:2]))
+    largest_crop = GIA_CROP_STEP * GIA_CROP_RANGE[1] if crop_size == "gia" else crop_size
+    if largest_crop > min(shapes[smallest][:2]):
+        height, width = shapes[smallest][:2]
+        fitting = min(height, width) // SIZE_MULTIPLE * SIZE_MULTIPLE
+        raise ValueError(
+            f"crop_size {crop_size!r} needs frames of at least {largest_crop} packed pixels a "
+            f"side, but {pairs[smallest].input_file} is {height}x{width}; use a crop_size of "
+            f"at most {fitting}"
+        )
+    side = None if crop_size == "gia" else crop_size
     reader = _CropReader(list(pairs), crop_size, augment)
 
     # Every shard gets the same number of pairs: synchronous workers that ran out of data at
