@@ -92,8 +92,12 @@ def _cmd_prepare(args):
         raise UserError(str(err)) from None
     if not pairs:
         raise UserError(f"{list_path}: no pairs to cache")
+    from lsid_keras.errors import LsidError
+
     try:
         summary = prepare_cache(pairs, args.cache, workers=args.workers, progress=not args.quiet)
+    except LsidError as err:  # a busy cache, a full disk, a decoder that cannot start
+        raise UserError(_first_line(err)) from None
     except OSError as err:
         raise UserError(f"{args.cache}: {err.strerror or err}") from None
     for source, message in summary.failed:
@@ -120,14 +124,19 @@ def _cmd_synth(args):
             seed=args.seed,
             size=args.size,
             progress=not args.quiet,
+            read_noise=args.read_noise,
+            content=args.content,
         )
     except (ValueError, FileNotFoundError, RawError) as err:
         raise UserError(str(err)) from None
+    from lsid_keras.data.synth import split_summary
+
     pairs = ", ".join(f"{n} {split}" for split, n in summary["pairs"].items())
     print(
         f"{summary['scenes']} {summary['camera']} scenes ({pairs} pairs), "
         f"{summary['files_written']} files written in {summary['seconds']:.1f} s -> {args.out}"
     )
+    print(split_summary(summary))
     return 0
 
 
@@ -443,15 +452,30 @@ def build_parser():
         "long exposure and physics-noise short exposures (x100/x250/x300) as DNG files, named "
         "and listed exactly like SID.",
     )
-    synth.add_argument("out", help="dataset root to write (Sony/ or Fuji/ and list files)")
+    from lsid_keras.data.synth import CAMERA_CHOICES, CONTENT_CHOICES, READ_NOISE_CHOICES
+
+    def choices_help(choices):
+        return "; ".join(f"{name}: {text}" for name, text in choices)
+
+    synth.add_argument("out", help="dataset root to write (Sony/, Fuji/, ... and list files)")
     synth.add_argument("--images", help="folder of sRGB photos (default: photos shipped "
                        "with scikit-image)")
-    synth.add_argument("--camera", choices=("sony", "fuji"), default="sony")
-    synth.add_argument("--cfa", help="Bayer order for sony (RGGB, GRBG, GBRG, BGGR) or 36 "
-                       "X-Trans letters for fuji")
-    synth.add_argument("--scenes", type=_positive_int, default=12, help="scenes (default 12)")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    synth.add_argument("--size", type=_size, help="frame HEIGHTxWIDTH in RAW pixels")
+    synth.add_argument("--camera", choices=[name for name, _ in CAMERA_CHOICES],
+                       default="sony", help=f"{choices_help(CAMERA_CHOICES)} (default: sony)")
+    synth.add_argument("--content", choices=[name for name, _ in CONTENT_CHOICES],
+                       default="mixed", help=f"{choices_help(CONTENT_CHOICES)} "
+                       "(default: mixed)")
+    synth.add_argument("--read-noise", choices=[name for name, _ in READ_NOISE_CHOICES],
+                       default="gaussian", help=f"{choices_help(READ_NOISE_CHOICES)} "
+                       "(default: gaussian)")
+    synth.add_argument("--cfa", help="Bayer order for Bayer cameras (RGGB, GRBG, GBRG, BGGR; "
+                       "default RGGB) or 36 X-Trans letters for fuji (default: the X-T2's)")
+    synth.add_argument("--scenes", type=_positive_int, default=12,
+                       help="scenes, 1 to 9999; each gives one long and three short exposures "
+                       "(default: 12)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default: 0)")
+    synth.add_argument("--size", type=_size, help="frame HEIGHTxWIDTH in RAW pixels, multiples "
+                       "of 32 (Bayer) or 96 (X-Trans) (default: 512x768 Bayer, 576x768 X-Trans)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_cmd_synth)
 
@@ -529,10 +553,16 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     _quiet_tensorflow(args.tensorflow_logs or os.environ.get(VERBOSE_ENV, "") not in ("", "0"))
+    from lsid_keras.errors import LsidError
+
     try:
         return args.func(args)
     except UserError as err:
         print(f"lsid {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except LsidError as err:
+        # Any package error a command did not word itself (a full disk, a busy cache, ...).
+        print(f"lsid {args.command}: error: {_first_line(err)}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -9,12 +9,13 @@ import zlib
 import numpy as np
 
 from lsid_keras.atomic import atomic_output
+from lsid_keras.errors import LsidError
 
 #: File extension -> bit depth written.
 FORMATS = {".png": 16, ".tif": 16, ".tiff": 16, ".jpg": 8, ".jpeg": 8}
 
 
-class ImageWriteError(ValueError):
+class ImageWriteError(LsidError, ValueError):
     """An output path that cannot be written (unknown format, missing folder)."""
 
 

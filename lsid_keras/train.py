@@ -36,6 +36,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from lsid_keras.atomic import write_json_atomic
+from lsid_keras.errors import LsidError
 from lsid_keras.models import CAMERAS, PRESETS
 
 #: Per preset: (loss, crop size) of its paper.
@@ -56,7 +57,7 @@ RUNTIME_SETTINGS = ("out", "max_minutes", "verbose", "image_every", "jit_compile
 _PATH_SETTINGS = ("cache", "init_model")
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(LsidError, RuntimeError):
     """The loss became NaN or infinite; training stopped."""
 
 

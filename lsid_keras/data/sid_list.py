@@ -4,6 +4,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from lsid_keras.errors import LsidError
+
 #: Scenes whose short and long exposures are misaligned; later papers drop them from the test
 #: set (93 -> 88 Sony `_00` pairs).
 MISALIGNED_SCENES = frozenset({10034, 10045, 10172})
@@ -14,7 +16,7 @@ _NAME = re.compile(r"^(?P<scene>\d{5})_(?P<burst>\d{2})_(?P<exposure>\d+(?:\.\d+
 _SETS = {"0": "train", "1": "test", "2": "val"}
 
 
-class SidListError(ValueError):
+class SidListError(LsidError, ValueError):
     """A list line or SID file name that does not parse, or names a missing file."""
 
 

@@ -5,6 +5,8 @@ import os
 import keras
 import tensorflow as tf
 
+from lsid_keras.errors import LsidError
+
 _IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 _IMAGENET_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + _IMAGENET_FILE
@@ -13,7 +15,7 @@ _IMAGENET_URL = (
 _IMAGENET_MD5 = "6d6bbae143d832006294945121d1f1fc"
 
 
-class VGGWeightsUnavailableError(RuntimeError):
+class VGGWeightsUnavailableError(LsidError, RuntimeError):
     """The ImageNet VGG-16 weights are neither in the Keras cache nor downloadable."""
 
 

@@ -2,8 +2,10 @@
 
 import os
 
+from lsid_keras.errors import LsidError
 
-class ModelFileError(ValueError):
+
+class ModelFileError(LsidError, ValueError):
     """A model file that is missing or cannot be loaded; the message names the file."""
 
 
