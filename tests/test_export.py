@@ -166,6 +166,35 @@ def test_variant_below_its_threshold_is_reported_and_not_written(exported, tmp_p
     assert sorted(os.listdir(tmp_path / "out")) == ["model_fp32.card.json", "model_fp32.tflite"]
 
 
+def test_quantisation_aware_int8_is_verified_and_carded(exported, tmp_path):
+    """QAT: a tf_keras twin from the same build_unet, weights copied, ranges calibrated,
+    fine-tuned against the fp32 outputs, converted with int8 input and output."""
+    root, model, _ = exported
+    report = export_model(root / "model.keras", tmp_path / "out", tile=TILE, halo=HALO,
+                          quant=("qat",), representative=root / "sid/Sony/short",
+                          num_threads=2, calibration_tiles=8, verification_tiles=4)
+    (qat,) = report["variants"]
+    assert qat["passed"], qat["verification"]
+    assert qat["verification"]["tile_psnr_db"] >= THRESHOLDS_DB["qat"]
+    card = read_card(qat["path"])
+    assert card["quantization"] == "qat"
+    assert card["inputs"][0]["dtype"] == card["outputs"][0]["dtype"] == "int8"
+    assert set(operator_names(read_bytes(qat["path"]))) <= BUILTIN_OPS | {"QUANTIZE"}
+
+
+@pytest.mark.parametrize("name", ["sid", "gia_net", "se_unet", "sw_net"])
+def test_tf_keras_twin_reproduces_the_keras_model(name):
+    from lsid_keras.export.tf_keras_twin import build_twin
+
+    model = calibrated_model(name, width=4)
+    twin = build_twin(model, 32)
+    x = np.random.default_rng(0).uniform(0, 0.5, (1, 32, 32, 4)).astype(np.float32)
+    expected = model(x).numpy()
+    assert expected.std() > 0.05
+    np.testing.assert_allclose(twin(x).numpy(), expected, atol=1e-5)
+    assert twin.count_params() == model.count_params()
+
+
 def _assert_one_line_naming(error, path):
     message = str(error.value)
     assert "\n" not in message and message.startswith(str(path)), message
@@ -234,7 +263,7 @@ def test_bayer_export_refuses_an_x_trans_frame(exported, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["empty", "missing", "no_representative", "not_lsid",
-                                  "unwritable", "qat", "bad_tile"])
+                                  "unwritable", "int16", "bad_tile"])
 def test_bad_input_is_one_line_naming_the_file_and_writes_nothing(exported, tmp_path, case):
     root, _, _ = exported
     model, out = root / "model.keras", tmp_path / "out"
@@ -250,7 +279,7 @@ def test_bad_input_is_one_line_naming_the_file_and_writes_nothing(exported, tmp_
         message = "representative data folder not found"
     elif case == "no_representative":
         kwargs["representative"] = None
-        message = "int8 needs representative data"
+        message = "int8 and qat need representative data"
     elif case == "not_lsid":
         inputs = keras.Input((8,))
         keras.Model(inputs, keras.layers.Dense(3)(inputs)).save(tmp_path / "dense.keras")
@@ -260,9 +289,9 @@ def test_bad_input_is_one_line_naming_the_file_and_writes_nothing(exported, tmp_
         (tmp_path / "file").write_text("")
         out = named = tmp_path / "file" / "out"
         message = "output folder is not writable"
-    elif case == "qat":
-        kwargs["quant"] = ("fp32", "qat")
-        message = "quantisation-aware training is not available"
+    elif case == "int16":
+        kwargs["quant"] = ("fp32", "int16")  # 16x8: DEPTH_TO_SPACE has no int16 kernel
+        message = r"unknown variants \['int16'\]"
     elif case == "bad_tile":
         kwargs["tile"] = 72
         message = "tile size 72 is not a multiple of 16"

@@ -67,8 +67,8 @@ def convert_saved_model(directory, quantization, representative_tiles=None, sour
         converter.target_spec.supported_types = [tf.float16]
     elif quantization == "dynamic":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    elif quantization in ("int8", "qat"):
-        if quantization == "int8" and not representative_tiles:
+    elif quantization == "int8":
+        if not representative_tiles:
             raise ExportError(f"{source}: int8 needs representative data (--representative)")
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if representative_tiles:

@@ -17,9 +17,11 @@ from lsid_keras.export import card as cards
 from lsid_keras.export import tflite_file
 from lsid_keras.export.errors import ExportError
 
-#: Variants exported by default. "qat" is refused: see `lsid_keras.export.qat`.
+#: Variants exported by default. "qat" (quantisation-aware int8, `lsid_keras.export.qat`) is
+#: opt-in: it fine-tunes the model, minutes for a small net and far longer for a full-width
+#: one on a CPU, where post-training int8 takes seconds.
 DEFAULT_QUANTIZATIONS = ("fp32", "fp16", "dynamic", "int8")
-SUPPORTED_QUANTIZATIONS = ("fp32", "fp16", "dynamic", "int8")
+SUPPORTED_QUANTIZATIONS = ("fp32", "fp16", "dynamic", "int8", "qat")
 #: Tiles drawn from the representative set for int8 calibration and for verification.
 CALIBRATION_TILES = 48
 VERIFICATION_TILES = 8
@@ -92,9 +94,10 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
         tile: int, the fixed input side in packed pixels (multiple of 16). Default: the tile
             `fit_tile` picks for the camera's full frame (784 Sony, 736 Fuji at halo 32).
         halo: int, the tiling halo recorded in the card (default `DEFAULT_HALO`).
-        quant: iterable of "fp32", "fp16", "dynamic", "int8".
+        quant: iterable of "fp32", "fp16", "dynamic", "int8", "qat" (quantisation-aware int8,
+            `lsid_keras.export.qat`; not in the defaults, see `DEFAULT_QUANTIZATIONS`).
         representative: a `lsid prepare` cache folder or a folder of RAW files; needed for
-            int8; also supplies held-out tiles and a frame for verification (without it,
+            int8 and qat; also supplies held-out tiles and a frame for verification (without it,
             verification uses synthetic smooth tiles and no full frame).
         verify: compare each variant with the Keras model and drop those below threshold.
         thresholds: dict overriding `verify.THRESHOLDS_DB` per variant.
@@ -123,10 +126,8 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     quant = tuple(quant)
     unknown = [q for q in quant if q not in SUPPORTED_QUANTIZATIONS]
     if not quant or unknown:
-        extra = (" (quantisation-aware training is not available on this stack: see "
-                 "lsid_keras/export/qat.py)") if "qat" in unknown else ""
-        raise ExportError(f"{model_path}: unknown or unsupported variants {unknown or quant}; "
-                          f"choose from {SUPPORTED_QUANTIZATIONS}{extra}")
+        raise ExportError(f"{model_path}: unknown variants {unknown or quant}; "
+                          f"choose from {SUPPORTED_QUANTIZATIONS}")
     halo = DEFAULT_HALO if halo is None else halo
     out_dir = _check_out_dir(out_dir)
     model, channels, block = load_lsid_model(model_path)
@@ -140,9 +141,9 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     data_set = None
     if representative is not None:
         data_set = load_representative(representative, cfa_kind)
-    elif "int8" in quant:
-        raise ExportError(f"{model_path}: int8 needs representative data: a `lsid prepare` "
-                          "cache or a folder of RAW files")
+    elif {"int8", "qat"} & set(quant):
+        raise ExportError(f"{model_path}: int8 and qat need representative data: a "
+                          "`lsid prepare` cache or a folder of RAW files")
     calibration = data_set.tiles(tile, calibration_tiles, seed=0) if data_set else None
     if data_set:
         held_out = data_set.tiles(tile, verification_tiles, held_out=True, seed=1)
@@ -168,8 +169,14 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
         say(f"writing a SavedModel with input [1, {tile}, {tile}, {channels}]")
         write_saved_model(model, saved_model, tile)
         for quantization in quant:
-            say(f"converting {quantization}")
-            data = convert_saved_model(saved_model, quantization, calibration, model_path)
+            if quantization == "qat":
+                from lsid_keras.export.qat import quantization_aware_int8
+
+                say("fine-tuning a quantisation-aware twin (qat)")
+                data = quantization_aware_int8(model, tile, calibration, model_path)
+            else:
+                say(f"converting {quantization}")
+                data = convert_saved_model(saved_model, quantization, calibration, model_path)
             inputs, outputs = tflite_file.tensor_details(data)
             figures = None
             if verify:
