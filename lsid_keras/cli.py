@@ -12,6 +12,7 @@ environment variable `LSID_VERBOSE=1`) asks for them.
 import argparse
 import json
 import os
+import shutil
 import sys
 
 EXIT_USAGE = 2
@@ -283,17 +284,24 @@ def _cmd_evaluate(args):
         raise UserError(str(err)) from None
     if not pairs:
         raise UserError(f"{list_path}: no pairs to evaluate")
-    for folder in (args.out, args.save_outputs):
-        if folder:
-            os.makedirs(folder, exist_ok=True)
+    folders = [folder for folder in (args.out, args.save_outputs) if folder]
+    for folder in folders:
+        _check_creatable(folder)
     enhancer = _load_enhancer(args.model) if args.method == "network" else None
+    created = [folder for folder in folders if not os.path.isdir(folder)]
+    for folder in created:
+        os.makedirs(folder)
     try:
         rows, summary = evaluate_pairs(
             pairs, method=args.method, enhancer=enhancer, tile=args.tile, halo=args.halo,
             lpips=args.lpips, save_dir=args.save_outputs, progress=not args.quiet, log=_stderr,
         )
-    except (RawError, EnhanceError, ValueError) as err:
-        raise UserError(str(err)) from None
+    except BaseException as err:
+        for folder in created:  # a failed evaluation leaves no folder it made
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(err, (RawError, EnhanceError, ValueError)):
+            raise UserError(str(err)) from None
+        raise
     summary.update({"method": args.method, "model": args.model, "list": list_path,
                     "first_burst_only": args.first_burst_only,
                     "drop_misaligned": args.drop_misaligned, "tile": args.tile,
@@ -309,6 +317,17 @@ def _cmd_evaluate(args):
     print(f"{'all':>6} {summary['n']:>4} {summary['psnr']:>8.2f} {summary['ssim']:>6.3f}"
           f"  ({args.method}) -> {args.out}")
     return 0
+
+
+def _check_creatable(folder):
+    """UserError unless `folder` exists as a writable folder or could be created."""
+    parent = folder
+    while not os.path.exists(parent):
+        parent = os.path.dirname(os.path.abspath(parent))
+    if not os.path.isdir(parent):
+        raise UserError(f"{folder}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{folder}: {parent} is not writable")
 
 
 def _output_paths(inputs, out):

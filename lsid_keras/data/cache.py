@@ -352,11 +352,13 @@ def _remove_leftover_temporaries(cache_dir):
 
 
 def _is_fresh(record, cache_dir):
+    """The source is unchanged and its cache file is whole (a damaged one is decoded again)."""
     try:
-        return record["signature"] == source_signature(record["source"]) and os.path.exists(
-            os.path.join(cache_dir, record["file"])
-        )
-    except OSError:
+        if record["signature"] != source_signature(record["source"]):
+            return False
+        np.load(os.path.join(cache_dir, record["file"]), mmap_mode="r")
+        return True
+    except (OSError, ValueError):
         return False
 
 
@@ -561,8 +563,15 @@ def load_manifest(cache_dir, check_sources=True, target="ground_truth"):
             f"{cache_dir}: no {MANIFEST}; run `lsid prepare ROOT --list LIST "
             f"--cache {cache_dir}` first"
         )
-    with open(path, encoding="utf-8") as file:
-        data = json.load(file)
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+        if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):
+            raise ValueError("no list of pairs")
+    except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError included
+        raise CacheError(
+            f"{path}: unreadable manifest ({error}); run `lsid prepare` again to rebuild it"
+        ) from None
     if data.get("version") != CACHE_VERSION:
         raise CacheError(
             f"{path}: cache version {data.get('version')} is not {CACHE_VERSION}; "

@@ -19,6 +19,17 @@ def _block_size(cfa_kind):
     return block_size(cfa_kind)
 
 
+def _cached_shape(path):
+    """The shape of a cached `.npy` file, read from its header; CacheError if unreadable."""
+    try:
+        return np.load(path, mmap_mode="r").shape
+    except (OSError, ValueError) as error:
+        from lsid_keras.data.cache import CacheError
+
+        raise CacheError(f"{path}: unreadable cache file ({error}); run `lsid prepare` again "
+                         "to decode its source anew") from None
+
+
 class _CropReader:
     """Reads aligned crops from memory-mapped cache files (opened once per file)."""
 
@@ -121,7 +132,9 @@ def make_dataset(
             f"shard_index must be in [0, num_shards). Received: shard_index={shard_index}, "
             f"num_shards={num_shards}"
         )
-    shapes = [np.load(p.input_file, mmap_mode="r").shape for p in pairs]
+    shapes = [_cached_shape(p.input_file) for p in pairs]
+    for p in pairs:
+        _cached_shape(p.target_file)
     channels = shapes[0][-1]
     block = _block_size(pairs[0].cfa_kind)
     # A fixed crop gets a static shape: the model and the MS-SSIM loss then trace once for it
