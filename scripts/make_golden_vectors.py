@@ -1,0 +1,245 @@
+"""Golden vectors shared by the Python package and the Android demo's plain-Java core.
+
+Writes small cases computed with `lsid_keras` into a folder that the Java unit tests read
+(`android_demo/core/src/test/resources/golden/` by default), so both sides are checked against
+the same numbers: a change to the Python packer, tiler, model card or auto-ratio rule makes
+`tests/test_golden_vectors.py` fail until the vectors are regenerated, and then the Java tests
+fail until the Java core follows.
+
+    python scripts/make_golden_vectors.py            # rewrite the committed vectors
+    python scripts/make_golden_vectors.py --out DIR  # somewhere else
+
+Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` output):
+
+- `packing.json` + `pack_<ORDER>_mosaic.npy` (uint16 DN) / `pack_<ORDER>_packed.npy` (float32
+  [0, 1]): a mosaic in each Bayer order with per-position black levels and
+  `lsid_keras.raw.pack.pack_bayer`'s result.
+- `tile_plans.json`: frame sizes with tile and halo, `tiling.padded_size` and the plan
+  `tiling.tile_plan` (one row per tile), and `tiling.fit_tile` answers.
+- `model_card.json` (a card from `lsid_keras.export.card.make_card`) and
+  `model_card_fields.json` (what a reader must find in it).
+- `tiled_run.json` + `tiled_<case>_input.npy` / `tiled_<case>_<blend>.npy` (float32): a packed
+  frame run through `tiling.run_tiled` with a stand-in model (`stand_in_model`: a 3x3 box
+  filter with zero padding at the window's edges, as a network's convolutions pad, then a
+  fixed linear map to `block x block x 3` sub-pixels), both blends.
+- `auto_ratio.json` + `ratio_<case>.npy` (float32 packed, not amplified): inputs and the
+  ratio `lsid_keras.enhance.estimate_ratio` chooses (`lsid_keras.amplification` once it
+  exists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "android_demo",
+                           "core", "src", "test", "resources", "golden")
+
+BAYER_ORDERS = {"RGGB": [[0, 1], [1, 2]], "GRBG": [[1, 0], [2, 1]],
+                "GBRG": [[1, 2], [0, 1]], "BGGR": [[2, 1], [1, 0]]}
+
+
+def estimate_ratio_function():
+    """The package's auto-ratio rule: `lsid_keras.amplification.estimate_ratio` when that
+    module exists, else `lsid_keras.enhance.estimate_ratio` (same signature)."""
+    try:
+        from lsid_keras.amplification import estimate_ratio
+    except ImportError:
+        from lsid_keras.enhance import estimate_ratio
+    return estimate_ratio
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _json(data):
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def packing_cases(files):
+    from lsid_keras.raw.pack import pack_bayer
+
+    rng = np.random.default_rng(12)
+    white = 1000
+    cases = []
+    for k, (order, cfa) in enumerate(BAYER_ORDERS.items()):
+        # Odd sizes so that every order crops a row and/or column and rounds down.
+        shape = (13 + 2 * k, 18 + k)
+        mosaic = rng.integers(0, white + 40, size=shape).astype(np.uint16)
+        mosaic.flat[::9] = 0
+        mosaic.flat[4::13] = white + 39  # above white: clipped to 1
+        black = [[60 + k, 64], [62, 66 - k]]  # per position of the mosaic's top-left cell
+        packed = pack_bayer(mosaic, np.array(cfa), np.array(black), white)
+        files[f"pack_{order}_mosaic.npy"] = _npy(mosaic.astype("<u2"))
+        files[f"pack_{order}_packed.npy"] = _npy(packed.astype("<f4"))
+        cases.append({"order": order, "cfa": cfa, "black": black, "white": white,
+                      "mosaic": f"pack_{order}_mosaic.npy",
+                      "packed": f"pack_{order}_packed.npy"})
+    files["packing.json"] = _json({"cases": cases})
+
+
+def tile_plan_cases(files):
+    from lsid_keras.tiling import fit_tile, padded_size, tile_plan
+
+    plans = []
+    for height, width, tile, halo in ((100, 150, 64, 8), (1424, 2128, 784, 32),
+                                      (1424, 2128, 512, 32), (7, 5, 32, 8), (33, 200, 48, 4),
+                                      (500, 375, 256, 0), (64, 64, 64, 24)):
+        plan = tile_plan(height, width, tile, halo)
+        plans.append({
+            "height": height, "width": width, "tile": tile, "halo": halo,
+            "padded": list(padded_size(height, width, tile, halo)),
+            "columns": ["top", "left", "height", "width", "core_top", "core_left",
+                        "core_height", "core_width", "ramp_top", "ramp_bottom", "ramp_left",
+                        "ramp_right", "pad"],
+            "tiles": [[t.top, t.left, t.height, t.width, t.core_top, t.core_left,
+                       t.core_height, t.core_width, *t.ramps, t.pad] for t in plan],
+        })
+    fits = [{"height": h, "width": w, "halo": halo, "max_tile": max_tile,
+             "tile": fit_tile(h, w, halo, max_tile)}
+            for h, w, halo, max_tile in ((1424, 2128, 32, 800), (1424, 2128, 32, 512),
+                                         (2016, 3024, 32, 512), (100, 150, 8, 64),
+                                         (20, 20, 32, 800), (1500, 2000, 16, 256))]
+    files["tile_plans.json"] = _json({"plans": plans, "fit_tile": fits})
+
+
+def model_card_case(files):
+    from lsid_keras.export.card import make_card
+
+    tile = 256
+    card = make_card(
+        cfa_kind="bayer", tile=tile, halo=32, quantization="int8", camera_name="sony",
+        inputs=[{"name": "serve_packed_raw:0", "shape": [1, tile, tile, 4], "dtype": "int8",
+                 "scale": 0.003921568859368563, "zero_point": -128}],
+        outputs=[{"name": "StatefulPartitionedCall:0", "shape": [1, 2 * tile, 2 * tile, 3],
+                  "dtype": "int8", "scale": 0.00392156862745098, "zero_point": -128}],
+        source_model={"file": "model.keras", "name": "gia_net", "params": 12345},
+    )
+    files["model_card.json"] = _json(card)
+    files["model_card_fields.json"] = _json({
+        "cfa_kind": "bayer", "packed_channels": 4, "block_size": 2,
+        "channel_order": ["R", "G", "B", "G"], "tile": tile, "halo": 32, "size_multiple": 16,
+        "quantization": "int8", "input_range": card["normalisation"]["range"],
+        "output_range": card["output"]["range"],
+        "input": {"dtype": "int8", "scale": card["inputs"][0]["scale"],
+                  "zero_point": -128, "shape": [1, tile, tile, 4]},
+        "output": {"dtype": "int8", "scale": card["outputs"][0]["scale"],
+                   "zero_point": -128, "shape": [1, 2 * tile, 2 * tile, 3]},
+    })
+
+
+def stand_in_weights(channels, block):
+    """The stand-in model's fixed linear map: `(block * block * 3, channels)` weights and
+    `(3,)` bias, float64, small rational numbers the Java side reads from the JSON."""
+    k = np.arange(block * block * 3)[:, None]
+    c = np.arange(channels)[None, :]
+    weights = ((k * 3 + c * 5) % 7 - 3) / 8.0
+    bias = np.array([0.125, -0.25, 0.5])
+    return weights, bias
+
+
+def stand_in_model(batch, weights, bias, block):
+    """A fixed tile model with the contract of an exported one: `(n, T, T, C)` float32 ->
+    `(n, T * block, T * block, 3)` float32. Each packed pixel's 3x3 neighbourhood mean (zeros
+    beyond the window, so a pixel's output depends on where the window lies, as a network's
+    does) goes through `weights` to `block * block` RGB sub-pixels, arranged like
+    depth-to-space: sub-pixel (i, j) of packed pixel (y, x) lands at (y * block + i,
+    x * block + j) and uses weight rows `(i * block + j) * 3 + [0, 1, 2]`."""
+    batch = np.asarray(batch, dtype=np.float64)
+    n, height, width, _ = batch.shape
+    padded = np.pad(batch, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    box = sum(padded[:, dy:dy + height, dx:dx + width] for dy in range(3) for dx in range(3))
+    box = box / 9.0
+    mapped = box @ weights.T  # (n, H, W, block * block * 3)
+    mapped = mapped.reshape(n, height, width, block, block, 3) + bias
+    out = mapped.transpose(0, 1, 3, 2, 4, 5).reshape(n, height * block, width * block, 3)
+    return out.astype(np.float32)
+
+
+def tiled_run_cases(files):
+    from lsid_keras.tiling import run_tiled
+
+    block, channels = 2, 4
+    weights, bias = stand_in_weights(channels, block)
+    rng = np.random.default_rng(7)
+    cases = []
+    for name, (height, width, tile, halo) in {"frame": (29, 45, 32, 8),
+                                              "small": (9, 13, 32, 4)}.items():
+        packed = rng.random((height, width, channels), dtype=np.float32)
+        files[f"tiled_{name}_input.npy"] = _npy(packed.astype("<f4"))
+        outputs = {}
+        for blend in ("crop", "feather"):
+            out = run_tiled(lambda b: stand_in_model(b, weights, bias, block), packed,
+                            tile=tile, halo=halo, block=block, blend=blend)
+            files[f"tiled_{name}_{blend}.npy"] = _npy(out.astype("<f4"))
+            outputs[blend] = f"tiled_{name}_{blend}.npy"
+        cases.append({"name": name, "tile": tile, "halo": halo, "block": block,
+                      "input": f"tiled_{name}_input.npy", "outputs": outputs})
+    files["tiled_run.json"] = _json({
+        "stand_in": {"weights": weights.tolist(), "bias": bias.tolist(),
+                     "rule": "3x3 box mean with zeros beyond the window, then weights "
+                             "(row (i * block + j) * 3 + k) to sub-pixel (i, j), colour k"},
+        "cases": cases,
+    })
+
+
+def auto_ratio_cases(files):
+    estimate_ratio = estimate_ratio_function()
+    rng = np.random.default_rng(3)
+    cases = []
+    inputs = {
+        "dark": rng.random((16, 24, 4)) * 0.004,
+        "dim": rng.random((16, 24, 4)) * 0.02,
+        "bright": rng.random((16, 24, 4)) * 0.6,
+        "black": np.zeros((8, 8, 4)),
+        "highlights": np.where(rng.random((16, 24, 4)) < 0.05, 1.0, rng.random((16, 24, 4))
+                               * 0.002),
+    }
+    for name, packed in inputs.items():
+        packed = packed.astype(np.float32)
+        files[f"ratio_{name}.npy"] = _npy(packed.astype("<f4"))
+        cases.append({"name": name, "packed": f"ratio_{name}.npy",
+                      "ratio": float(estimate_ratio(packed))})
+    files["auto_ratio.json"] = _json({"rule": estimate_ratio.__module__ + ".estimate_ratio",
+                                      "cases": cases})
+
+
+def golden_files():
+    """Every golden file's name and bytes, computed in memory with the package."""
+    files = {}
+    packing_cases(files)
+    tile_plan_cases(files)
+    model_card_case(files)
+    tiled_run_cases(files)
+    auto_ratio_cases(files)
+    return files
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=DEFAULT_OUT, help="folder to write (default: %(default)s)")
+    args = parser.parse_args(argv)
+    from lsid_keras.atomic import write_bytes_atomic
+
+    os.makedirs(args.out, exist_ok=True)
+    files = golden_files()
+    for name, data in sorted(files.items()):
+        write_bytes_atomic(os.path.join(args.out, name), data)
+    total = sum(len(data) for data in files.values())
+    print(f"wrote {len(files)} golden files, {total / 1024:.0f} KiB, "
+          f"to {os.path.normpath(args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
