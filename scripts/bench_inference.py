@@ -1,4 +1,4 @@
-"""Benchmark of full-frame enhancement on CPU: tiled vs untiled, float32 vs mixed bfloat16.
+"""Benchmark of full-frame enhancement on CPU: Keras tiled vs untiled, fp32 vs bf16, and LiteRT.
 
 Runs a full-width random-init model (fixed seed; no trained weights are at hand, and speed does
 not depend on them) over one synthetic Sony-size packed frame (2848 x 4256 RAW pixels pack to
@@ -26,7 +26,18 @@ Configurations are predictor kinds x {tiled, untiled}: a kind is one function in
 named `{family}_{precision}`, e.g. "keras_fp32" yields "keras_tiled_fp32" and
 "keras_untiled_fp32".
 
-    python scripts/bench_inference.py --out bench_inference.json     # ~2.5 min on 2 cores
+LiteRT configurations ("litert_tiled_fp32", "_fp16", "_dynamic", "_int8"; fixed-shape, so
+tiled only) run the `.tflite` files `lsid_keras.export.export_model` makes from the same
+weights (an "export" child converts them once, int8 calibrated on the frame; no Keras in the
+LiteRT children). They are timed end to end as a user runs `lsid enhance`: RAW decode of a
+synthetic full-size DNG (the packed frame, darkened x100 and mosaicked) to a JPEG written,
+with the tile and halo from the model card. Every configuration reads its frame from that DNG
+(Keras configurations exclude the decode from their time), so errors compare like with like;
+LiteRT rows report PSNR against the untiled Keras fp32 output, the file size, ms per tile,
+and achieved GFLOP/s (2 x MACs of the tiles run) against the fp32 matmul peak the baseline
+child measures in the same run (TF 4096^3 matmul with the same threads).
+
+    python scripts/bench_inference.py --out bench_inference.json     # ~6 min on 2 cores
     python scripts/bench_inference.py --frame 128x192 --width 2 --tile 32 --halo 8  # smoke run
 """
 
@@ -57,6 +68,11 @@ REFERENCE_PREDICTOR = "keras_fp32"
 BASELINE = "baseline"
 #: Cores used by other processes during a timed run above which the report warns.
 CONTENDED_CPU = 0.2
+#: The synthetic DNG: SID's Sony levels, darkened by this ratio and amplified back.
+BLACK, WHITE, RATIO = 512, 16383, 100.0
+FRAME_DNG = "frame.dng"
+EXPORT = "export"
+LITERT_PRECISIONS = ("fp32", "fp16", "dynamic", "int8")
 
 
 # --- predictors: each builds a `predict(batch) -> output` callable for the tiler -----------
@@ -100,10 +116,23 @@ def keras_bf16_predictor(args, packed):
     return keras_predictor(model)
 
 
-#: Predictor kinds, named `{family}_{precision}`; each makes a tiled and an untiled config.
+def _litert_predictor(precision):
+    def make(args, packed):
+        """LiteRT over the exported `.tflite` (see `export_models`)."""
+        from lsid_keras.enhance import load_enhancer
+
+        return load_enhancer(litert_path(args.workdir, precision), num_threads=args.threads)
+
+    make.__doc__ = f"The {precision} .tflite export run by LiteRT (XNNPACK)."
+    return make
+
+
+#: Predictor kinds, named `{family}_{precision}`; each makes a tiled and an untiled config
+#: (LiteRT models have a fixed input shape: tiled only).
 PREDICTORS = {
     "keras_fp32": keras_fp32_predictor,
     "keras_bf16": keras_bf16_predictor,
+    **{f"litert_{precision}": _litert_predictor(precision) for precision in LITERT_PRECISIONS},
 }
 
 
@@ -112,9 +141,61 @@ def config_name(kind, mode):
     return f"{family}_{mode}_{precision}"
 
 
+def _modes(kind):
+    return ("tiled",) if kind.startswith("litert_") else MODES
+
+
 #: Configuration name -> (predictor kind, mode).
-CONFIGS = {config_name(kind, mode): (kind, mode) for kind in PREDICTORS for mode in MODES}
+CONFIGS = {config_name(kind, mode): (kind, mode) for kind in PREDICTORS for mode in _modes(kind)}
 DEFAULT_CONFIGS = tuple(CONFIGS)
+
+
+def litert_path(workdir, precision):
+    return os.path.join(workdir, "tflite", f"model_{precision}.tflite")
+
+
+def write_frame_dng(path, packed):
+    """A Bayer DNG whose packed, x`RATIO` amplified frame is `packed` up to DN rounding:
+    the RGGB mosaic of `packed / RATIO` in SID's Sony levels."""
+    from lsid_keras.raw import write_dng
+
+    height, width, _ = packed.shape
+    mosaic = np.empty((2 * height, 2 * width), np.float32)
+    for channel, (dy, dx) in enumerate(((0, 0), (0, 1), (1, 1), (1, 0))):
+        mosaic[dy::2, dx::2] = packed[..., channel]
+    mosaic = np.rint(BLACK + mosaic / RATIO * (WHITE - BLACK)).astype(np.uint16)
+    write_dng(path, mosaic, "RGGB", BLACK, WHITE)
+
+
+def frame_packed(workdir):
+    """The benchmark's packed, amplified frame, read from its DNG as `lsid enhance` reads it."""
+    from lsid_keras.raw import amplify, pack, read_raw
+
+    return amplify(pack(read_raw(os.path.join(workdir, FRAME_DNG))), RATIO).astype(np.float32)
+
+
+def export_models(args, precisions):
+    """The "export" child: the reference model to `.tflite` files via `export_model`
+    (fixed tile `args.litert_tile`, the benchmark's halo, int8 calibrated on the frame's DNG;
+    verification off: the benchmark measures the error itself)."""
+    from lsid_keras.export import export_model
+
+    start = time.perf_counter()
+    model = _reference_model(args, frame_packed(args.workdir))
+    model.save(os.path.join(args.workdir, "model.keras"))
+    representative = os.path.join(args.workdir, "representative")
+    os.makedirs(representative, exist_ok=True)
+    os.replace(os.path.join(args.workdir, FRAME_DNG), os.path.join(representative, FRAME_DNG))
+    try:
+        report = export_model(os.path.join(args.workdir, "model.keras"),
+                              os.path.join(args.workdir, "tflite"), tile=args.litert_tile,
+                              halo=args.halo, quant=precisions, representative=representative,
+                              verify=False, calibration_tiles=args.calibration_tiles)
+    finally:
+        os.replace(os.path.join(representative, FRAME_DNG), os.path.join(args.workdir, FRAME_DNG))
+    return {"seconds": time.perf_counter() - start, "tile": report["tile"],
+            "bytes": {v["quantization"]: v["bytes"] for v in report["variants"]},
+            "peak_rss_mib": peak_rss_mib()}
 
 
 def calibrate_output(model, packed, output_std, crop=256):
@@ -191,16 +272,78 @@ def run_baseline(args):
     packed_h, packed_w = args.frame[0] // BLOCK, args.frame[1] // BLOCK
     result["frame_gmacs"] = count_macs(model, packed_h, packed_w) / 1e9
     result["tile_gmacs"] = count_macs(model, args.tile, args.tile) / 1e9
+    result["litert_tile_gmacs"] = count_macs(model, args.litert_tile, args.litert_tile) / 1e9
+    result["matmul_gflops"] = matmul_peak_gflops()
     return result
+
+
+def matmul_peak_gflops(size=4096, repeats=3):
+    """fp32 GFLOP/s of a TF `size`^3 matmul with this process's threads: the machine's
+    practical peak, to rate each configuration's achieved GFLOP/s against."""
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    matmul().numpy()
+    best = min(_timed(lambda: matmul().numpy()) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def run_litert(args, name, output_path):
+    """Times one LiteRT configuration end to end: DNG decode to JPEG written (as `lsid
+    enhance`); ms per tile from single-tile calls. Saves the output as float16."""
+    from lsid_keras.enhance import enhance_file
+    from lsid_keras.image_io import write_image
+
+    kind, _ = CONFIGS[name]
+    start = time.perf_counter()
+    enhancer = PREDICTORS[kind](args, None)
+    tile = enhancer.fixed_tile
+    probe = np.zeros((1, tile, tile, PACKED_CHANNELS), np.float32)
+    enhancer.predict(probe)
+    warmup_s = time.perf_counter() - start
+    tile_ms = sorted(1000 * _timed(lambda: enhancer.predict(probe)) for _ in range(3))[1]
+    dng = os.path.join(args.workdir, FRAME_DNG)
+    jpeg = os.path.join(args.workdir, f"{name}.jpg")
+    times, cpu_per_wall, other_cpu, result = [], [], [], None
+    for _ in range(args.repeats):
+        result = None
+        (own, machine), start = _cpu_seconds(), time.perf_counter()
+        result = enhance_file(enhancer, dng, ratio=RATIO)
+        write_image(jpeg, result.rgb)
+        times.append(time.perf_counter() - start)
+        own_end, machine_end = _cpu_seconds()
+        cpu_per_wall.append((own_end - own) / times[-1])
+        if machine is not None:
+            other_cpu.append(max(0.0, (machine_end - machine) - (own_end - own)) / times[-1])
+    np.save(output_path, result.rgb.astype(np.float16))
+    return {"peak_rss_mib": peak_rss_mib(), "seconds": min(times),
+            "median_seconds": statistics.median(times), "times": times,
+            "cpu_per_wall": cpu_per_wall, "other_cpu_per_wall": other_cpu or None,
+            "warmup_s": warmup_s, "predictor": kind, "mode": "tiled",
+            "end_to_end": "RAW decode to JPEG written", "tile": tile,
+            "halo": enhancer.halo, "ms_per_tile": tile_ms,
+            "tflite_bytes": os.path.getsize(enhancer.source),
+            "litert_threads": enhancer.predict.num_threads,
+            "output_std": float(result.rgb.std()), "output_shape": list(result.rgb.shape)}
 
 
 def run_config(args, name, output_path):
     """Times one configuration on the frame; saves its output as float16 to `output_path`."""
+    if CONFIGS[name][0].startswith("litert_"):
+        return run_litert(args, name, output_path)
     threads = _configure_threads(args.threads)
     from lsid_keras.tiling import run_tiled, run_untiled
 
     kind, mode = CONFIGS[name]
-    packed = synthetic_packed(args.frame[0] // BLOCK, args.frame[1] // BLOCK, seed=args.seed)
+    packed = frame_packed(args.workdir)
     predict = PREDICTORS[kind](args, packed)
     if mode == "tiled":
         def run():
@@ -210,7 +353,7 @@ def run_config(args, name, output_path):
         predict(np.zeros((1, args.tile, args.tile, PACKED_CHANNELS), np.float32))
     else:
         def run():
-            return run_untiled(predict, packed, block=BLOCK)
+            return run_untiled(predict, packed, block=BLOCK, halo=args.halo)
 
         start = time.perf_counter()
         run()
@@ -244,6 +387,9 @@ def child_main(args):
     try:
         if name == BASELINE:
             result = run_baseline(args)
+        elif name == EXPORT:
+            result = export_models(args, [CONFIGS[c][0].split("_", 1)[1] for c in args.configs
+                                          if CONFIGS[c][0].startswith("litert_")])
         else:
             result = run_config(args, name, os.path.join(args.workdir, f"{name}.npy"))
         result["status"] = "ok"
@@ -307,12 +453,20 @@ def run_child(argv, name, workdir, args):
     return result
 
 
-def output_error(path, reference_path):
-    """Max and mean absolute difference of two saved outputs, in [0, 1] units."""
+def output_error(path, reference_path, clip=False):
+    """Max and mean absolute difference of two saved outputs, in [0, 1] units (`clip`: of
+    both clipped to [0, 1], for outputs `lsid enhance` already clipped), and the PSNR (dB,
+    peak 1) of the output against the reference, both clipped to [0, 1]."""
     output, reference = np.load(path), np.load(reference_path)
+    if clip:
+        output, reference = np.clip(output, 0, 1), np.clip(reference, 0, 1)
     error = np.abs(output.astype(np.float32) - reference.astype(np.float32))
+    clipped = np.clip(output.astype(np.float64), 0, 1) - np.clip(reference.astype(np.float64),
+                                                               0, 1)
+    mse = float(np.mean(clipped**2))
     return {"max_abs": float(error.max()), "mean_abs": float(error.mean()),
-            "max_levels": float(error.max() * 255), "mean_levels": float(error.mean() * 255)}
+            "max_levels": float(error.max() * 255), "mean_levels": float(error.mean() * 255),
+            "psnr_db": 100.0 if mse == 0 else min(100.0, float(10 * np.log10(1 / mse)))}
 
 
 def machine_info():
@@ -347,6 +501,8 @@ def compare(results, baseline_mib):
     """Side-by-side ratios of the configurations measured in this run."""
     ratios = {}
     for kind in PREDICTORS:
+        if len(_modes(kind)) < 2:
+            continue
         tiled, untiled = config_name(kind, "tiled"), config_name(kind, "untiled")
         ratios[f"{tiled}/{untiled}_seconds"] = _ratio(results, tiled, untiled, "seconds")
         ratios[f"{tiled}/{untiled}_peak_rss"] = _ratio(results, tiled, untiled, "peak_rss_mib")
@@ -357,7 +513,7 @@ def compare(results, baseline_mib):
     for kind in PREDICTORS:
         if kind == REFERENCE_PREDICTOR:
             continue
-        for mode in MODES:
+        for mode in _modes(kind):
             name, reference = config_name(kind, mode), config_name(REFERENCE_PREDICTOR, mode)
             ratios[f"{name}/{reference}_seconds"] = _ratio(results, name, reference, "seconds")
     return {key: value for key, value in ratios.items() if value is not None}
@@ -387,6 +543,10 @@ def print_report(report):
         if row.get("status") != "ok":
             print(f"{name:<20} FAILED: {row.get('reason')}")
             continue
+        if name == EXPORT:
+            print(f"{name:<20} {row['seconds']:7.2f} {'':>7} {'':>7} {'':>8} {'':>6} "
+                  f"{row['peak_rss_mib']:8.0f}   (convert to .tflite, tile {row['tile']})")
+            continue
         if name == BASELINE:
             print(f"{name:<20} {'':>7} {'':>7} {'':>7} {'':>8} {'':>6} "
                   f"{row['peak_rss_mib']:8.0f}   "
@@ -406,6 +566,19 @@ def print_report(report):
     if contended:
         print(f"warning: other processes used more than {CONTENDED_CPU} cores during the "
               f"fastest run of {', '.join(contended)}; their times are pessimistic")
+    litert = [(n, r) for n, r in results.items() if r.get("status") == "ok"
+              and r.get("predictor", "").startswith("litert_")]
+    if litert:
+        print(f"LiteRT, tile {report['litert_tile']} ({report['litert_tiles']} tiles), end to "
+              f"end RAW decode -> JPEG: {'config':<22} {'MB':>6} {'ms/tile':>8} {'s':>6} "
+              f"{'MP/s':>6} {'peak MiB':>8} {'GFLOP/s':>7} {'of peak':>7} {'PSNR dB':>7}")
+        for name, row in litert:
+            psnr = row.get("error_vs_fp32", {}).get("psnr_db", float("nan"))
+            print(f"{'':<62}{name:<22} {row['tflite_bytes'] / 1e6:6.2f} "
+                  f"{row['ms_per_tile']:8.1f} {row['seconds']:6.2f} "
+                  f"{row['megapixels_per_s']:6.2f} {row['peak_rss_mib']:8.0f} "
+                  f"{row.get('gflops_per_s', float('nan')):7.1f} "
+                  f"{row.get('fraction_of_matmul_peak', float('nan')):7.2f} {psnr:7.2f}")
     for key, value in report["ratios"].items():
         print(f"{key:<60} {value:6.3f}")
     if report.get("tiling_error_fp32"):
@@ -441,7 +614,13 @@ def parse_args(argv):
     parser.add_argument("--frame", type=_frame, default=(2848, 4256),
                         help="RAW frame HxW, multiples of 32 (default: Sony, 2848x4256)")
     parser.add_argument("--width", type=int, default=32, help="model width (32: the papers')")
-    parser.add_argument("--tile", type=int, default=512, help="tile side, packed pixels")
+    parser.add_argument("--tile", type=int, default=512,
+                        help="Keras tile side, packed pixels")
+    parser.add_argument("--litert-tile", type=int, default=None,
+                        help="fixed tile of the LiteRT exports (default: fitted to the frame, "
+                        "784 for a Sony frame)")
+    parser.add_argument("--calibration-tiles", type=int, default=16,
+                        help="int8 calibration tiles drawn from the frame")
     parser.add_argument("--halo", type=int, default=32, help="tile halo, packed pixels")
     parser.add_argument("--configs", type=_configs, default=list(DEFAULT_CONFIGS),
                         help=f"comma list of {', '.join(CONFIGS)} (default: all)")
@@ -462,11 +641,15 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1. Received: {args.repeats}")
-    if args.child is None:
-        from lsid_keras.tiling import tile_plan
+    from lsid_keras.tiling import fit_tile, tile_plan
 
+    packed_h, packed_w = args.frame[0] // BLOCK, args.frame[1] // BLOCK
+    if args.litert_tile is None:
+        args.litert_tile = fit_tile(packed_h, packed_w, args.halo, max(args.tile, 800))
+    if args.child is None:
         try:
-            tile_plan(args.frame[0] // BLOCK, args.frame[1] // BLOCK, args.tile, args.halo)
+            tile_plan(packed_h, packed_w, args.tile, args.halo)
+            tile_plan(packed_h, packed_w, args.litert_tile, args.halo)
         except ValueError as err:
             parser.error(str(err))
     return args
@@ -484,33 +667,51 @@ def main(argv=None):
     packed_h, packed_w = args.frame[0] // BLOCK, args.frame[1] // BLOCK
     plan = tile_plan(packed_h, packed_w, args.tile, args.halo)
     megapixels = args.frame[0] * args.frame[1] / 1e6
+    litert_plan = tile_plan(packed_h, packed_w, args.litert_tile, args.halo)
+    wants_litert = any(CONFIGS[c][0].startswith("litert_") for c in args.configs)
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench_inference-") as workdir:
-        for name in [BASELINE, *args.configs]:
+        write_frame_dng(os.path.join(workdir, FRAME_DNG),
+                        synthetic_packed(packed_h, packed_w, seed=args.seed))
+        for name in [BASELINE, *([EXPORT] if wants_litert else []), *args.configs]:
             print(f"running {name} ...", flush=True)
             row = results[name] = run_child(argv, name, workdir, args)
             if row["status"] != "ok":
                 print(f"  failed: {row['reason']}")
                 continue
-            if name == BASELINE:
+            if name in (BASELINE, EXPORT):
                 print(f"  peak {row['peak_rss_mib']:.0f} MiB")
                 continue
             row["megapixels_per_s"] = megapixels / row["seconds"]
             baseline = results[BASELINE]
             if baseline["status"] == "ok":
+                litert = row["predictor"].startswith("litert_")
                 gmacs = (baseline["frame_gmacs"] if row["mode"] == "untiled"
+                         else baseline["litert_tile_gmacs"] * len(litert_plan) if litert
                          else baseline["tile_gmacs"] * len(plan))
                 row["gmacs_per_s"] = gmacs / row["seconds"]
+                row["gflops_per_s"] = 2 * row["gmacs_per_s"]
+                row["fraction_of_matmul_peak"] = row["gflops_per_s"] / baseline["matmul_gflops"]
+                if litert:
+                    row["tile_gflops_per_s"] = (2 * baseline["litert_tile_gmacs"]
+                                                / (row["ms_per_tile"] / 1000))
             print(f"  {', '.join(f'{t:.2f}' for t in row['times'])} s (warm-up "
                   f"{row['warmup_s']:.2f} s), peak {row['peak_rss_mib']:.0f} MiB")
         for name, row in results.items():
-            if row["status"] != "ok" or name == BASELINE:
+            if row["status"] != "ok" or name in (BASELINE, EXPORT):
                 continue
             reference = config_name(REFERENCE_PREDICTOR, row["mode"])
+            if row["predictor"].startswith("litert_"):  # against the untiled fp32 answer
+                untiled_reference = config_name(REFERENCE_PREDICTOR, "untiled")
+                if results.get(untiled_reference, {}).get("status") == "ok":
+                    reference = untiled_reference
             if row["predictor"] != REFERENCE_PREDICTOR and \
                     results.get(reference, {}).get("status") == "ok":
-                row["error_vs_fp32"] = output_error(os.path.join(workdir, f"{name}.npy"),
-                                                    os.path.join(workdir, f"{reference}.npy"))
+                row["error_vs_fp32"] = output_error(
+                    os.path.join(workdir, f"{name}.npy"),
+                    os.path.join(workdir, f"{reference}.npy"),
+                    clip=row["predictor"].startswith("litert_"))
+                row["error_reference"] = reference
         tiled, untiled = (config_name(REFERENCE_PREDICTOR, mode) for mode in MODES)
         tiling_error = None
         if all(results.get(n, {}).get("status") == "ok" for n in (tiled, untiled)):
@@ -519,10 +720,12 @@ def main(argv=None):
 
     baseline = results[BASELINE]
     baseline_mib = baseline["peak_rss_mib"] if baseline["status"] == "ok" else None
+    if baseline["status"] == "ok":
+        print(f"fp32 matmul peak: {baseline['matmul_gflops']:.0f} GFLOP/s")
     report = {
         "model": args.model, "width": args.width, "frame": list(args.frame),
         "packed": [packed_h, packed_w, PACKED_CHANNELS], "tile": args.tile, "halo": args.halo,
-        "tiles": len(plan),
+        "tiles": len(plan), "litert_tile": args.litert_tile, "litert_tiles": len(litert_plan),
         "tiled_pixel_ratio": len(plan) * args.tile**2 / (packed_h * packed_w),
         "repeats": args.repeats, "threads": args.threads, "output_std": args.output_std,
         "seed": args.seed, "error_storage": "float16 copies of both outputs",

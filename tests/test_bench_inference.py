@@ -20,8 +20,11 @@ def _load_script():
 def test_configs_come_from_predictor_kinds():
     bench = _load_script()
     assert list(bench.CONFIGS) == ["keras_tiled_fp32", "keras_untiled_fp32",
-                                   "keras_tiled_bf16", "keras_untiled_bf16"]
+                                   "keras_tiled_bf16", "keras_untiled_bf16",
+                                   "litert_tiled_fp32", "litert_tiled_fp16",
+                                   "litert_tiled_dynamic", "litert_tiled_int8"]
     assert bench.CONFIGS["keras_untiled_bf16"] == ("keras_bf16", "untiled")
+    assert bench.CONFIGS["litert_tiled_int8"] == ("litert_int8", "tiled")  # fixed shape
 
 
 @pytest.mark.parametrize("bad", [["--configs", "keras_tiled_int4"], ["--frame", "100x192"],
@@ -37,12 +40,13 @@ def test_runs_every_config_small_and_writes_json(tmp_path):
     # A subprocess, as users run it; the script starts one child per configuration.
     out = tmp_path / "bench.json"
     process = subprocess.run([sys.executable, str(SCRIPT), *TINY, "--out", str(out)],
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=240)
     assert process.returncode == 0, process.stdout + process.stderr
     report = json.loads(out.read_text())
     results = report["results"]
-    assert list(results) == ["baseline", "keras_tiled_fp32", "keras_untiled_fp32",
-                             "keras_tiled_bf16", "keras_untiled_bf16"]
+    assert list(results) == ["baseline", "export", "keras_tiled_fp32", "keras_untiled_fp32",
+                             "keras_tiled_bf16", "keras_untiled_bf16", "litert_tiled_fp32",
+                             "litert_tiled_fp16", "litert_tiled_dynamic", "litert_tiled_int8"]
     assert all(row["status"] == "ok" for row in results.values()), results
     assert results["baseline"]["params"] > 0
     for name in ("keras_tiled_fp32", "keras_untiled_fp32", "keras_tiled_bf16",
@@ -64,6 +68,20 @@ def test_runs_every_config_small_and_writes_json(tmp_path):
                 "keras_tiled_bf16/keras_tiled_fp32_seconds",
                 "keras_untiled_bf16/keras_untiled_fp32_seconds"):
         assert report["ratios"][key] > 0, key
+    assert results["baseline"]["matmul_gflops"] > 0
+    sizes = {}
+    for precision in ("fp32", "fp16", "dynamic", "int8"):
+        row = results[f"litert_tiled_{precision}"]
+        # End to end (DNG decode to JPEG) with the card's tile, against untiled Keras fp32.
+        assert row["end_to_end"] == "RAW decode to JPEG written"
+        assert row["tile"] == report["litert_tile"] and row["halo"] == 8
+        assert row["ms_per_tile"] > 0 and row["gflops_per_s"] > 0
+        assert 0 < row["fraction_of_matmul_peak"] < 10
+        assert row["output_shape"] == [128, 192, 3] and row["litert_threads"] == 2
+        assert row["error_reference"] == "keras_untiled_fp32"
+        assert row["error_vs_fp32"]["psnr_db"] > (60 if precision == "fp32" else 30)
+        sizes[precision] = row["tflite_bytes"]
+    assert sizes["int8"] < sizes["fp16"] < sizes["fp32"]
     assert report["machine"]["cpu_count"] >= 1 and report["machine"]["tensorflow_version"]
     assert "keras_untiled_bf16" in process.stdout and "MP/s" in process.stdout
 
