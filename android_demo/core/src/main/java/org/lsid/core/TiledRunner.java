@@ -1,0 +1,184 @@
+package org.lsid.core;
+
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Runs a fixed-shape {@link TileModel} over a packed frame tile by tile and stitches the
+ * output, as {@code lsid_keras.tiling.run_tiled} does with a batch of one: the same plan, the
+ * same reflect padding (read through index arithmetic, never built), the same crop or feather
+ * blend. Memory: the output, one input and one output tile.
+ */
+public final class TiledRunner {
+    /** Progress and timing of a run, on the thread that runs it. */
+    public interface Listener {
+        /**
+         * Called after each tile.
+         *
+         * @param done tiles finished, 1 to total
+         * @param total tiles in the plan
+         * @param tileNanos time the model took on this tile, in nanoseconds
+         */
+        void onTile(int done, int total, long tileNanos);
+    }
+
+    private final TileModel model;
+    private final int tile;
+    private final int halo;
+    private final int block;
+    private final int channels;
+    private final Blend blend;
+
+    /**
+     * @param model the tile model
+     * @param tile its input side in packed pixels (the card's {@code tile})
+     * @param halo context kept around each core, packed pixels (the card's {@code halo})
+     * @param block output pixels per packed pixel per side (the card's {@code block_size})
+     * @param channels packed channels the model takes (the card's {@code packed_channels})
+     */
+    public TiledRunner(TileModel model, int tile, int halo, int block, int channels,
+            Blend blend) {
+        TilePlanner.checkArguments(TilePlanner.SIZE_MULTIPLE, TilePlanner.SIZE_MULTIPLE, tile,
+                halo, TilePlanner.SIZE_MULTIPLE);
+        if (block < 1 || channels < 1) {
+            throw new IllegalArgumentException("block and channels must be positive; got block="
+                    + block + ", channels=" + channels);
+        }
+        this.model = model;
+        this.tile = tile;
+        this.halo = halo;
+        this.block = block;
+        this.channels = channels;
+        this.blend = blend;
+    }
+
+    /** A runner built from a model card's tile, halo, block and channels. */
+    public static TiledRunner forCard(TileModel model, ModelCard card, Blend blend) {
+        return new TiledRunner(model, card.tile, card.halo, card.blockSize, card.packedChannels,
+                blend);
+    }
+
+    /** The plan this runner follows for a packed frame of this size. */
+    public List<Tile> plan(int height, int width) {
+        return TilePlanner.plan(height, width, tile, halo);
+    }
+
+    /**
+     * Enhances a packed, amplified frame.
+     *
+     * @param listener told after every tile, or null
+     * @param cancelled polled before every tile, or null; when it answers true the run stops
+     *     with a {@link CancellationException}
+     * @return {@code (H * block) x (W * block) x 3}, the model's value range
+     * @throws LsidException the frame's channels differ from the model's
+     * @throws Exception what the model throws
+     */
+    public RgbImage run(PackedImage packed, Listener listener, BooleanSupplier cancelled)
+            throws Exception {
+        if (packed.channels != channels) {
+            throw new LsidException("packed frame has " + packed.channels
+                    + " channels; the model takes " + channels);
+        }
+        int height = packed.height;
+        int width = packed.width;
+        List<Tile> plan = plan(height, width);
+        int[] padded = TilePlanner.paddedSize(height, width, tile, halo,
+                TilePlanner.SIZE_MULTIPLE);
+        int[] sourceRows = TilePlanner.reflectIndices(height, padded[0], halo);
+        int[] sourceCols = TilePlanner.reflectIndices(width, padded[1], halo);
+        RgbImage output = new RgbImage(height * block, width * block);
+        float[] input = new float[tile * tile * channels];
+        float[] result = new float[tile * block * tile * block * 3];
+        int done = 0;
+        for (Tile t : plan) {
+            if (cancelled != null && cancelled.getAsBoolean()) {
+                throw new CancellationException("cancelled after " + done + " of "
+                        + plan.size() + " tiles");
+            }
+            int i = 0;
+            for (int y = 0; y < tile; y++) {
+                int rowBase = sourceRows[t.top + y] * width;
+                for (int x = 0; x < tile; x++) {
+                    int from = (rowBase + sourceCols[t.left + x]) * channels;
+                    for (int c = 0; c < channels; c++) {
+                        input[i++] = packed.data[from + c];
+                    }
+                }
+            }
+            long start = System.nanoTime();
+            model.run(input, result);
+            long nanos = System.nanoTime() - start;
+            if (blend == Blend.CROP) {
+                crop(output, t, result);
+            } else {
+                feather(output, t, result);
+            }
+            done++;
+            if (listener != null) {
+                listener.onTile(done, plan.size(), nanos);
+            }
+        }
+        return output;
+    }
+
+    /** Writes the tile's core into the image. */
+    private void crop(RgbImage output, Tile t, float[] result) {
+        int side = tile * block;
+        int top = (t.top - t.pad) * block;
+        int left = (t.left - t.pad) * block;
+        for (int y = t.coreTop * block; y < (t.coreTop + t.coreHeight) * block; y++) {
+            int from = ((y - top) * side + t.coreLeft * block - left) * 3;
+            int to = (y * output.width + t.coreLeft * block) * 3;
+            System.arraycopy(result, from, output.data, to, t.coreWidth * block * 3);
+        }
+    }
+
+    /** Adds the tile's output weighted by its feather ramps over its core widened by them. */
+    private void feather(RgbImage output, Tile t, float[] result) {
+        int side = tile * block;
+        int top = (t.top - t.pad) * block;
+        int left = (t.left - t.pad) * block;
+        double[] rows = axisWeights(t.top, t.height, t.coreTop + t.pad,
+                t.coreTop + t.pad + t.coreHeight, t.rampTop, t.rampBottom);
+        double[] cols = axisWeights(t.left, t.width, t.coreLeft + t.pad,
+                t.coreLeft + t.pad + t.coreWidth, t.rampLeft, t.rampRight);
+        int y0 = (t.coreTop - t.rampTop) * block;
+        int y1 = (t.coreTop + t.coreHeight + t.rampBottom) * block;
+        int x0 = (t.coreLeft - t.rampLeft) * block;
+        int x1 = (t.coreLeft + t.coreWidth + t.rampRight) * block;
+        for (int y = y0; y < y1; y++) {
+            for (int x = x0; x < x1; x++) {
+                float weight = (float) (rows[y - top] * cols[x - left]);
+                int from = ((y - top) * side + x - left) * 3;
+                int to = (y * output.width + x) * 3;
+                for (int c = 0; c < 3; c++) {
+                    output.data[to + c] += weight * result[from + c];
+                }
+            }
+        }
+    }
+
+    /**
+     * Feather weights over a window along one axis, in output pixels: a linear rise centred
+     * on {@code start} and a fall centred on {@code stop} (padded packed pixels), each
+     * {@code 2 * ramp} wide, a step when the ramp is 0 ({@code tiling._axis_weights}).
+     */
+    private double[] axisWeights(int origin, int size, int start, int stop, int rampBefore,
+            int rampAfter) {
+        double[] weights = new double[size * block];
+        for (int i = 0; i < weights.length; i++) {
+            double centre = origin * block + i + 0.5;
+            weights[i] = rise(centre, start, rampBefore) * (1.0 - rise(centre, stop, rampAfter));
+        }
+        return weights;
+    }
+
+    private double rise(double centre, int edge, int ramp) {
+        if (ramp == 0) {
+            return centre >= edge * block ? 1.0 : 0.0;
+        }
+        double value = (centre - (double) (edge - ramp) * block) / (2.0 * ramp * block);
+        return Math.min(Math.max(value, 0.0), 1.0);
+    }
+}

@@ -1,0 +1,215 @@
+package org.lsid.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.ArrayList;
+
+/**
+ * The Java core against the golden vectors the Python package wrote
+ * ({@code scripts/make_golden_vectors.py}): packing, tile plans, the model card, a tiled run
+ * of a stand-in model and the auto ratio.
+ */
+class GoldenVectorsTest {
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> cases(Map<String, Object> document, String key) {
+        return (List<Map<String, Object>>) document.get(key);
+    }
+
+    @TestFactory
+    List<DynamicTest> packingMatchesPythonBitForBit() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Map<String, Object> c : cases(Golden.json("packing.json"), "cases")) {
+            String order = (String) c.get("order");
+            tests.add(DynamicTest.dynamicTest("pack " + order, () -> {
+                Golden.Array mosaic = Golden.npy((String) c.get("mosaic"));
+                Golden.Array expected = Golden.npy((String) c.get("packed"));
+                List<?> blackRows = (List<?>) c.get("black");
+                double[][] black = new double[2][2];
+                for (int r = 0; r < 2; r++) {
+                    int[] row = Golden.integers(blackRows.get(r));
+                    black[r][0] = row[0];
+                    black[r][1] = row[1];
+                }
+                List<?> cfaRows = (List<?>) c.get("cfa");
+                int[][] cfa = {Golden.integers(cfaRows.get(0)), Golden.integers(cfaRows.get(1))};
+                CfaPattern pattern = CfaPattern.fromColours(cfa, order);
+                assertEquals(CfaPattern.valueOf(order), pattern);
+                RawFrame frame = RawFrame.fromSamples(mosaic.uint16(), mosaic.shape[1],
+                        mosaic.shape[0], pattern, black, Golden.integer(c.get("white")), order);
+                PackedImage packed = BayerPacker.pack(frame);
+                assertArrayEquals(expected.shape,
+                        new int[] {packed.height, packed.width, packed.channels});
+                assertArrayEquals(expected.floats(), packed.data, 0.0f, order);
+            }));
+        }
+        return tests;
+    }
+
+    @TestFactory
+    List<DynamicTest> tilePlansMatchPython() {
+        Map<String, Object> document = Golden.json("tile_plans.json");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Map<String, Object> p : cases(document, "plans")) {
+            int height = Golden.integer(p.get("height"));
+            int width = Golden.integer(p.get("width"));
+            int tile = Golden.integer(p.get("tile"));
+            int halo = Golden.integer(p.get("halo"));
+            String name = height + "x" + width + " tile " + tile + " halo " + halo;
+            tests.add(DynamicTest.dynamicTest("plan " + name, () -> {
+                assertArrayEquals(Golden.integers(p.get("padded")),
+                        TilePlanner.paddedSize(height, width, tile, halo, 16), name);
+                List<?> expected = (List<?>) p.get("tiles");
+                List<Tile> plan = TilePlanner.plan(height, width, tile, halo);
+                assertEquals(expected.size(), plan.size(), name);
+                for (int i = 0; i < plan.size(); i++) {
+                    assertArrayEquals(Golden.integers(expected.get(i)), plan.get(i).toArray(),
+                            name + " tile " + i);
+                }
+            }));
+        }
+        for (Map<String, Object> f : cases(document, "fit_tile")) {
+            int height = Golden.integer(f.get("height"));
+            int width = Golden.integer(f.get("width"));
+            int halo = Golden.integer(f.get("halo"));
+            int maxTile = Golden.integer(f.get("max_tile"));
+            tests.add(DynamicTest.dynamicTest("fit_tile " + height + "x" + width, () ->
+                    assertEquals(Golden.integer(f.get("tile")),
+                            TilePlanner.fitTile(height, width, halo, maxTile, 16))));
+        }
+        return tests;
+    }
+
+    @Test
+    void modelCardFieldsAreRead() throws Exception {
+        ModelCard card = ModelCard.parse(Golden.text("model_card.json"), "model_card.json");
+        Map<String, Object> want = Golden.json("model_card_fields.json");
+        assertEquals(want.get("cfa_kind"), card.cfaKind);
+        assertEquals(Golden.integer(want.get("packed_channels")), card.packedChannels);
+        assertEquals(Golden.integer(want.get("block_size")), card.blockSize);
+        assertEquals(want.get("channel_order"), card.channelOrder);
+        assertEquals(Golden.integer(want.get("tile")), card.tile);
+        assertEquals(Golden.integer(want.get("halo")), card.halo);
+        assertEquals(Golden.integer(want.get("size_multiple")), card.sizeMultiple);
+        assertEquals(want.get("quantization"), card.quantization);
+        assertEquals(want.get("input_range"), List.of(card.inputRange[0], card.inputRange[1]));
+        assertEquals(want.get("output_range"),
+                List.of(card.outputRange[0], card.outputRange[1]));
+        for (String key : new String[] {"input", "output"}) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> tensor = (Map<String, Object>) want.get(key);
+            TensorSpec spec = key.equals("input") ? card.input : card.output;
+            assertEquals(tensor.get("dtype"), spec.dtype, key);
+            assertEquals((Double) tensor.get("scale"), spec.scale, 0.0, key);
+            assertEquals(Golden.integer(tensor.get("zero_point")), spec.zeroPoint, key);
+            assertArrayEquals(Golden.integers(tensor.get("shape")), spec.shape, key);
+        }
+    }
+
+    /** The stand-in model of make_golden_vectors.py, in Java. */
+    static TileModel standIn(Map<String, Object> description, int tile, int block, int channels) {
+        List<?> rows = (List<?>) description.get("weights");
+        double[][] weights = new double[rows.size()][channels];
+        for (int k = 0; k < rows.size(); k++) {
+            List<?> row = (List<?>) rows.get(k);
+            for (int c = 0; c < channels; c++) {
+                weights[k][c] = (Double) row.get(c);
+            }
+        }
+        List<?> biasList = (List<?>) description.get("bias");
+        double[] bias = new double[3];
+        for (int k = 0; k < 3; k++) {
+            bias[k] = (Double) biasList.get(k);
+        }
+        return (input, output) -> {
+            int side = tile * block;
+            double[] mean = new double[channels];
+            for (int y = 0; y < tile; y++) {
+                for (int x = 0; x < tile; x++) {
+                    java.util.Arrays.fill(mean, 0.0);
+                    for (int dy = -1; dy <= 1; dy++) {
+                        for (int dx = -1; dx <= 1; dx++) {
+                            int yy = y + dy;
+                            int xx = x + dx;
+                            if (yy < 0 || xx < 0 || yy >= tile || xx >= tile) {
+                                continue;
+                            }
+                            for (int c = 0; c < channels; c++) {
+                                mean[c] += input[(yy * tile + xx) * channels + c];
+                            }
+                        }
+                    }
+                    for (int i = 0; i < block; i++) {
+                        for (int j = 0; j < block; j++) {
+                            for (int k = 0; k < 3; k++) {
+                                double v = bias[k];
+                                double[] w = weights[(i * block + j) * 3 + k];
+                                for (int c = 0; c < channels; c++) {
+                                    v += w[c] * (mean[c] / 9.0);
+                                }
+                                output[((y * block + i) * side + x * block + j) * 3 + k] =
+                                        (float) v;
+                            }
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    @TestFactory
+    List<DynamicTest> tiledRunOfTheStandInModelMatchesPython() {
+        Map<String, Object> document = Golden.json("tiled_run.json");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> standIn = (Map<String, Object>) document.get("stand_in");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Map<String, Object> c : cases(document, "cases")) {
+            int tile = Golden.integer(c.get("tile"));
+            int halo = Golden.integer(c.get("halo"));
+            int block = Golden.integer(c.get("block"));
+            @SuppressWarnings("unchecked")
+            Map<String, Object> outputs = (Map<String, Object>) c.get("outputs");
+            for (Blend blend : Blend.values()) {
+                String name = c.get("name") + " " + blend;
+                tests.add(DynamicTest.dynamicTest("tiled " + name, () -> {
+                    Golden.Array input = Golden.npy((String) c.get("input"));
+                    Golden.Array expected =
+                            Golden.npy((String) outputs.get(blend.name().toLowerCase()));
+                    PackedImage packed = new PackedImage(input.shape[0], input.shape[1],
+                            input.shape[2], input.floats());
+                    TiledRunner runner = new TiledRunner(
+                            standIn(standIn, tile, block, packed.channels), tile, halo, block,
+                            packed.channels, blend);
+                    RgbImage rgb = runner.run(packed, null, null);
+                    assertArrayEquals(expected.shape, new int[] {rgb.height, rgb.width, 3});
+                    // The stand-in sums in another order than NumPy: float32 rounding only.
+                    assertArrayEquals(expected.floats(), rgb.data, 2e-6f, name);
+                }));
+            }
+        }
+        return tests;
+    }
+
+    @Test
+    void autoRatioMatchesPython() {
+        Map<String, Object> document = Golden.json("auto_ratio.json");
+        List<Map<String, Object>> all = cases(document, "cases");
+        assertTrue(all.size() >= 3);
+        for (Map<String, Object> c : all) {
+            Golden.Array array = Golden.npy((String) c.get("packed"));
+            PackedImage packed = new PackedImage(array.shape[0], array.shape[1], array.shape[2],
+                    array.floats());
+            double expected = (Double) c.get("ratio");
+            assertEquals(expected, AutoRatio.estimate(packed), 1e-9 * expected,
+                    (String) c.get("name"));
+        }
+    }
+}
