@@ -22,6 +22,9 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
   frame run through `tiling.run_tiled` with a stand-in model (`stand_in_model`: a 3x3 box
   filter with zero padding at the window's edges, as a network's convolutions pad, then a
   fixed linear map to `block x block x 3` sub-pixels), both blends.
+- `dng.json` + `dng_GRBG.dng` / `dng_GRBG_packed.npy`: a small DNG written by
+  `lsid_keras.raw.dng.write_dng` with what `read_raw` finds in it and `pack(read_raw(...))`,
+  for the Java DNG reader (the app opens DNGs picked from storage with it).
 - `auto_ratio.json` + `ratio_<case>.npy` (float32 packed, not amplified): inputs and the
   ratio `lsid_keras.enhance.estimate_ratio` chooses (`lsid_keras.amplification` once it
   exists).
@@ -193,6 +196,36 @@ def tiled_run_cases(files):
     })
 
 
+def dng_case(files):
+    import tempfile
+
+    from lsid_keras.raw import pack, read_raw
+    from lsid_keras.raw.dng import write_dng
+
+    rng = np.random.default_rng(5)
+    white = 4000
+    mosaic = rng.integers(0, white + 1, size=(27, 34)).astype(np.uint16)
+    black = [[200, 204], [198, 202]]
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "frame.dng")
+        write_dng(path, mosaic, "GRBG", black, white, camera_wb=(2.0, 1.0, 1.6),
+                  exposure_time=0.04)
+        with open(path, "rb") as handle:
+            files["dng_GRBG.dng"] = handle.read()
+        frame = read_raw(path)
+        packed = pack(frame)
+    wb = [float(v) for v in frame.camera_wb[:3]]
+    files["dng_GRBG_packed.npy"] = _npy(packed.astype("<f4"))
+    files["dng.json"] = _json({"cases": [{
+        "file": "dng_GRBG.dng", "packed": "dng_GRBG_packed.npy",
+        "height": int(frame.mosaic.shape[0]), "width": int(frame.mosaic.shape[1]),
+        "cfa": frame.cfa.tolist(), "black": frame.black_level.tolist(),
+        "white": float(frame.white_level),
+        "white_balance": [wb[0] / wb[1], 1.0, wb[2] / wb[1]],
+        "exposure_time": frame.exposure_time,
+    }]})
+
+
 def auto_ratio_cases(files):
     estimate_ratio = estimate_ratio_function()
     rng = np.random.default_rng(3)
@@ -221,6 +254,7 @@ def golden_files():
     tile_plan_cases(files)
     model_card_case(files)
     tiled_run_cases(files)
+    dng_case(files)
     auto_ratio_cases(files)
     return files
 
