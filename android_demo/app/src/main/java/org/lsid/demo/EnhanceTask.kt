@@ -1,0 +1,86 @@
+package org.lsid.demo
+
+import android.content.Context
+import android.graphics.Bitmap
+import java.util.concurrent.CancellationException
+import java.util.concurrent.atomic.AtomicBoolean
+import org.lsid.core.AutoRatio
+import org.lsid.core.Blend
+import org.lsid.core.LsidException
+import org.lsid.core.ModelCard
+import org.lsid.core.RawPreview
+import org.lsid.core.TiledRunner
+
+/**
+ * Enhances one [Shot]: amplify (the slider's ratio, or [AutoRatio] as `lsid enhance --ratio
+ * auto`), run the model tile by tile with the card's tile and halo, and build the before/after
+ * bitmaps. Runs on the caller's (worker) thread; reports through [Listener].
+ */
+class EnhanceTask(
+    private val context: Context,
+    private val card: ModelCard,
+    private val useGpu: Boolean,
+    private val cpuThreads: Int,
+    private val listener: Listener,
+) {
+    /** Progress and results; called on the worker thread (post to the UI yourself). */
+    interface Listener {
+        fun onStarted(accelerator: String, tiles: Int, ratio: Double)
+        fun onTile(done: Int, total: Int, tileMillis: Double)
+        fun onFinished(before: Bitmap, after: Bitmap, timing: Timing)
+        fun onCancelled()
+        fun onError(message: String)
+    }
+
+    /** Timing of a run, milliseconds. */
+    class Timing(
+        val accelerator: String,
+        val ratio: Double,
+        val tiles: Int,
+        val meanTileMillis: Double,
+        val totalMillis: Double,
+    )
+
+    private val cancelled = AtomicBoolean(false)
+
+    fun cancel() = cancelled.set(true)
+
+    /** @param ratio the amplification, or null for automatic */
+    fun run(shot: Shot, ratio: Double?) {
+        val start = System.nanoTime()
+        try {
+            val gain = ratio ?: AutoRatio.estimate(shot.packed)
+            val amplified = shot.packed.amplified(gain.toFloat())
+            LiteRtTileModel(context, card, useGpu, cpuThreads).use { model ->
+                val runner = TiledRunner.forCard(model, card, Blend.CROP)
+                val tiles = runner.plan(shot.packed.height, shot.packed.width).size
+                listener.onStarted(model.acceleratorName, tiles, gain)
+                var modelNanos = 0L
+                val rgb = runner.run(amplified, { done, total, nanos ->
+                    modelNanos += nanos
+                    listener.onTile(done, total, nanos / 1e6)
+                }, cancelled::get)
+                val after = Bitmap.createBitmap(rgb.toArgb(), rgb.width, rgb.height,
+                    Bitmap.Config.ARGB_8888)
+                val packed = shot.packed
+                val before = Bitmap.createBitmap(
+                    RawPreview.toArgb(packed, gain.toFloat(), shot.whiteBalance),
+                    packed.width, packed.height, Bitmap.Config.ARGB_8888)
+                listener.onFinished(before, after, Timing(model.acceleratorName, gain, tiles,
+                    modelNanos / 1e6 / tiles, (System.nanoTime() - start) / 1e6))
+            }
+        } catch (error: CancellationException) {
+            listener.onCancelled()
+        } catch (error: LsidException) {
+            listener.onError(error.message ?: error.toString())
+        } catch (error: OutOfMemoryError) {
+            listener.onError("${shot.source}: not enough memory for a " +
+                "${shot.packed.width * card.blockSize} x ${shot.packed.height * card.blockSize} " +
+                "output; try a smaller frame")
+        } catch (error: Exception) {
+            // LiteRT errors (a model that does not match its card, a lost GPU context, ...).
+            listener.onError("assets/${ModelAssets.MODEL}: ${error.javaClass.simpleName}: " +
+                (error.message ?: "no message"))
+        }
+    }
+}

@@ -1,0 +1,18 @@
+package org.lsid.demo
+
+import org.lsid.core.PackedImage
+
+/**
+ * One RAW frame packed for the network, with what the UI shows about it.
+ *
+ * @property packed R, G, B, G packed, normalised, not amplified
+ * @property whiteBalance as-shot gains (R, G, B) for the preview, or null
+ * @property exposureNs exposure time, or 0 when unknown
+ * @property source camera id or file name, for messages and the saved file's name
+ */
+class Shot(
+    val packed: PackedImage,
+    val whiteBalance: FloatArray?,
+    val exposureNs: Long,
+    val source: String,
+)
