@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 
+from lsid_keras.amplification import TARGET_LEVEL
 from lsid_keras.export import tflite_file
 from lsid_keras.export.errors import ExportError
 
@@ -49,7 +50,8 @@ NORMALISATION = {
     "input": "packed RAW, linear: (x - black) / (white - black) per CFA position, black and "
              "white levels from the file, clipped at 0",
     "amplification": "multiplied by the exposure ratio (long / short exposure, at most 300; "
-                     "or estimated so the frame's mean reaches 0.1) and clipped to [0, 1]",
+                     "or estimated by lsid_keras.amplification.estimate_ratio: the frame's "
+                     f"highlight level brought to {TARGET_LEVEL}) and clipped to [0, 1]",
     "range": [0.0, 1.0],
 }
 OUTPUT = {
@@ -58,6 +60,29 @@ OUTPUT = {
     "color_space": "sRGB (IEC 61966-2-1 primaries and transfer curve), camera white balance "
                    "applied, as rawpy/LibRaw develops SID's long exposures",
 }
+
+
+def training_camera_description(camera_name, cfa_kind):
+    """The card's `camera.training_camera` entry: the camera whose colour the model learned
+    (SID's camera for the CFA kind when `camera_name` is None) with its XYZ -> camera matrix
+    (D65, row-major), so a runtime maps other cameras' frames into it before the network
+    (`lsid_keras.raw.colour`)."""
+    from lsid_keras.raw.cameras import camera_spec
+    from lsid_keras.raw.colour import DEFAULT_TRAINING_CAMERA
+
+    spec = camera_spec(camera_name or DEFAULT_TRAINING_CAMERA[cfa_kind])
+    return {
+        "name": spec.name,
+        "model": spec.model,
+        "assumed": camera_name is None,
+        "xyz_to_camera": spec.xyz_to_camera.tolist(),
+        "colour_mapping": "frames whose XYZ -> camera matrix differs: packed channels mapped by "
+                          "diag(1/w_t) N_t inv(N_s) diag(w_s), N = rows-sum-to-1(M @ sRGB->XYZ), "
+                          "w_s the file's as-shot gains, w_t = G / (M_t inv(M_s) (1/w_s)); "
+                          "a channel of colour c becomes A[c,c] * itself + sum over the other "
+                          "colours j of A[c,j] * (mean of the channels of colour j); clipped to "
+                          "[0, 1] before amplification",
+    }
 
 
 def cfa_description(cfa_kind):
@@ -98,7 +123,8 @@ def make_card(*, cfa_kind, tile, halo, quantization, inputs, outputs, source_mod
     return {
         "format": CARD_NAME,
         "card_version": CARD_VERSION,
-        "camera": {"name": camera_name, **cfa_description(cfa_kind)},
+        "camera": {"name": camera_name, **cfa_description(cfa_kind),
+                   "training_camera": training_camera_description(camera_name, cfa_kind)},
         "tile": int(tile),
         "halo": int(halo),
         "size_multiple": int(size_multiple),

@@ -17,6 +17,13 @@ What is taken from LibRaw, and how:
 - exposure_time: `other.shutter_speed` (EXIF ExposureTime) in seconds, None when LibRaw reports
   none (0). LibRaw stores it as float32; it is returned as the shortest decimal of that float32
   (1/25 s reads 0.04, not 0.03999999910593033).
+- xyz_to_camera: the first three rows of `rgb_xyz_matrix` (LibRaw's XYZ -> camera matrix for
+  D65, from its table or the DNG's ColorMatrix), None when LibRaw has none (all zeros).
+- orientation: `sizes.flip`, LibRaw's rotation for display: 0 none, 3 180 degrees, 5 90 degrees
+  counter-clockwise, 6 90 degrees clockwise. The mosaic itself is never rotated.
+- iso: `other.iso_speed`, None when LibRaw reports 0.
+- make, model: the TIFF Make / Model tags of TIFF-based files (DNG, ARW, NEF, CR2, ...), read
+  from the first IFD; None for other containers (rawpy does not expose LibRaw's names).
 
 Bad input raises a `RawError` subclass naming the file (see `lsid_keras.raw.errors`); rawpy's
 exceptions are chained as `__cause__`, never shown bare, and LibRaw's own stderr lines are folded
@@ -26,6 +33,7 @@ into the message (`lsid_keras.raw.libraw`). `scripts/fuzz_raw.py` checks this on
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +95,10 @@ class RawFrame:
             G2 is 0 when LibRaw has 3 colours).
         exposure_time: seconds, or None when the file does not say.
         path: source file, or None for in-memory frames.
+        xyz_to_camera: (3, 3) XYZ -> camera matrix (D65) of the camera, or None if unknown.
+        orientation: LibRaw flip code for display: 0, 3 (180), 5 (90 CCW), 6 (90 CW).
+        iso: ISO speed, or None when the file does not say.
+        make, model: camera maker and model as the file names them, or None.
 
     Arrays are stored read-only; copy before modifying.
     """
@@ -98,6 +110,11 @@ class RawFrame:
     camera_wb: tuple[float, ...] = ()
     exposure_time: float | None = None
     path: str | None = None
+    xyz_to_camera: np.ndarray | None = None
+    orientation: int = 0
+    iso: float | None = None
+    make: str | None = None
+    model: str | None = None
 
     def __post_init__(self):
         mosaic = np.asarray(self.mosaic)
@@ -124,6 +141,12 @@ class RawFrame:
             object.__setattr__(self, "exposure_time", float(self.exposure_time))
         if self.path is not None:
             object.__setattr__(self, "path", os.fspath(self.path))
+        if self.xyz_to_camera is not None:
+            matrix = np.array(self.xyz_to_camera, dtype=np.float64)
+            if matrix.shape != (3, 3):
+                raise ValueError(f"xyz_to_camera must be 3x3. Received: shape={matrix.shape}")
+            object.__setattr__(self, "xyz_to_camera", _read_only(matrix))
+        object.__setattr__(self, "orientation", int(self.orientation))
 
     @property
     def cfa_kind(self) -> str:
@@ -242,6 +265,42 @@ def _exposure_time(raw: rawpy.RawPy) -> float | None:
     return float(str(np.float32(shutter)))
 
 
+def _xyz_to_camera(raw: rawpy.RawPy) -> np.ndarray | None:
+    matrix = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]
+    if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)) or not np.any(matrix):
+        return None
+    return matrix
+
+
+def _iso(raw: rawpy.RawPy) -> float | None:
+    try:
+        iso = float(raw.other.iso_speed)
+    except (OverflowError, OSError, ValueError):  # see _exposure_time
+        return None
+    return iso if np.isfinite(iso) and iso > 0 else None
+
+
+def _make_and_model(path: str) -> tuple[str | None, str | None]:
+    """TIFF Make (271) and Model (272) of the first IFD; (None, None) for other files."""
+    from PIL import TiffImagePlugin
+
+    try:
+        with open(path, "rb") as file, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns on odd tags; stderr stays clean
+            header = file.read(8)
+            if header[:4] not in (b"II*\x00", b"MM\x00*"):
+                return None, None
+            directory = TiffImagePlugin.ImageFileDirectory_v2(header)
+            file.seek(directory.next)
+            directory.load(file)
+            names = [directory.get(tag) for tag in (271, 272)]
+    except Exception:  # noqa: BLE001 - a tag we cannot parse is a tag we do not have
+        return None, None
+    return tuple(
+        name.strip("\0 ") or None if isinstance(name, str) else None for name in names
+    )
+
+
 def unpack_mosaic(raw: rawpy.RawPy, path: str, max_pixels: int = MAX_PIXELS) -> None:
     """Checks an opened file's declared size, then decodes its mosaic (`raw.unpack()`).
 
@@ -307,6 +366,7 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
         raw = rawpy.imread(path)
     with raw, libraw_errors(path):
         unpack_mosaic(raw, path, max_pixels)
+        make, model = _make_and_model(path)
         cfa, black = cfa_and_black_level(raw, path)
         white = float(raw.white_level)
         if white <= black.max():
@@ -324,4 +384,9 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
             camera_wb=tuple(float(v) for v in raw.camera_whitebalance),
             exposure_time=_exposure_time(raw),
             path=path,
+            xyz_to_camera=_xyz_to_camera(raw),
+            orientation=int(raw.sizes.flip) if int(raw.sizes.flip) in (0, 3, 5, 6) else 0,
+            iso=_iso(raw),
+            make=make,
+            model=model,
         )
