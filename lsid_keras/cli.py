@@ -353,8 +353,7 @@ def _output_paths(inputs, out):
 
 
 def _cmd_enhance(args):
-    from lsid_keras.enhance import EnhanceError, check_tiling, enhance_file
-    from lsid_keras.image_io import write_image
+    from lsid_keras.enhance import EnhanceError, check_tiling, enhance_file, write_enhanced
     from lsid_keras.raw import RawError
 
     if args.ratio != "auto" and not args.ratio > 0:
@@ -374,7 +373,7 @@ def _cmd_enhance(args):
                                   tile=args.tile, halo=args.halo, progress=not args.quiet)
         except (RawError, EnhanceError) as err:
             raise UserError(str(err)) from None
-        write_image(output, result.rgb)
+        write_enhanced(output, result)  # upright, with EXIF and an sRGB profile
         print(f"{path}: ratio x{result.ratio:.1f} ({result.ratio_source}), "
               f"{result.seconds:.1f} s -> {output}")
     return 0

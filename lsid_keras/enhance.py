@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lsid_keras.amplification import estimate_ratio
 from lsid_keras.tiling import DEFAULT_HALO, DEFAULT_TILE, SIZE_MULTIPLE, fit_tile, run_tiled
 
-#: `--ratio auto` scales the packed frame so its mean linear value reaches this (a well-exposed
-#: RAW frame averages about a tenth of the sensor's range), clamped to [1, MAX_AUTO_RATIO].
-AUTO_TARGET_MEAN = 0.1
-MAX_AUTO_RATIO = 300.0
+__all__ = ["Enhanced", "EnhanceError", "Enhancer", "enhance_file", "enhance_packed",
+           "estimate_ratio", "load_enhancer", "network_input", "write_enhanced"]
 
 
 class EnhanceError(ValueError):
@@ -37,6 +36,9 @@ class Enhancer:
         fixed_tile: the only tile size the model takes (fixed-shape exports), or None.
         halo: the halo the model's card prescribes (exports), or None (`DEFAULT_HALO`).
         card: the model card of an exported model, or None.
+        training_camera: the camera the model learned (a `CAMERA_SPECS` name or a 3x3
+            XYZ -> camera matrix); frames of other cameras are mapped into its colour space
+            (`lsid_keras.raw.colour`). None: the SID camera of the model's CFA kind.
     """
 
     predict: object
@@ -46,10 +48,20 @@ class Enhancer:
     fixed_tile: int | None = None
     halo: int | None = None
     card: dict | None = None
+    training_camera: object = None
 
     @property
     def cfa_kind(self):
         return "bayer" if self.packed_channels == 4 else "xtrans"
+
+    @property
+    def camera(self):
+        """The training camera, defaulting to SID's camera for the CFA kind."""
+        from lsid_keras.raw.colour import DEFAULT_TRAINING_CAMERA
+
+        if self.training_camera is not None:
+            return self.training_camera
+        return DEFAULT_TRAINING_CAMERA[self.cfa_kind]
 
 
 def model_geometry(model, path):
@@ -103,7 +115,24 @@ def load_enhancer(path, num_threads=None):
     except ModelFileError as error:
         raise EnhanceError(str(error)) from None
     channels, block = model_geometry(model, path)
-    return Enhancer(keras_predictor(model), channels, block, path)
+    return Enhancer(keras_predictor(model), channels, block, path,
+                    training_camera=_recorded_camera(path))
+
+
+def _recorded_camera(model_path):
+    """The `camera` of the training run's `config.json` beside a `.keras` model (`lsid train`
+    writes both to one folder), or None (then SID's camera for the CFA kind is assumed)."""
+    import json
+
+    from lsid_keras.raw.cameras import CAMERA_SPECS
+
+    config = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
+    try:
+        with open(config, encoding="utf-8") as file:
+            camera = json.load(file).get("camera")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return camera if camera in CAMERA_SPECS else None
 
 
 def _load_tflite(path, num_threads):
@@ -117,24 +146,11 @@ def _load_tflite(path, num_threads):
     except ExportError as error:
         raise EnhanceError(str(error)) from None
     camera = card["camera"]
+    training_camera = (camera.get("training_camera") or {}).get("xyz_to_camera") or camera.get(
+        "name")
     return Enhancer(predict, camera["packed_channels"], camera["block_size"], path,
-                    fixed_tile=card["tile"], halo=card["halo"], card=card)
-
-
-def estimate_ratio(packed, target_mean=AUTO_TARGET_MEAN, max_ratio=MAX_AUTO_RATIO):
-    """The amplification that brings a packed frame's mean linear value to `target_mean`.
-
-    Args:
-        packed: packed RAW in [0, 1] (not amplified).
-        target_mean: wanted mean after amplification, linear [0, 1].
-
-    Returns:
-        float in [1, max_ratio].
-    """
-    mean = float(np.mean(packed, dtype=np.float64))
-    if mean <= 0:
-        return max_ratio
-    return float(np.clip(target_mean / mean, 1.0, max_ratio))
+                    fixed_tile=card["tile"], halo=card["halo"], card=card,
+                    training_camera=training_camera)
 
 
 def check_tiling(tile, halo):
@@ -155,6 +171,41 @@ class Enhanced:
     ratio: float
     ratio_source: str  # "given" or "auto"
     seconds: float
+    orientation: int = 0  # LibRaw flip code of the RAW; `rgb` is NOT turned (see write_enhanced)
+    colour_matrix: np.ndarray | None = None  # 3x3 camera-to-training-camera map, if applied
+    frame: object = None  # the RawFrame's metadata (mosaic included), for EXIF
+
+
+def network_input(enhancer, frame, ratio):
+    """`(amplified, ratio, colour_matrix)`: the packed frame the network takes.
+
+    Packs `frame`, maps another camera's colour into the model's training camera
+    (`lsid_keras.raw.colour.to_training_camera`; `colour_matrix` is None when nothing was
+    mapped), estimates the ratio when `ratio` is "auto" (`lsid_keras.amplification`) and
+    amplifies. `lsid enhance` and `lsid evaluate` both feed the network through here."""
+    from lsid_keras.raw import amplify, pack
+    from lsid_keras.raw.colour import to_training_camera
+
+    packed, matrix = to_training_camera(pack(frame), frame, enhancer.camera, enhancer.cfa_kind)
+    gain = estimate_ratio(packed) if ratio == "auto" else float(ratio)
+    return amplify(packed, gain), gain, matrix
+
+
+def write_enhanced(path, result):
+    """Writes an `Enhanced` photo: turned upright for its RAW's orientation, with EXIF
+    (camera, exposure, ISO, the ratio applied, software) and an sRGB profile
+    (`lsid_keras.image_io`). Returns the path."""
+    from lsid_keras.image_io import PhotoMetadata, orient, write_image
+
+    frame = result.frame
+    description = f"lsid enhance: amplification ratio x{result.ratio:.4g} ({result.ratio_source})"
+    if result.colour_matrix is not None:
+        description += "; colour mapped into the model's training camera"
+    metadata = PhotoMetadata(
+        make=getattr(frame, "make", None), model=getattr(frame, "model", None),
+        exposure_time=getattr(frame, "exposure_time", None), iso=getattr(frame, "iso", None),
+        description=description)
+    return write_image(path, orient(result.rgb, result.orientation), metadata=metadata)
 
 
 def tiling_for(enhancer, packed_shape, tile=None, halo=None):
@@ -188,16 +239,20 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
     Args:
         enhancer: from `load_enhancer`.
         path: RAW file.
-        ratio: amplification (> 0), or "auto" (`estimate_ratio`).
+        ratio: amplification (> 0), or "auto" (`lsid_keras.amplification.estimate_ratio`).
         contrast: apply Zamir et al.'s contrast improvement to the output.
         tile, halo: largest tile and halo in packed pixels (see `tiling_for`; None: the
             defaults, or the model card's).
+
+    The frame is mapped into the model's training camera's colour space first when it comes
+    from another camera (`network_input`). The image is returned as the sensor reads it; the
+    RAW's orientation is in `Enhanced.orientation` (`write_enhanced` turns it upright).
 
     Raises:
         RawError subclasses for unreadable files; EnhanceError for a frame the model cannot
         take (e.g. an X-Trans frame into a Bayer model) or bad settings.
     """
-    from lsid_keras.raw import amplify, pack, packed_channels, read_raw
+    from lsid_keras.raw import packed_channels, read_raw
 
     start = time.perf_counter()
     if ratio != "auto" and not (isinstance(ratio, (int, float)) and ratio > 0):
@@ -212,12 +267,12 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
             f"{'Bayer' if enhancer.cfa_kind == 'bayer' else 'X-Trans'} model "
             f"({enhancer.packed_channels} channels, {enhancer.source})"
         )
-    packed = pack(frame)
     source = "auto" if ratio == "auto" else "given"
-    gain = estimate_ratio(packed) if ratio == "auto" else float(ratio)
-    rgb = enhance_packed(enhancer, amplify(packed, gain), tile, halo, progress)
+    amplified, gain, matrix = network_input(enhancer, frame, ratio)
+    rgb = enhance_packed(enhancer, amplified, tile, halo, progress)
     if contrast:
         from lsid_keras.contrast import improve_contrast
 
         rgb = improve_contrast(rgb)
-    return Enhanced(rgb.astype(np.float32), gain, source, time.perf_counter() - start)
+    return Enhanced(rgb.astype(np.float32), gain, source, time.perf_counter() - start,
+                    orientation=frame.orientation, colour_matrix=matrix, frame=frame)

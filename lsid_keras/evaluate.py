@@ -63,11 +63,11 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile=DEFAULT_TILE, ha
         rows: one dict per pair (CSV_FIELDS); summary: dict with `n`, mean `psnr` and `ssim`
         (dB and [0, 1]), `lpips` (or None) and `by_ratio` {"100": {...}, ...}.
     """
-    from lsid_keras.enhance import enhance_packed
+    from lsid_keras.enhance import enhance_packed, network_input
     from lsid_keras.image_io import write_image
     from lsid_keras.metrics import psnr, ssim
     from lsid_keras.progress import progress_bar
-    from lsid_keras.raw import amplify, pack, read_raw
+    from lsid_keras.raw import read_raw
     from lsid_keras.raw.develop import develop
 
     if method not in METHODS:
@@ -83,8 +83,9 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile=DEFAULT_TILE, ha
         if method == "isp":
             output = develop(pair.short_path, ratio=pair.ratio).astype(np.float32) / 65535
         else:
-            frame = read_raw(pair.short_path)
-            output = enhance_packed(enhancer, amplify(pack(frame), pair.ratio), tile, halo)
+            # another camera's frame is mapped into the model's training camera first
+            amplified, _, _ = network_input(enhancer, read_raw(pair.short_path), pair.ratio)
+            output = enhance_packed(enhancer, amplified, tile, halo)
         if output.shape != target.shape:
             raise ValueError(
                 f"{pair.short_path}: output {output.shape} and ground truth {target.shape} "

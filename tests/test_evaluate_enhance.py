@@ -6,6 +6,7 @@ import pytest
 from raw_fixtures import XT2
 from sid_fixtures import write_sid_dataset
 
+from lsid_keras.amplification import TARGET_LEVEL
 from lsid_keras.cli import main
 from lsid_keras.enhance import enhance_file, estimate_ratio, load_enhancer
 from lsid_keras.image_io import quantize, read_image
@@ -88,10 +89,11 @@ def test_enhance_writes_a_16_bit_image_of_the_full_frame(data, tmp_path, capsys)
 
 
 def test_auto_ratio_recovers_the_exposure_gap():
-    packed = np.full((8, 8, 4), 0.001, np.float32)
+    # The rule itself is tested in test_amplification.py; enhance uses that one rule.
+    packed = np.full((8, 8, 4), TARGET_LEVEL / 100, np.float32)
     assert estimate_ratio(packed) == pytest.approx(100)
     assert estimate_ratio(np.zeros((8, 8, 4))) == 300
-    assert estimate_ratio(np.full((8, 8, 4), 0.5)) == 1
+    assert estimate_ratio(np.full((8, 8, 4), 0.9)) == 1
 
 
 def test_tiled_enhancement_equals_untiled_inference(tmp_path):

@@ -30,3 +30,112 @@ def test_bad_paths_are_refused_and_nothing_is_left(tmp_path):
     with pytest.raises(ValueError, match="must be"):
         write_image(tmp_path / "a.png", np.zeros((4, 4)))
     assert list(tmp_path.iterdir()) == []
+
+
+# --- EXIF, ICC profile, orientation -------------------------------------------------------------
+
+import io  # noqa: E402
+
+import rawpy  # noqa: E402
+from PIL import Image, ImageCms  # noqa: E402
+from raw_fixtures import set_dng_tag, write_test_dng  # noqa: E402
+
+from lsid_keras import __version__  # noqa: E402
+from lsid_keras.image_io import PhotoMetadata, orient  # noqa: E402
+from lsid_keras.raw.cameras import CAMERA_SPECS  # noqa: E402
+
+_EXIF_IFD, _ORIENTATION_TAG = 34665, 274
+_META = PhotoMetadata(make="NIKON CORPORATION", model="NIKON D850", exposure_time=1 / 30,
+                      iso=6400, description="lsid enhance: amplification ratio x250 (auto)")
+
+
+def _profile_name(icc):
+    return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+
+
+def _pillow_tags(path):
+    with Image.open(path) as image:
+        exif, icc = image.getexif(), image.info.get("icc_profile")
+    tags = dict(exif) | dict(exif.get_ifd(_EXIF_IFD))
+    return tags, icc
+
+
+@pytest.mark.parametrize("name, bits", [("a.jpg", 8), ("a.png", 16), ("a.png", 8)])
+def test_jpeg_and_png_carry_exif_and_an_srgb_profile(tmp_path, name, bits):
+    rgb = np.random.default_rng(0).uniform(size=(12, 20, 3))
+    path = write_image(tmp_path / name, rgb, bits=bits, metadata=_META)
+    tags, icc = _pillow_tags(path)
+    assert tags[271] == "NIKON CORPORATION" and tags[272] == "NIKON D850"
+    assert tags[270] == _META.description and tags[305] == f"lsid-keras {__version__}"
+    assert tags[_ORIENTATION_TAG] == 1
+    assert float(tags[33434]) == pytest.approx(1 / 30) and tags[34855] == 6400
+    assert "sRGB" in _profile_name(icc)
+    if name.endswith(".png"):  # the pixels are still read exactly
+        tolerance = 0.5 / (255 if bits == 8 else 65535) + 1e-7
+        assert np.abs(read_image(path) - rgb).max() <= tolerance
+
+
+def test_tiff_carries_the_tags_and_an_srgb_profile(tmp_path):
+    import tifffile
+
+    path = write_image(tmp_path / "a.tif", np.full((4, 6, 3), 0.5), metadata=_META)
+    with tifffile.TiffFile(path) as tiff:
+        tags = {tag.code: tag.value for tag in tiff.pages[0].tags.values()}
+    assert tags[271] == "NIKON CORPORATION" and tags[272] == "NIKON D850"
+    assert tags[270] == _META.description and tags[305] == f"lsid-keras {__version__}"
+    assert tags[33434] == (1, 30) and tags[34855] == 6400
+    assert "sRGB" in _profile_name(tags[34675])
+
+
+def test_without_metadata_only_the_profile_is_written(tmp_path):
+    tags, icc = _pillow_tags(write_image(tmp_path / "a.jpg", np.zeros((4, 4, 3))))
+    assert tags == {} and "sRGB" in _profile_name(icc)
+
+
+def _portrait_dng(directory, name, orientation):
+    """A landscape sensor frame the camera says to show turned (EXIF Orientation)."""
+    yy, xx = np.mgrid[:64, :96]
+    mosaic = (400 + 30 * yy + 150 * (xx > 70)).astype(np.uint16)  # asymmetric: a bright band
+    nikon = CAMERA_SPECS["nikon"]
+    path = write_test_dng(directory, name, mosaic, "RGGB", 400, 16383, camera_wb=(2.0, 1.0, 1.4),
+                          color_matrix=nikon.xyz_to_camera, exposure_time=1 / 25,
+                          **nikon.dng_identity)
+    set_dng_tag(path, _ORIENTATION_TAG, orientation)
+    return path
+
+
+@pytest.mark.parametrize("exif_orientation, flip", [(6, 6), (8, 5), (3, 3)])
+def test_orient_turns_as_libraw_displays(tmp_path, exif_orientation, flip):
+    path = _portrait_dng(tmp_path, "p.dng", exif_orientation)
+    with rawpy.imread(str(path)) as raw:
+        assert raw.sizes.flip == flip
+        shown = raw.postprocess(half_size=True, no_auto_bright=True)  # LibRaw turns it
+    with rawpy.imread(str(path)) as raw:
+        sensor = raw.postprocess(half_size=True, no_auto_bright=True, user_flip=0)
+    np.testing.assert_array_equal(orient(sensor, flip), shown)
+
+
+def test_a_portrait_raw_comes_out_upright_from_lsid_enhance(tmp_path, capsys):
+    from lsid_keras.cli import main
+    from lsid_keras.models import get_model
+
+    model = tmp_path / "model.keras"
+    get_model("sid", width=2).save(model)
+    upright = _portrait_dng(tmp_path, "portrait.dng", 6)
+    sideways = _portrait_dng(tmp_path, "landscape.dng", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["enhance", str(upright), str(sideways), "--model", str(model), "-o", str(out),
+                 "--ratio", "100", "--quiet"]) == 0
+    turned, plain = read_image(out / "portrait.png"), read_image(out / "landscape.png")
+    assert plain.shape == (64, 96, 3) and turned.shape == (96, 64, 3)
+    np.testing.assert_array_equal(turned, np.rot90(plain, -1))  # 6: turn 90 degrees clockwise
+    assert main(["enhance", str(upright), "--model", str(model), "-o",
+                 str(tmp_path / "portrait.jpg"), "--ratio", "100", "--quiet"]) == 0
+    tags, icc = _pillow_tags(tmp_path / "portrait.jpg")
+    assert (tags[271], tags[272], tags[_ORIENTATION_TAG]) == ("NIKON CORPORATION", "NIKON D850", 1)
+    assert float(tags[33434]) == pytest.approx(1 / 25)
+    assert "ratio x100 (given)" in tags[270] and "colour mapped" in tags[270]
+    assert "sRGB" in _profile_name(icc)
+    with Image.open(tmp_path / "portrait.jpg") as image:
+        assert image.size == (64, 96)  # width, height: portrait
