@@ -25,9 +25,13 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
 - `dng.json` + `dng_GRBG.dng` / `dng_GRBG_packed.npy`: a small DNG written by
   `lsid_keras.raw.dng.write_dng` with what `read_raw` finds in it and `pack(read_raw(...))`,
   for the Java DNG reader (the app opens DNGs picked from storage with it).
-- `auto_ratio.json` + `ratio_<case>.npy` (float32 packed, not amplified): inputs and the
-  ratio `lsid_keras.enhance.estimate_ratio` chooses (`lsid_keras.amplification` once it
-  exists).
+- `colour.json` + `colour_input.npy` / `colour_mapped.npy`: the 3x3 camera-to-camera matrix of
+  `lsid_keras.raw.colour` from an emulated Nikon D850 into the alpha 7S II, and a packed frame
+  mapped by it.
+- `auto_ratio.json` + `ratio_<case>.npy` (float32 packed, not amplified; `ratio_scene_u8.npy`
+  holds 8-bit codes, packed = code / 255 in float32): inputs and the ratio
+  `lsid_keras.amplification.estimate_ratio` chooses (`lsid_keras.enhance.estimate_ratio`
+  before that module existed).
 """
 
 from __future__ import annotations
@@ -138,6 +142,8 @@ def model_card_case(files):
                   "zero_point": -128, "shape": [1, tile, tile, 4]},
         "output": {"dtype": "int8", "scale": card["outputs"][0]["scale"],
                    "zero_point": -128, "shape": [1, 2 * tile, 2 * tile, 3]},
+        "training_xyz_to_camera": (card["camera"].get("training_camera") or {}).get(
+            "xyz_to_camera"),
     })
 
 
@@ -196,6 +202,12 @@ def tiled_run_cases(files):
     })
 
 
+#: ColorMatrix1 (XYZ -> camera, D65) of the golden DNG: the Nikon D850's, rounded as the DNG
+#: stores it (rationals over 10000).
+COLOR_MATRIX = [[0.6575, -0.2145, -0.0624], [-0.4524, 1.2198, 0.2487],
+                [-0.0825, 0.1553, 0.6946]]
+
+
 def dng_case(files):
     import tempfile
 
@@ -209,7 +221,7 @@ def dng_case(files):
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "frame.dng")
         write_dng(path, mosaic, "GRBG", black, white, camera_wb=(2.0, 1.0, 1.6),
-                  exposure_time=0.04)
+                  exposure_time=0.04, color_matrix=COLOR_MATRIX)
         with open(path, "rb") as handle:
             files["dng_GRBG.dng"] = handle.read()
         frame = read_raw(path)
@@ -223,7 +235,27 @@ def dng_case(files):
         "white": float(frame.white_level),
         "white_balance": [wb[0] / wb[1], 1.0, wb[2] / wb[1]],
         "exposure_time": frame.exposure_time,
+        "color_matrix": COLOR_MATRIX,
     }]})
+
+
+def colour_case(files):
+    from lsid_keras.raw.cameras import camera_spec
+    from lsid_keras.raw.colour import apply_to_packed, camera_to_camera_matrix
+
+    source = camera_spec("nikon").xyz_to_camera
+    target = camera_spec("sony").xyz_to_camera
+    gains = [2.1, 1.0, 1.45]
+    matrix = camera_to_camera_matrix(source, gains, target)
+    packed = (np.random.default_rng(9).random((6, 7, 4)) * 0.8).astype(np.float32)
+    files["colour_input.npy"] = _npy(packed.astype("<f4"))
+    files["colour_mapped.npy"] = _npy(apply_to_packed(packed, matrix, "bayer").astype("<f4"))
+    files["colour.json"] = _json({
+        "source_xyz_to_camera": np.asarray(source).tolist(),
+        "target_xyz_to_camera": np.asarray(target).tolist(),
+        "as_shot_gains": gains, "matrix": matrix.tolist(),
+        "packed": "colour_input.npy", "mapped": "colour_mapped.npy",
+    })
 
 
 def auto_ratio_cases(files):
@@ -237,12 +269,24 @@ def auto_ratio_cases(files):
         "black": np.zeros((8, 8, 4)),
         "highlights": np.where(rng.random((16, 24, 4)) < 0.05, 1.0, rng.random((16, 24, 4))
                                * 0.002),
+        "odd_size": rng.random((7, 5, 4)) * 0.01,
     }
     for name, packed in inputs.items():
         packed = packed.astype(np.float32)
         files[f"ratio_{name}.npy"] = _npy(packed.astype("<f4"))
         cases.append({"name": name, "packed": f"ratio_{name}.npy",
                       "ratio": float(estimate_ratio(packed))})
+    # A frame large enough that the rule averages several highlight blocks, stored as 8-bit
+    # codes (packed = code / 255 in float32) to stay small: a dark noisy scene with a few
+    # brighter patches.
+    codes = np.minimum(rng.poisson(2.0, (160, 160, 4)), 255).astype(np.uint8)
+    for top, left, level in ((10, 20, 40), (90, 130, 60), (140, 8, 25)):
+        codes[top:top + 6, left:left + 6] = np.minimum(
+            rng.poisson(level, (6, 6, 4)), 255).astype(np.uint8)
+    packed = codes.astype(np.float32) / np.float32(255)
+    files["ratio_scene_u8.npy"] = _npy(codes.astype("u1"))
+    cases.append({"name": "scene", "packed": "ratio_scene_u8.npy", "codes_per_unit": 255,
+                  "ratio": float(estimate_ratio(packed))})
     files["auto_ratio.json"] = _json({"rule": estimate_ratio.__module__ + ".estimate_ratio",
                                       "cases": cases})
 
@@ -255,6 +299,7 @@ def golden_files():
     model_card_case(files)
     tiled_run_cases(files)
     dng_case(files)
+    colour_case(files)
     auto_ratio_cases(files)
     return files
 

@@ -49,6 +49,11 @@ public final class DngReader {
     private static final int WHITE_LEVEL = 50717;
     private static final int AS_SHOT_NEUTRAL = 50728;
     private static final int ACTIVE_AREA = 50829;
+    private static final int COLOR_MATRIX_1 = 50721;
+    private static final int COLOR_MATRIX_2 = 50722;
+    private static final int CALIBRATION_ILLUMINANT_1 = 50778;
+    private static final int CALIBRATION_ILLUMINANT_2 = 50779;
+    private static final int D65 = 21;
     private static final int CFA_PHOTOMETRIC = 32803;
     private static final int MAX_IFDS = 64;
     private static final int MAX_VALUES = 1 << 20;
@@ -328,7 +333,29 @@ public final class DngReader {
         ByteBuffer bytes = ByteBuffer.allocate(mosaic.length * 2).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asShortBuffer().put(mosaic);
         return new RawFrame(bytes, frame.width, frame.height, frame.width * 2, 2, cfa, black,
-                white, gains, Math.round(exposure * 1e9), source);
+                white, gains, Math.round(exposure * 1e9), colourMatrix(first, raw), source);
+    }
+
+    /**
+     * The XYZ -> camera matrix: ColorMatrix2 when its illuminant is D65 and ColorMatrix1's is
+     * not, else ColorMatrix1; null when the file has none.
+     */
+    private double[][] colourMatrix(Map<Integer, Entry> first, Map<Integer, Entry> raw) {
+        Map<Integer, Entry> tags = raw.containsKey(COLOR_MATRIX_1) ? raw : first;
+        double[] one = values(tags, COLOR_MATRIX_1);
+        double[] two = values(tags, COLOR_MATRIX_2);
+        double[] chosen = one;
+        if (two != null && two.length == 9 && scalar(tags, CALIBRATION_ILLUMINANT_2, 0) == D65
+                && scalar(tags, CALIBRATION_ILLUMINANT_1, 0) != D65) {
+            chosen = two;
+        }
+        if (chosen == null || chosen.length != 9) {
+            return null;
+        }
+        return new double[][] {
+            {chosen[0], chosen[1], chosen[2]},
+            {chosen[3], chosen[4], chosen[5]},
+            {chosen[6], chosen[7], chosen[8]}};
     }
 
     /** Black per position of the active area's top-left 2x2 cell (the pattern's origin). */

@@ -42,11 +42,13 @@ public final class ModelCard {
     public final String quantization;
     public final TensorSpec input;
     public final TensorSpec output;
+    /** The training camera's XYZ -> camera matrix ({@code camera.training_camera}), or null. */
+    private final double[][] trainingXyzToCamera;
 
     private ModelCard(String cfaKind, String cameraName, int packedChannels, int blockSize,
             List<String> channelOrder, int tile, int halo, int sizeMultiple,
             double[] inputRange, double[] outputRange, String quantization, TensorSpec input,
-            TensorSpec output) {
+            TensorSpec output, double[][] trainingXyzToCamera) {
         this.cfaKind = cfaKind;
         this.cameraName = cameraName;
         this.packedChannels = packedChannels;
@@ -60,6 +62,16 @@ public final class ModelCard {
         this.quantization = quantization;
         this.input = input;
         this.output = output;
+        this.trainingXyzToCamera = trainingXyzToCamera;
+    }
+
+    /**
+     * The XYZ -> camera matrix of the camera the model learned (for {@link ColourMapping}), or
+     * null when the card does not carry one (cards before the field existed).
+     */
+    public double[][] trainingXyzToCamera() {
+        return trainingXyzToCamera == null ? null : new double[][] {trainingXyzToCamera[0]
+            .clone(), trainingXyzToCamera[1].clone(), trainingXyzToCamera[2].clone()};
     }
 
     /**
@@ -140,7 +152,32 @@ public final class ModelCard {
         return new ModelCard(kind, camera.optionalString("name"), channels, block, order, tile,
                 halo, multiple, card.object("normalisation").range("range"),
                 card.object("output").range("range"), card.string("quantization"), input,
-                output);
+                output, trainingMatrix(camera, source));
+    }
+
+    private static double[][] trainingMatrix(Fields camera, String source)
+            throws LsidException {
+        if (!camera.has("training_camera")) {
+            return null;
+        }
+        Fields training = camera.object("training_camera");
+        List<?> rows = training.list("xyz_to_camera");
+        double[][] matrix = new double[3][3];
+        boolean ok = rows.size() == 3;
+        for (int i = 0; ok && i < 3; i++) {
+            Object row = rows.get(i);
+            ok = row instanceof List && ((List<?>) row).size() == 3;
+            for (int j = 0; ok && j < 3; j++) {
+                Object v = ((List<?>) row).get(j);
+                ok = v instanceof Double;
+                matrix[i][j] = ok ? (Double) v : 0;
+            }
+        }
+        if (!ok) {
+            throw new LsidException(source + ": model card camera.training_camera.xyz_to_camera "
+                    + "is not a 3 x 3 list of numbers");
+        }
+        return matrix;
     }
 
     /**

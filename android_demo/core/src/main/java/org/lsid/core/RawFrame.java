@@ -30,6 +30,8 @@ public final class RawFrame {
     private final float[] whiteBalance;
     /** Exposure time in nanoseconds, or 0 when unknown. */
     public final long exposureTimeNs;
+    /** The camera's XYZ -> camera matrix (D65 where known), or null when unknown. */
+    private final double[][] xyzToCamera;
     /** Where the frame came from (camera id and time, or file name), for messages. */
     public final String source;
 
@@ -44,6 +46,21 @@ public final class RawFrame {
     public RawFrame(ByteBuffer samples, int width, int height, int rowStride, int pixelStride,
             CfaPattern cfa, double[][] blackLevel, double whiteLevel, float[] whiteBalance,
             long exposureTimeNs, String source) throws LsidException {
+        this(samples, width, height, rowStride, pixelStride, cfa, blackLevel, whiteLevel,
+                whiteBalance, exposureTimeNs, null, source);
+    }
+
+    /**
+     * As above, with the camera's XYZ -> camera matrix (DNG ColorMatrix, Camera2
+     * {@code SENSOR_COLOR_TRANSFORM*}), which {@link ColourMapping} needs; null when unknown.
+     */
+    public RawFrame(ByteBuffer samples, int width, int height, int rowStride, int pixelStride,
+            CfaPattern cfa, double[][] blackLevel, double whiteLevel, float[] whiteBalance,
+            long exposureTimeNs, double[][] xyzToCamera, String source) throws LsidException {
+        if (xyzToCamera != null && (xyzToCamera.length != 3 || xyzToCamera[0].length != 3
+                || xyzToCamera[1].length != 3 || xyzToCamera[2].length != 3)) {
+            throw new LsidException(source + ": XYZ -> camera matrix must be 3 x 3");
+        }
         if (width < 2 || height < 2) {
             throw new LsidException(source + ": frame of " + width + " x " + height
                     + " pixels; expected at least 2 x 2");
@@ -89,6 +106,8 @@ public final class RawFrame {
         this.whiteLevel = whiteLevel;
         this.whiteBalance = whiteBalance == null ? null : whiteBalance.clone();
         this.exposureTimeNs = exposureTimeNs;
+        this.xyzToCamera = xyzToCamera == null ? null : new double[][] {
+            xyzToCamera[0].clone(), xyzToCamera[1].clone(), xyzToCamera[2].clone()};
         this.source = source;
     }
 
@@ -117,6 +136,12 @@ public final class RawFrame {
     /** Black level (DN) at a position of the top-left 2x2 cell. */
     public double blackLevel(int row, int column) {
         return blackLevel[row][column];
+    }
+
+    /** The XYZ -> camera matrix, or null when unknown. */
+    public double[][] xyzToCamera() {
+        return xyzToCamera == null ? null : new double[][] {
+            xyzToCamera[0].clone(), xyzToCamera[1].clone(), xyzToCamera[2].clone()};
     }
 
     /** As-shot white-balance gains (R, G, B), or null when unknown. */

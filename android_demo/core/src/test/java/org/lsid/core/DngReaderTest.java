@@ -43,6 +43,14 @@ class DngReaderTest {
             assertEquals((Double) wb.get(k), gains[k], 1e-5);
         }
         assertEquals(Math.round((Double) want.get("exposure_time") * 1e9), frame.exposureTimeNs);
+        List<?> colour = (List<?>) want.get("color_matrix");
+        double[][] xyzToCamera = frame.xyzToCamera();
+        for (int r = 0; r < 3; r++) {
+            List<?> row = (List<?>) colour.get(r);
+            for (int c = 0; c < 3; c++) {
+                assertEquals((Double) row.get(c), xyzToCamera[r][c], 1e-6, "ColorMatrix1");
+            }
+        }
         Golden.Array expected = Golden.npy((String) want.get("packed"));
         PackedImage packed = BayerPacker.pack(frame);
         assertArrayEquals(expected.shape, new int[] {packed.height, packed.width, 4});

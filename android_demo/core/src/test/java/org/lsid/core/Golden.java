@@ -48,6 +48,18 @@ final class Golden {
             return out;
         }
 
+        /** 8-bit codes as ints 0..255. */
+        int[] uint8() {
+            if (!"|u1".equals(descr) && !"<u1".equals(descr)) {
+                throw new IllegalStateException("expected uint8, found " + descr);
+            }
+            int[] out = new int[size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = data.get(i) & 0xFF;
+            }
+            return out;
+        }
+
         short[] uint16() {
             if (!"<u2".equals(descr)) {
                 throw new IllegalStateException("expected uint16, found " + descr);

@@ -103,6 +103,19 @@ class GoldenVectorsTest {
         assertEquals(want.get("input_range"), List.of(card.inputRange[0], card.inputRange[1]));
         assertEquals(want.get("output_range"),
                 List.of(card.outputRange[0], card.outputRange[1]));
+        Object training = want.get("training_xyz_to_camera");
+        if (training == null) {
+            assertEquals(null, card.trainingXyzToCamera());
+        } else {
+            double[][] matrix = card.trainingXyzToCamera();
+            List<?> rows = (List<?>) training;
+            for (int i = 0; i < 3; i++) {
+                List<?> row = (List<?>) rows.get(i);
+                for (int j = 0; j < 3; j++) {
+                    assertEquals((Double) row.get(j), matrix[i][j], 0.0, "training matrix");
+                }
+            }
+        }
         for (String key : new String[] {"input", "output"}) {
             @SuppressWarnings("unchecked")
             Map<String, Object> tensor = (Map<String, Object>) want.get(key);
@@ -205,8 +218,20 @@ class GoldenVectorsTest {
         assertTrue(all.size() >= 3);
         for (Map<String, Object> c : all) {
             Golden.Array array = Golden.npy((String) c.get("packed"));
+            float[] values;
+            if (c.containsKey("codes_per_unit")) {
+                // 8-bit codes: packed = code / codes_per_unit in float32, as the script made it.
+                float unit = (float) Golden.integer(c.get("codes_per_unit"));
+                int[] codes = array.uint8();
+                values = new float[codes.length];
+                for (int i = 0; i < codes.length; i++) {
+                    values[i] = codes[i] / unit;
+                }
+            } else {
+                values = array.floats();
+            }
             PackedImage packed = new PackedImage(array.shape[0], array.shape[1], array.shape[2],
-                    array.floats());
+                    values);
             double expected = (Double) c.get("ratio");
             assertEquals(expected, AutoRatio.estimate(packed), 1e-9 * expected,
                     (String) c.get("name"));
