@@ -6,15 +6,17 @@ import java.util.concurrent.CancellationException
 import java.util.concurrent.atomic.AtomicBoolean
 import org.lsid.core.AutoRatio
 import org.lsid.core.Blend
+import org.lsid.core.ColourMapping
 import org.lsid.core.LsidException
 import org.lsid.core.ModelCard
 import org.lsid.core.RawPreview
 import org.lsid.core.TiledRunner
 
 /**
- * Enhances one [Shot]: amplify (the slider's ratio, or [AutoRatio] as `lsid enhance --ratio
- * auto`), run the model tile by tile with the card's tile and halo, and build the before/after
- * bitmaps. Runs on the caller's (worker) thread; reports through [Listener].
+ * Enhances one [Shot] as `lsid enhance` does: map another camera's frame into the model's
+ * training camera ([ColourMapping], when the frame and the card carry XYZ -> camera matrices),
+ * amplify (the slider's ratio, or [AutoRatio] as `--ratio auto`, on the mapped frame), run the
+ * model tile by tile with the card's tile and halo, and build the before/after bitmaps. Runs on the caller's (worker) thread; reports through [Listener].
  */
 class EnhanceTask(
     private val context: Context,
@@ -49,8 +51,12 @@ class EnhanceTask(
     fun run(shot: Shot, ratio: Double?) {
         val start = System.nanoTime()
         try {
-            val gain = ratio ?: AutoRatio.estimate(shot.packed)
-            val amplified = shot.packed.amplified(gain.toFloat())
+            val mapping = ColourMapping.mappingFor(shot.xyzToCamera, shot.whiteBalance,
+                card.trainingXyzToCamera())
+            val input = if (mapping == null) shot.packed
+                else ColourMapping.applyToPacked(shot.packed, mapping)
+            val gain = ratio ?: AutoRatio.estimate(input)
+            val amplified = input.amplified(gain.toFloat())
             LiteRtTileModel(context, card, useGpu, cpuThreads).use { model ->
                 val runner = TiledRunner.forCard(model, card, Blend.CROP)
                 val tiles = runner.plan(shot.packed.height, shot.packed.width).size

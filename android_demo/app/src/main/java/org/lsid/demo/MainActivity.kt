@@ -199,7 +199,7 @@ class MainActivity : AppCompatActivity() {
                     ?: throw LsidException("$name: cannot be opened")
                 val frame = DngReader.read(ByteBuffer.wrap(bytes), name)
                 val opened = Shot(BayerPacker.pack(frame), frame.whiteBalance(),
-                    frame.exposureTimeNs, name)
+                    frame.exposureTimeNs, name, frame.xyzToCamera())
                 main.post { loaded(opened) }
             } catch (error: LsidException) {
                 main.post { say(error.message ?: error.toString()) }

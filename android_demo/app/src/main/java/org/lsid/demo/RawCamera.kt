@@ -225,7 +225,27 @@ class RawCamera(context: Context, private val handler: Handler, private val exec
             val frame = RawFrame(plane.buffer, image.width, image.height, plane.rowStride,
                 plane.pixelStride, cfa, black, white.toDouble(), gains, exposure, source)
             // Packing copies what it needs: the image can be closed right after.
-            return Shot(BayerPacker.pack(frame), gains, exposure, source)
+            return Shot(BayerPacker.pack(frame), gains, exposure, source, xyzToCamera())
+        }
+
+        /**
+         * `SENSOR_COLOR_TRANSFORM2` when its reference illuminant is D65 and the first's is
+         * not, else `SENSOR_COLOR_TRANSFORM1` (XYZ -> reference sensor colour space, the DNG
+         * ColorMatrix `DngCreator` writes); null when the camera publishes neither.
+         */
+        private fun xyzToCamera(): Array<DoubleArray>? {
+            val first = characteristics.get(CameraCharacteristics.SENSOR_COLOR_TRANSFORM1)
+            val second = characteristics.get(CameraCharacteristics.SENSOR_COLOR_TRANSFORM2)
+            val d65 = CameraMetadata.SENSOR_REFERENCE_ILLUMINANT1_D65
+            val firstIsD65 =
+                characteristics.get(CameraCharacteristics.SENSOR_REFERENCE_ILLUMINANT1) == d65
+            val secondIsD65 = characteristics
+                .get(CameraCharacteristics.SENSOR_REFERENCE_ILLUMINANT2)?.toInt() == d65
+            val chosen = if (second != null && secondIsD65 && !firstIsD65) second else first
+                ?: return null
+            return Array(3) { row ->
+                DoubleArray(3) { column -> chosen.getElement(column, row).toDouble() }
+            }
         }
 
         private fun fail(message: String) {

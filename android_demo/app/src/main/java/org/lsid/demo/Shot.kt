@@ -9,10 +9,13 @@ import org.lsid.core.PackedImage
  * @property whiteBalance as-shot gains (R, G, B) for the preview, or null
  * @property exposureNs exposure time, or 0 when unknown
  * @property source camera id or file name, for messages and the saved file's name
+ * @property xyzToCamera the camera's XYZ -> camera matrix (D65 where known), or null; with the
+ *     card's training camera matrix it maps the frame into the model's colour space
  */
 class Shot(
     val packed: PackedImage,
     val whiteBalance: FloatArray?,
     val exposureNs: Long,
     val source: String,
+    val xyzToCamera: Array<DoubleArray>? = null,
 )
