@@ -16,7 +16,8 @@ import org.lsid.core.TiledRunner
  * Enhances one [Shot] as `lsid enhance` does: map another camera's frame into the model's
  * training camera ([ColourMapping], when the frame and the card carry XYZ -> camera matrices),
  * amplify (the slider's ratio, or [AutoRatio] as `--ratio auto`, on the mapped frame), run the
- * model tile by tile with the card's tile and halo, and build the before/after bitmaps. Runs on the caller's (worker) thread; reports through [Listener].
+ * model tile by tile with the card's tile and halo, and build the before/after bitmaps. Runs
+ * on the caller's (worker) thread; reports through [Listener].
  */
 class EnhanceTask(
     private val context: Context,

@@ -60,7 +60,8 @@ class LiteRtTileModel(
                 val options = CompiledModel.Options(setOf(Accelerator.CPU))
                 options.cpuOptions = CompiledModel.CpuOptions(cpuThreads, null, null)
                 compiled = CompiledModel.create(context.assets, ModelAssets.MODEL, options, null)
-                name = "CPU, $cpuThreads threads" + if (gpuError != null) " (GPU refused it)" else ""
+                name = "CPU, $cpuThreads threads" +
+                    if (gpuError != null) " (GPU refused it)" else ""
             } catch (error: LiteRtException) {
                 throw LsidException("assets/${ModelAssets.MODEL}: LiteRT cannot load it " +
                     "(${error.message}); is it an `lsid export` .tflite?", error)

@@ -64,7 +64,8 @@ public final class BayerPacker {
             for (int x = 0; x < width; x++) {
                 int column = dx + 2 * x;
                 for (int c = 0; c < CHANNELS; c++) {
-                    float value = (float) frame.sample(row + CELL_ROWS[c], column + CELL_COLUMNS[c]);
+                    float value =
+                            (float) frame.sample(row + CELL_ROWS[c], column + CELL_COLUMNS[c]);
                     value = (value - black[c]) / scale[c];
                     out[i++] = Math.min(Math.max(value, 0.0f), 1.0f);
                 }

@@ -104,7 +104,8 @@ public final class ColourMapping {
     public static double[] whiteBalanceGains(float[] asShot, double[][] xyzToCamera) {
         if (asShot != null && asShot.length >= 3 && asShot[0] > 0 && asShot[1] > 0
                 && asShot[2] > 0 && Float.isFinite(asShot[0]) && Float.isFinite(asShot[2])) {
-            return new double[] {asShot[0] / (double) asShot[1], 1.0, asShot[2] / (double) asShot[1]};
+            double green = asShot[1];
+            return new double[] {asShot[0] / green, 1.0, asShot[2] / green};
         }
         double[] response = multiply(xyzToCamera, D65_XYZ);
         return new double[] {response[1] / response[0], 1.0, response[1] / response[2]};
