@@ -4,21 +4,39 @@ import keras
 import tensorflow as tf
 
 from lsid_keras.losses.ms_ssim import MSSSIMLoss
+from lsid_keras.losses.terms import CompositeLoss
+
+#: Where `gamma` goes: "l1" (GIA-Net's eq. (1) as printed) or "ms_ssim" (Zhao et al.).
+GAMMA_ON = ("l1", "ms_ssim")
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Per-image l1: mean absolute difference over pixels and channels, float32, in [0, 1]."""
+    return tf.reduce_mean(
+        tf.abs(tf.cast(y_pred, tf.float32) - tf.cast(y_true, tf.float32)), axis=[-3, -2, -1]
+    )
 
 
 @keras.saving.register_keras_serializable(package="lsid_keras")
-class JointLoss(keras.losses.Loss):
+class JointLoss(CompositeLoss):
     """`gamma * l1 + (1 - gamma) * (1 - MS-SSIM)`, the joint loss of GIA-Net.
 
     `l1` is the mean absolute difference over each image's pixels and channels, in [0, 1] for
     [0, 1] images; `1 - MS-SSIM` is `MSSSIMLoss()` (all exponents 1, Gaussian window 11,
     sigma 1.5, with its small-crop rule). Each image's loss is in [0, 1], 0 for identical images.
     Computed in float32 whatever the input dtype. The same form, with `gamma = beta = 0.99`, is
-    the pixel term of Zamir et al.'s `MultiCriterionLoss`.
+    the pixel term of Zamir et al.'s `MultiCriterionLoss`. Its terms, `l1` and `ms_ssim_loss`
+    (`1 - MS-SSIM`), are logged by `loss_term_metrics`.
+
+    Two readings of gamma = 0.84: GIA-Net's eq. (1) puts gamma on l1 and cites Zhao et al.
+    for the value, but Zhao et al.'s mixed loss weighs MS-SSIM by 0.84:
+    `0.84 * (1 - MS-SSIM) + 0.16 * l1` (their `alpha`). `gamma_on="l1"` (default) follows
+    GIA-Net's text as printed; `gamma_on="ms_ssim"` follows Zhao et al.
 
     Args:
-        gamma: weight of the l1 term, in [0, 1]; `1 - gamma` weighs the MS-SSIM term.
-            Defaults to 0.84 (GIA-Net).
+        gamma: weight of the term named by `gamma_on`, in [0, 1]; `1 - gamma` weighs the other
+            one. Defaults to 0.84 (GIA-Net).
+        gamma_on: "l1" (default, GIA-Net's eq. (1)) or "ms_ssim" (Zhao et al.'s placement).
         **kwargs: passed to `keras.losses.Loss` (`name`, `reduction`, `dtype`).
 
     Call arguments:
@@ -34,24 +52,36 @@ class JointLoss(keras.losses.Loss):
     Reference:
         Meng et al., "GIA-Net: Global Information Aware Network for Low-light Imaging",
         ECCV Workshops 2020, eq. (1)-(6); Zhao et al., "Loss Functions for Image Restoration
-        with Neural Networks", IEEE TCI 2017.
+        with Neural Networks", IEEE TCI 2017, section 3.3 (`alpha = 0.84` on MS-SSIM).
     """
 
-    def __init__(self, gamma=0.84, **kwargs):
+    term_names = ("l1", "ms_ssim_loss")
+
+    def __init__(self, gamma=0.84, gamma_on="l1", **kwargs):
         kwargs.setdefault("name", "joint_loss")
         super().__init__(**kwargs)
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"`gamma` must be in [0, 1]. Received: gamma={gamma}")
+        if gamma_on not in GAMMA_ON:
+            raise ValueError(f"`gamma_on` must be one of {GAMMA_ON}. Received: {gamma_on=}")
         self.gamma = float(gamma)
+        self.gamma_on = gamma_on
         self._ms_ssim_loss = MSSSIMLoss()
+        self._init_terms()
 
-    def call(self, y_true, y_pred):
+    def terms(self, y_true, y_pred):
         y_true = tf.cast(y_true, tf.float32)
         y_pred = tf.cast(y_pred, tf.float32)
-        l1 = tf.reduce_mean(tf.abs(y_pred - y_true), axis=[-3, -2, -1])
-        return self.gamma * l1 + (1.0 - self.gamma) * self._ms_ssim_loss.call(y_true, y_pred)
+        return {
+            "l1": mean_absolute_error(y_true, y_pred),
+            "ms_ssim_loss": self._ms_ssim_loss.call(y_true, y_pred),
+        }
+
+    def term_weights(self):
+        l1_weight = self.gamma if self.gamma_on == "l1" else 1.0 - self.gamma
+        return {"l1": l1_weight, "ms_ssim_loss": 1.0 - l1_weight}
 
     def get_config(self):
         config = super().get_config()
-        config.update({"gamma": self.gamma})
+        config.update({"gamma": self.gamma, "gamma_on": self.gamma_on})
         return config

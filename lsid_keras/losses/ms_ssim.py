@@ -3,7 +3,12 @@
 import functools
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+#: SSIM's stabilising constants as fractions of the dynamic range (Wang et al.; the values
+#: `tf.image.ssim_multiscale` uses).
+_K1, _K2 = 0.01, 0.03
 
 
 def _min_side(num_scales, filter_size):
@@ -16,12 +21,83 @@ def _min_side(num_scales, filter_size):
     return (filter_size - 1) * 2 ** (num_scales - 1) + 1
 
 
+def gaussian_taps(filter_size, filter_sigma):
+    """The 1-D Gaussian window (sums to 1) whose outer product is SSIM's 2-D window.
+
+    `tf.image.ssim_multiscale` builds its 2-D window as a softmax over `-(i^2 + j^2) / (2 s^2)`,
+    which is exactly the outer product of this normalised 1-D window with itself.
+    """
+    coords = np.arange(filter_size, dtype=np.float64) - (filter_size - 1) / 2.0
+    taps = np.exp(-0.5 * np.square(coords / filter_sigma))
+    return taps / taps.sum()
+
+
+def _gaussian_filter(images, taps):
+    """Separable VALID Gaussian filter of every channel: a 1 x n then an n x 1 depthwise pass.
+
+    2n taps per pixel instead of the n^2 of the full window that `tf.image.ssim_multiscale`
+    applies (22 instead of 121 for n = 11); the result is the same up to float rounding.
+    """
+    channels = tf.shape(images)[-1]
+    size = len(taps)
+    taps = tf.constant(taps, images.dtype)
+    across = tf.tile(tf.reshape(taps, [1, size, 1, 1]), [1, 1, channels, 1])
+    down = tf.tile(tf.reshape(taps, [size, 1, 1, 1]), [1, 1, channels, 1])
+    images = tf.nn.depthwise_conv2d(images, across, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(images, down, [1, 1, 1, 1], "VALID")
+
+
+def _halve(images):
+    """2x2 average pooling; odd sides first get their last row / column repeated (as TF does)."""
+    shape = tf.shape(images)
+    pad = tf.stack([[0, 0], [0, shape[1] % 2], [0, shape[2] % 2], [0, 0]])
+    images = tf.pad(images, pad, mode="SYMMETRIC")
+    return tf.nn.avg_pool2d(images, 2, 2, "VALID")
+
+
+def ms_ssim(y_true, y_pred, power_factors=(1.0,) * 5, filter_size=11, filter_sigma=1.5):
+    """Per-image MS-SSIM of two float [0, 1] NHWC batches, with a separable Gaussian window.
+
+    The same quantity as `tf.image.ssim_multiscale(y_true, y_pred, max_val=1, ...)` (same
+    window, constants, odd-side padding, ReLU of each scale and mean over channels; equal to
+    within 1e-5 in the tests), computed faster: the four local statistics (means of x, y,
+    x^2 + y^2 and x y) of all channels are filtered together in one separable pass per scale.
+    `len(power_factors)` scales are used; the caller checks that the images are large enough.
+
+    Returns:
+        tensor of shape (N,) and the images' dtype (float32 or float64), in [0, 1] (1 for
+        identical images).
+    """
+    taps = gaussian_taps(filter_size, filter_sigma)
+    c1, c2 = _K1**2, _K2**2
+    x, y = y_true, y_pred
+    per_scale = []
+    for scale in range(len(power_factors)):
+        if scale:
+            x, y = tf.split(_halve(tf.concat([x, y], -1)), 2, axis=-1)
+        stats = _gaussian_filter(tf.concat([x, y, x * x + y * y, x * y], -1), taps)
+        mean_x, mean_y, mean_sq, mean_xy = tf.split(stats, 4, axis=-1)
+        num0 = 2.0 * mean_x * mean_y
+        den0 = tf.square(mean_x) + tf.square(mean_y)
+        cs_map = (2.0 * mean_xy - num0 + c2) / (mean_sq - den0 + c2)
+        if scale < len(power_factors) - 1:
+            per_scale.append(tf.nn.relu(tf.reduce_mean(cs_map, axis=[1, 2])))
+        else:
+            luminance = (num0 + c1) / (den0 + c1)
+            per_scale.append(tf.nn.relu(tf.reduce_mean(luminance * cs_map, axis=[1, 2])))
+    per_channel = tf.reduce_prod(tf.pow(tf.stack(per_scale, -1), power_factors), -1)
+    return tf.reduce_mean(per_channel, -1)
+
+
 @keras.saving.register_keras_serializable(package="lsid_keras")
 class MSSSIMLoss(keras.losses.Loss):
     """One minus the multi-scale structural similarity (MS-SSIM) of two image batches.
 
-    Built on `tf.image.ssim_multiscale` with `max_val=1`, computed per RGB channel and averaged,
-    in float32 whatever the input dtype (mixed-precision outputs are cast). Each image's loss is
+    The MS-SSIM of `tf.image.ssim_multiscale` with `max_val=1` (per RGB channel, averaged),
+    computed by `ms_ssim` with a separable Gaussian window (22 taps per pixel instead of 121;
+    the same values to float rounding), in float32 whatever the input dtype (mixed-precision
+    outputs are cast: SSIM's variances are differences of close local means, which bfloat16's
+    8-bit mantissa cannot resolve). Each image's loss is
     in [0, 1]: 0 for identical images.
 
     Both Zamir et al. and GIA-Net set every MS-SSIM exponent to 1 (alpha = beta_j = 1), so the
@@ -137,10 +213,9 @@ class MSSSIMLoss(keras.losses.Loss):
         return 1.0 - tf.switch_case(scales - 1, branches)
 
     def _ms_ssim(self, y_true, y_pred, num_scales):
-        return tf.image.ssim_multiscale(
+        return ms_ssim(
             y_true,
             y_pred,
-            max_val=1.0,
             power_factors=self.power_factors[:num_scales],
             filter_size=self.filter_size,
             filter_sigma=self.filter_sigma,

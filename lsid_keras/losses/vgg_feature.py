@@ -7,6 +7,11 @@ import tensorflow as tf
 
 from lsid_keras.errors import LsidError
 
+#: Feature normalisations of `VGGFeatureLoss`.
+NORMALIZATIONS = ("reference_energy", None)
+# Floor of the reference energy: only an all-zero reference feature map comes near it.
+_MIN_ENERGY = 1e-12
+
 _IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 _IMAGENET_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + _IMAGENET_FILE
@@ -63,16 +68,27 @@ def _vgg16_features(weights, layer):
 
 @keras.saving.register_keras_serializable(package="lsid_keras")
 class VGGFeatureLoss(keras.losses.Loss):
-    """Mean squared difference of VGG-16 activations (a perceptual, feature-level loss).
+    """Squared difference of VGG-16 activations, relative to the reference's (a perceptual loss).
 
     Both images go through a frozen VGG-16 (no classifier top, run with `training=False`)
     truncated at `layer`; the default `"block2_conv2"` is the output after the ReLU of the
     second conv of block 2 (H/2 x W/2 x 128). Images in [0, 1] RGB are converted as for
     ImageNet VGG-16: `keras.applications.vgg16.preprocess_input(x * 255)` (RGB to BGR, ImageNet
-    mean subtracted). Each image's loss is the mean over the feature map of the squared
-    difference: >= 0, 0 for identical images, in squared activation units of a VGG-16 fed
-    0-255 inputs. It is not normalised, so its scale is not that of the [0, 1] pixel losses.
-    Computed in float32 whatever the input dtype or global dtype policy.
+    mean subtracted). Computed in float32 whatever the input dtype or global dtype policy.
+
+    Normalisation. With `normalization="reference_energy"` (default) each image's loss is
+    `mean((F(pred) - F(true))^2) / mean(F(true)^2)`: the squared feature error relative to the
+    energy of the reference's features, a dimensionless number >= 0 (0 for identical images,
+    about 1 when the prediction's features are as far from the reference's as the reference's
+    are from zero). The raw mean squared difference (`normalization=None`, Johnson et al.'s
+    form) is in squared activation units of a VGG-16 fed 0-255 inputs: it depends on the
+    weights' scale (ImageNet activations are larger than a random VGG's) and is not on the
+    [0, 1] scale of the pixel losses, so in `MultiCriterionLoss` it outweighed the pixel term
+    that `alpha = 0.9` meant to dominate (measured 14x the pixel term for noise of sigma 0.05
+    with random weights). Dividing by the reference's own energy removes the weights' scale and
+    the 0-255 input scale, needs no constant fitted to weights that cannot be had offline, and
+    puts the term on the pixel losses' scale (`scripts/measure_loss_terms.py` measures both
+    terms and their gradients on training crops; README "Loss terms").
 
     The VGG-16 is built once, in `__init__`. With `weights="imagenet"` its weights come from the
     Keras cache (`$KERAS_HOME/models`, default `~/.keras/models`) or are downloaded; offline,
@@ -85,6 +101,8 @@ class VGGFeatureLoss(keras.losses.Loss):
             initialisation. With `None` the loss is not a meaningful perceptual loss; use it only
             for offline tests.
         layer: name of the VGG-16 layer whose output is compared. Defaults to `"block2_conv2"`.
+        normalization: `"reference_energy"` (default: divide by the mean squared activation of
+            the reference image's features) or `None` (raw mean squared difference).
         **kwargs: passed to `keras.losses.Loss` (`name`, `reduction`, `dtype`).
 
     Call arguments:
@@ -111,9 +129,14 @@ class VGGFeatureLoss(keras.losses.Loss):
         for Large-Scale Image Recognition", ICLR 2015.
     """
 
-    def __init__(self, weights="imagenet", layer="block2_conv2", **kwargs):
+    def __init__(self, weights="imagenet", layer="block2_conv2",
+                 normalization="reference_energy", **kwargs):
         kwargs.setdefault("name", "vgg_feature_loss")
         super().__init__(**kwargs)
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"`normalization` must be one of {NORMALIZATIONS}. Received: {normalization=}"
+            )
         if weights is not None and weights != "imagenet":
             weights = os.fspath(weights)
             if not os.path.isfile(weights):
@@ -123,6 +146,7 @@ class VGGFeatureLoss(keras.losses.Loss):
                 )
         self.weights = weights
         self.layer = layer
+        self.normalization = normalization
         self._features = _vgg16_features(weights, layer)
 
     def call(self, y_true, y_pred):
@@ -132,9 +156,15 @@ class VGGFeatureLoss(keras.losses.Loss):
         images = keras.applications.vgg16.preprocess_input(tf.concat([y_true, y_pred], 0) * 255.0)
         features = self._features(images, training=False)
         features_true, features_pred = tf.split(features, 2, axis=0)
-        return tf.reduce_mean(tf.square(features_pred - features_true), axis=[-3, -2, -1])
+        error = tf.reduce_mean(tf.square(features_pred - features_true), axis=[-3, -2, -1])
+        if self.normalization is None:
+            return error
+        energy = tf.reduce_mean(tf.square(features_true), axis=[-3, -2, -1])
+        return error / tf.maximum(energy, _MIN_ENERGY)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"weights": self.weights, "layer": self.layer})
+        config.update(
+            {"weights": self.weights, "layer": self.layer, "normalization": self.normalization}
+        )
         return config
