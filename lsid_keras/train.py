@@ -385,6 +385,7 @@ def _fit(config, camera, pairs, work, out, chief, index, workers):
 
     from lsid_keras import distribute
     from lsid_keras.data.pipeline import make_dataset
+    from lsid_keras.losses import loss_term_metrics
     from lsid_keras.train_callbacks import (
         AtomicCheckpoint,
         ImageSummary,
@@ -407,9 +408,13 @@ def _fit(config, camera, pairs, work, out, chief, index, workers):
         )
         with strategy.scope():
             model = _initial_model(config, camera)
+            loss = build_loss(config)
             model.compile(
                 optimizer=keras.optimizers.Adam(config.learning_rate),
-                loss=build_loss(config),
+                loss=loss,
+                # Each term of a composite loss (l1, ms_ssim_loss, vgg_feature) as a column of
+                # training_log.csv and a TensorBoard scalar, read from the loss, not recomputed.
+                metrics=loss_term_metrics(loss),
                 jit_compile=config.jit_compile,
             )
         distribute.prepare_model_for(strategy, model)
