@@ -21,10 +21,12 @@ def emulated(tmp_path_factory):
     pairs = []
     for split in ("train", "test"):
         pairs += read_pair_list(root / f"Sony_{split}_list.txt", root=root)
-    return [(pack(read_raw(p.short_path)), pack(read_raw(p.long_path)), p.ratio) for p in pairs]
+    frames = [(pack(read_raw(p.short_path)), pack(read_raw(p.long_path)), p.ratio) for p in pairs]
+    return root, frames
 
 
 def test_noise_does_not_bias_the_statistic_at_any_ratio(emulated):
+    _, emulated = emulated
     # The short exposure's highlight level times the true ratio must match the long
     # exposure's, so the ratio chosen does not drift with the noise (the frame mean reads up
     # to 1.5x high at x300: clipped read noise). Measured here: 0.87 .. 1.00.
@@ -72,3 +74,17 @@ def test_highlights_not_the_mean_set_the_ratio():
     busy[16:, :] = rng.uniform(0.001, 0.002, size=(48, 64, 4))
     assert np.mean(busy) > 4 * np.mean(dark)
     assert estimate_ratio(busy) == pytest.approx(estimate_ratio(dark)) == pytest.approx(200)
+
+
+def test_measure_script_reports_both_rules(emulated, tmp_path, capsys):
+    import json
+    import runpy
+
+    root, frames = emulated
+    script = runpy.run_path("scripts/measure_auto_ratio.py")
+    assert script["main"]([str(root), "--out", str(tmp_path / "r.json")]) == 0
+    assert "% within 1.5x" in capsys.readouterr().out
+    (result,) = json.loads((tmp_path / "r.json").read_text())
+    test_pairs = [(s, r) for s, _, r in frames[3:]]  # the fixture reads train first, then test
+    assert [row["ratio"] for row in result["pairs"]] == [r for _, r in test_pairs]
+    assert [row["auto"] for row in result["pairs"]] == [estimate_ratio(s) for s, _ in test_pairs]
