@@ -229,7 +229,7 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False):
     tile, halo = tiling_for(enhancer, packed.shape, tile, halo)
     rgb = run_tiled(enhancer.predict, packed, tile=tile, halo=halo,
                     block=enhancer.block_size, progress=progress)
-    return np.clip(rgb, 0.0, 1.0)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)  # in place: a 12 MP frame is 145 MiB of float32
 
 
 def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=None,
@@ -274,5 +274,5 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
         from lsid_keras.contrast import improve_contrast
 
         rgb = improve_contrast(rgb)
-    return Enhanced(rgb.astype(np.float32), gain, source, time.perf_counter() - start,
+    return Enhanced(rgb.astype(np.float32, copy=False), gain, source, time.perf_counter() - start,
                     orientation=frame.orientation, colour_matrix=matrix, frame=frame)
