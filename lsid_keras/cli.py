@@ -379,6 +379,24 @@ def _cmd_enhance(args):
     return 0
 
 
+def _cmd_export(args):
+    from lsid_keras.export import export_model
+
+    quant = [q.strip() for q in args.quant.split(",") if q.strip()]
+    # ExportError is an LsidError: main prints it as one line naming the file, exit 2.
+    report = export_model(args.model, args.out, tile=args.tile, halo=args.halo, quant=quant,
+                          representative=args.representative, verify=not args.no_verify,
+                          progress=None if args.quiet else _stderr)
+    for variant in report["variants"]:
+        figures = variant["verification"]
+        scores = ("not verified" if figures is None else
+                  f"{figures['tile_psnr_db']} dB on tiles, {figures['frame_psnr_db']} dB on a "
+                  "tiled frame, vs Keras fp32")
+        where = variant["path"] or f"not written: below {figures['threshold_db']} dB"
+        print(f"{variant['quantization']}: {where} ({variant['bytes'] / 1e6:.2f} MB, {scores})")
+    return 0 if all(v["passed"] for v in report["variants"]) else 1
+
+
 def _cmd_quickstart(args):
     from lsid_keras.quickstart import run_quickstart
 
@@ -524,7 +542,8 @@ def build_parser():
         description="Any LibRaw file in, sRGB out, at full resolution with bounded memory.",
     )
     enhance.add_argument("inputs", nargs="+", metavar="IN", help="RAW files")
-    enhance.add_argument("--model", required=True, help=".keras model")
+    enhance.add_argument("--model", required=True,
+                         help=".keras model or .tflite export (tile and halo from its card)")
     enhance.add_argument("-o", "--output", required=True,
                          help="output file (.png, .tif, .jpg) or existing folder")
     enhance.add_argument("--ratio", type=_ratio, default="auto",
@@ -534,6 +553,30 @@ def build_parser():
     enhance.add_argument("--halo", type=int, default=32, help="tile overlap, packed pixels")
     enhance.add_argument("--quiet", action="store_true", help="no progress bar")
     enhance.set_defaults(func=_cmd_enhance)
+
+    export = sub.add_parser(
+        "export", help="export a .keras model to verified, builtin-only .tflite files",
+        description="Fixed-shape TFLite models (fp32, fp16, dynamic-range, int8, qat) with "
+        "an embedded model card, each verified against the Keras model and written only if "
+        "it passes (lsid_keras.export.export_model). Exit 1 if a variant fails verification.",
+    )
+    export.add_argument("--model", required=True, help="trained .keras model")
+    export.add_argument("--out", required=True, help="output folder (created)")
+    export.add_argument("--tile", type=int, default=None,
+                        help="fixed input side, packed pixels (default: fitted to the camera's "
+                        "full frame, 784 Sony / 736 Fuji)")
+    export.add_argument("--halo", type=int, default=None,
+                        help="tiling halo recorded in the card, packed pixels (default 32)")
+    export.add_argument("--quant", default="fp32,fp16,dynamic,int8",
+                        help="comma-separated variants of fp32, fp16, dynamic, int8, qat "
+                        "(default: %(default)s; qat fine-tunes, minutes to hours)")
+    export.add_argument("--representative",
+                        help="`lsid prepare` cache or folder of RAW files: int8/qat "
+                        "calibration and held-out verification data")
+    export.add_argument("--no-verify", action="store_true",
+                        help="skip verification against the Keras model")
+    export.add_argument("--quiet", action="store_true", help="no progress lines")
+    export.set_defaults(func=_cmd_export)
 
     train = sub.add_parser(
         "train",
