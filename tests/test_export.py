@@ -317,3 +317,24 @@ def test_scripts_have_help_and_reverify_an_export(exported, tmp_path):
     figures = json.loads(out.read_text())
     assert figures["passed"] and figures["tile_psnr_db"] >= THRESHOLDS_DB["int8"]
     assert "DEPTH_TO_SPACE" in figures["operators"]
+
+
+def test_lsid_export_cli_writes_and_reports_bad_input_in_one_line(exported, tmp_path, capsys):
+    from lsid_keras.cli import main
+
+    root, _, _ = exported
+    out = tmp_path / "mobile"
+    assert main(["export", "--model", str(root / "model.keras"), "--out", str(out), "--tile",
+                 "64", "--halo", "16", "--quant", "fp32", "--quiet"]) == 0
+    assert "fp32: " in capsys.readouterr().out
+    assert read_card(out / "model_fp32.tflite")["tile"] == 64
+    assert main(["export", "--model", str(root / "model.keras"), "--out", str(tmp_path / "x"),
+                 "--tile", "64", "--halo", "16", "--quant", "int8", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "int8 and qat need representative data" in err
+    code = ("import sys; from lsid_keras.cli import main\n"
+            "try:\n    main(['export', '--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'tensorflow' not in sys.modules")
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60)
+    assert process.returncode == 0 and "--representative" in process.stdout, process.stderr
