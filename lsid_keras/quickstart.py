@@ -82,6 +82,7 @@ def run_quickstart(out="quickstart", minutes=QUICKSTART_MINUTES, scenes=QUICKSTA
         cache=cache, out=os.path.join(out, "train"), model="gia_net", width=QUICKSTART_WIDTH,
         loss="joint", epochs=100_000, learning_rate=5e-4, lr_after_drop=5e-4,
         crop_size=64, batch_size=4, seed=seed, max_minutes=minutes, image_every=0,
+        epoch_unit="pairs",
         verbose="budget" if progress else 0,
     ))
     model_path = os.path.join(out, "model.keras")

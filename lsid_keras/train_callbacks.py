@@ -47,17 +47,20 @@ class TimeBudget(keras.callbacks.Callback):
     and the rerun trains it again from the last complete epoch.
 
     With `progress`, shows a progress bar over the budget (seconds) with the epoch and loss, which
-    says more than an epoch counter when the epoch count is open-ended.
+    says more than an epoch counter when the epoch count is open-ended. With `cut=False` (a
+    training with no complete epoch yet, so no model) it never stops part-way: it lets the
+    current epoch finish, so every run leaves a model.
 
     Attributes:
         expired: the budget stopped training.
         cut_epoch: 0-based epoch stopped part-way, or None.
     """
 
-    def __init__(self, minutes=None, progress=False):
+    def __init__(self, minutes=None, progress=False, cut=True):
         super().__init__()
         self.minutes = minutes
         self.progress = progress
+        self.cut = cut
         self.expired = False
         self.cut_epoch = None
         self._start = None
@@ -88,7 +91,7 @@ class TimeBudget(keras.callbacks.Callback):
             self._bar.n = min(round(elapsed), self._bar.total)
             loss = (logs or {}).get("loss")
             self._bar.set_postfix(epoch=self._epoch + 1, loss=f"{float(loss or 0):.4f}")
-        if elapsed > 60 * self.minutes:
+        if elapsed > 60 * self.minutes and self.cut:
             self.expired = True
             self.cut_epoch = self._epoch
             self.model.stop_training = True
@@ -96,6 +99,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.minutes is None or self.expired:
             return
+        self.cut = True  # an epoch is complete: a model exists from now on
         self._longest_epoch = max(self._longest_epoch, time.monotonic() - self._epoch_start)
         if 60 * self.minutes - self._elapsed() < self._longest_epoch:
             self.expired = True

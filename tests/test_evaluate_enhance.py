@@ -34,10 +34,11 @@ def test_network_evaluation_matches_a_hand_computed_psnr(data, tmp_path, capsys)
     root, listing, model = data
     out, saved = tmp_path / "eval", tmp_path / "png"
     argv = ["evaluate", "--model", model, "--data", str(root / "sid"), "--list", listing.name,
-            "--out", str(out), "--save-outputs", str(saved), "--json", "--quiet"]
+            "--out", str(out), "--save-outputs", str(saved), "--json", "--quiet", "--all-bursts"]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["n"] == 4 and set(summary["by_ratio"]) == {"100", "250"}
+    assert summary["n"] == 4 and summary["protocol"] == "all bursts"
+    assert set(summary["by_ratio"]) == {"100", "250"}
     rows = open(out / "per_image.csv").read().splitlines()
     assert len(rows) == 5 and rows[0].startswith("short_path,")
     first = rows[1].split(",")
@@ -51,11 +52,14 @@ def test_network_evaluation_matches_a_hand_computed_psnr(data, tmp_path, capsys)
 def test_traditional_pipeline_row_matches_a_hand_computation(data, tmp_path, capsys):
     root, listing, _ = data
     argv = ["evaluate", "--method", "isp", "--data", str(root / "sid"), "--list", str(listing),
-            "--out", str(tmp_path), "--json", "--quiet", "--first-burst-only"]
-    assert main(argv) == 0
+            "--out", str(tmp_path), "--json", "--quiet"]
+    assert main(argv) == 0  # by default SID's test protocol: the _00 frames only
     summary = json.loads(capsys.readouterr().out)
     assert summary["n"] == 2 and list(summary["by_ratio"]) == ["100"]
+    assert summary["protocol"].startswith("SID test protocol")
     lines = open(tmp_path / "per_image.csv").read().splitlines()[1:]
+    assert sorted(os.path.basename(line.split(",")[0]) for line in lines) == [
+        "00001_00_0.1s.dng", "00002_00_0.1s.dng"]
     expected = []
     for line in lines:
         short, long = line.split(",")[:2]
@@ -68,7 +72,7 @@ def test_traditional_pipeline_row_matches_a_hand_computation(data, tmp_path, cap
 def test_lpips_is_skipped_with_a_message_when_unavailable(data, tmp_path, capsys):
     root, listing, model = data
     argv = ["evaluate", "--method", "isp", "--data", str(root / "sid"), "--list", listing.name,
-            "--out", str(tmp_path), "--lpips", "--quiet", "--first-burst-only"]
+            "--out", str(tmp_path), "--lpips", "--quiet"]
     assert main(argv) == 0
     assert "LPIPS skipped" in capsys.readouterr().err
 

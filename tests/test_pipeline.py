@@ -146,3 +146,33 @@ def test_model_fits_from_a_real_cache(tmp_path):
     model.compile("adam", "mae", jit_compile=False)
     history = model.fit(dataset, epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["loss"][0])
+
+
+def _sid_like_pairs(tmp_path, scenes=3, bursts=2, exposures=2):
+    """A coded cache whose pairs form SID-like scenes: `exposures` short exposure times, each
+    with `bursts` bursts (`_00`, `_01`, ...), per scene."""
+    pairs = _coded_cache(tmp_path, n=scenes * bursts * exposures)
+    import dataclasses
+
+    return [dataclasses.replace(p, scene=k // (bursts * exposures), burst=k % bursts)
+            for k, p in enumerate(pairs)]
+
+
+def test_a_scene_epoch_has_one_step_per_scene_drawn_from_its_first_bursts(tmp_path):
+    from lsid_keras.data.pipeline import epoch_groups
+
+    pairs = _sid_like_pairs(tmp_path)
+    groups = epoch_groups(pairs)
+    assert len(groups) == 3 and all(len(g) == 2 for g in groups)
+    assert all(pairs[i].burst == 0 for g in groups for i in g)
+    assert len(epoch_groups(pairs, "pairs")) == 12
+    dataset = make_dataset(pairs, crop_size=16, augment=False, seed=0)
+    assert sum(1 for _ in dataset) == 3  # one step per scene
+    seen = set()
+    for _ in range(20):  # every epoch redraws which _00 exposure stands for a scene
+        for x, _ in dataset:
+            k = int(round(float(x[0, 0, 0, 2]) * 1024))
+            assert pairs[k].burst == 0
+            seen.add(k)
+    assert seen == {i for g in groups for i in g}
+    assert sum(1 for _ in make_dataset(pairs, crop_size=16, epoch_unit="pairs")) == 12

@@ -30,11 +30,49 @@ def _cached_shape(path):
                          "to decode its source anew") from None
 
 
-class _CropReader:
-    """Reads aligned crops from memory-mapped cache files (opened once per file)."""
+#: What one epoch visits: every training scene once ("scenes", the SID reference and both
+#: papers), or every short/long pair once ("pairs").
+EPOCH_UNITS = ("scenes", "pairs")
 
-    def __init__(self, pairs, crop_size, augment):
+
+def epoch_groups(pairs, epoch_unit="scenes"):
+    """The sampling groups of an epoch: lists of indices into `pairs`, one group per step item.
+
+    "scenes": one group per scene holding the scene's first-burst (`_00`) pairs, as SID's
+    `train_Sony.py` draws one random `_00` short exposure per scene per epoch (a scene without
+    a `_00` pair uses all of its pairs); "pairs": one group per pair.
+
+    Args:
+        pairs: `CachedPair`s (with `scene` and `burst`).
+        epoch_unit: "scenes" or "pairs".
+
+    Returns:
+        list of lists of int, in order of first appearance.
+    """
+    if epoch_unit not in EPOCH_UNITS:
+        raise ValueError(f"epoch_unit must be one of {EPOCH_UNITS}. Received: {epoch_unit!r}")
+    if epoch_unit == "pairs":
+        return [[i] for i in range(len(pairs))]
+    scenes = {}
+    for i, pair in enumerate(pairs):
+        scenes.setdefault(pair.scene, []).append(i)
+    groups = []
+    for members in scenes.values():
+        first_burst = [i for i in members if pairs[i].burst == 0]
+        groups.append(first_burst or members)
+    return groups
+
+
+class _CropReader:
+    """Reads aligned crops from memory-mapped cache files (opened once per file).
+
+    Called with a batch of group indices (see `epoch_groups`) and a seed; draws one pair per
+    group, then the crop size (per batch), positions and augmentation.
+    """
+
+    def __init__(self, pairs, crop_size, augment, groups=None):
         self.pairs = pairs
+        self.groups = groups if groups is not None else [[i] for i in range(len(pairs))]
         self.crop_size = crop_size
         self.augment = augment
         self._maps = {}
@@ -51,9 +89,14 @@ class _CropReader:
             return GIA_CROP_STEP * int(rng.integers(GIA_CROP_RANGE[0], GIA_CROP_RANGE[1] + 1))
         return self.crop_size
 
-    def __call__(self, indices, seed):
+    def __call__(self, group_indices, seed):
         rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
-        pairs = [self.pairs[int(i)] for i in indices]
+        indices = []
+        for g in group_indices:
+            members = self.groups[int(g)]
+            indices.append(members[int(rng.integers(len(members)))] if len(members) > 1
+                           else members[0])
+        pairs = [self.pairs[i] for i in indices]
         inputs = [self._map(p.input_file) for p in pairs]
         size = self._size(rng)
         xs, ys = [], []
@@ -90,10 +133,13 @@ def make_dataset(
     shard_index=0,
     num_parallel_calls=tf.data.AUTOTUNE,
     repeat=False,
+    epoch_unit="scenes",
 ):
     """A `tf.data.Dataset` of `(amplified input crop, ground-truth crop)` batches for `fit`.
 
-    Each epoch visits every pair once (as the reference protocol does) in shuffled order. Inputs
+    Each epoch visits every training scene once with one random first-burst (`_00`) short
+    exposure of it, in shuffled order, as SID's reference code and both papers count epochs
+    (`epoch_unit="scenes"`); `epoch_unit="pairs"` visits every pair once instead. Inputs
     are `min(packed * ratio, 1)`, float32 `(batch, s, s, C)` in [0, 1]; targets float32
     `(batch, s * b, s * b, 3)` in [0, 1] (b = 2 Bayer, 3 X-Trans), cut at the matching place.
 
@@ -107,11 +153,13 @@ def make_dataset(
         shuffle: shuffle the pairs every epoch.
         augment: random flips of H and W and a transpose, p = 0.5 each.
         seed: int or None; an int makes crops, order and augmentation reproducible.
-        num_shards, shard_index: keep every `num_shards`-th pair starting at `shard_index`
-            (multi-worker training; the last `len(pairs) % num_shards` pairs are left out so
-            every shard has as many steps); auto-sharding is then turned off.
+        num_shards, shard_index: keep every `num_shards`-th scene (or pair) starting at
+            `shard_index` (multi-worker training; the last `groups % num_shards` are left out
+            so every shard has as many steps); auto-sharding is then turned off.
         num_parallel_calls: parallel crop readers (default: tf.data autotune).
         repeat: repeat forever (use with `steps_per_epoch`).
+        epoch_unit: "scenes" (default) or "pairs", see `epoch_groups`; an epoch has
+            `len(epoch_groups(pairs, epoch_unit)) // batch_size` steps (one worker).
     """
     if not pairs:
         raise ValueError("no pairs to read: the cache or list is empty")
@@ -150,13 +198,18 @@ def make_dataset(
             f"at most {fitting}"
         )
     side = None if crop_size == "gia" else crop_size
-    reader = _CropReader(list(pairs), crop_size, augment)
+    groups = epoch_groups(pairs, epoch_unit)
+    reader = _CropReader(list(pairs), crop_size, augment, groups)
 
-    # Every shard gets the same number of pairs: synchronous workers that ran out of data at
+    # Every shard gets the same number of groups: synchronous workers that ran out of data at
     # different steps would wait for each other forever.
-    usable = len(pairs) // num_shards * num_shards
-    if usable == 0:
-        raise ValueError(f"{len(pairs)} pairs cannot feed {num_shards} shards")
+    usable = len(groups) // num_shards * num_shards
+    if usable // num_shards < batch_size:
+        raise ValueError(
+            f"{len(groups)} {epoch_unit} cannot fill one batch of {batch_size} per shard "
+            f"({num_shards} shards); lower batch_size or use epoch_unit='pairs' "
+            f"({len(pairs)} pairs)"
+        )
     indices = tf.data.Dataset.range(usable)
     if num_shards > 1:
         indices = indices.shard(num_shards, shard_index)
