@@ -408,7 +408,7 @@ def run_tiled(
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
-    from tqdm import tqdm
+    from lsid_keras.progress import progress_bar
 
     height, width, _ = packed.shape
     plan = tile_plan(height, width, tile, halo, multiple)
@@ -416,7 +416,7 @@ def run_tiled(
     source_rows = reflect_indices(height, padded_h, halo)
     source_cols = reflect_indices(width, padded_w, halo)
     output = None
-    with tqdm(total=len(plan), desc="tiles", unit="tile", disable=not progress) as bar:
+    with progress_bar(total=len(plan), desc="tiles", unit="tile", disable=not progress) as bar:
         for first in range(0, len(plan), batch_size):
             group = plan[first:first + batch_size]
             batch = np.empty((batch_size, tile, tile, packed.shape[2]), dtype=np.float32)

@@ -95,3 +95,30 @@ def test_synth_bad_input_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 0 and "none" in err
     assert main(["synth", str(tmp_path / "o"), "--size", "50x50"]) == 2
     assert "50" in capsys.readouterr().err
+
+
+def test_progress_off_a_terminal_is_whole_lines_not_redraws():
+    import subprocess
+    import sys
+
+    code = ("import time\nfrom lsid_keras.progress import progress_bar\n"
+            "for _ in progress_bar(range(400), desc='work'):\n    time.sleep(0.005)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    lines = result.stderr.splitlines()
+    assert "\r" not in result.stderr and 1 <= len(lines) <= 3, result.stderr
+    assert lines[-1].startswith("work: 100%")
+
+
+def test_help_imports_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom lsid_keras.cli import main\n"
+            "for argv in (['--help'], ['train', '--help'], ['synth', '--help'],"
+            " ['enhance', '--help'], ['export', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -404,7 +404,7 @@ def prepare_cache(pairs, cache_dir, workers=None, progress=True):
         CacheBusyError: another process is writing `cache_dir`.
         DiskFullError: a cache file or the journal did not fit on the disk.
     """
-    from tqdm import tqdm
+    from lsid_keras.progress import progress_bar
 
     if workers is None:
         workers = os.cpu_count() or 1
@@ -427,7 +427,7 @@ def prepare_cache(pairs, cache_dir, workers=None, progress=True):
             if (kind, source) not in done
         ]
         failed, decoded, disk_full = [], [], []
-        bar = tqdm(total=len(todo), desc="decoding RAW", unit="file", disable=not progress)
+        bar = progress_bar(total=len(todo), desc="decoding RAW", unit="file", disable=not progress)
         journal_path = os.path.join(cache_dir, JOURNAL)
         _end_cut_line(journal_path)
         journal = os.open(journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
@@ -517,9 +517,8 @@ def add_contrast_targets(cache_dir, progress=True):
     Returns:
         int, number of files written.
     """
-    from tqdm import tqdm
-
     from lsid_keras.contrast import improve_contrast
+    from lsid_keras.progress import progress_bar
 
     targets = sorted({p.target_file for p in load_manifest(cache_dir, check_sources=False)})
     todo = [t for t in targets if not os.path.exists(contrast_target_file(t))]
@@ -527,7 +526,8 @@ def add_contrast_targets(cache_dir, progress=True):
         return 0
     with _sole_writer(os.path.abspath(cache_dir)):
         os.makedirs(os.path.dirname(contrast_target_file(todo[0])), exist_ok=True)
-        for target in tqdm(todo, desc="contrast targets", unit="file", disable=not progress):
+        for target in progress_bar(todo, desc="contrast targets", unit="file",
+                                   disable=not progress):
             image = np.load(target).astype(np.float32) / 65535
             improved = np.rint(np.clip(improve_contrast(image), 0, 1) * 65535)
             save_npy_atomic(contrast_target_file(target), improved.astype(np.uint16))

@@ -585,7 +585,7 @@ def synthesize_dataset(
             `images`; a photo that cannot be decoded; `out_dir` holds a dataset of this camera
             made with other parameters.
     """
-    from tqdm import tqdm
+    from lsid_keras.progress import progress_bar
 
     start = time.monotonic()
     spec = camera_spec(camera)
@@ -674,7 +674,8 @@ def synthesize_dataset(
     lines = {split: [] for split in SPLITS}
     scene_records = []
     written = skipped = 0
-    for k in tqdm(range(scenes), desc=f"synth {spec.folder}", unit="scene", disable=not progress):
+    for k in progress_bar(range(scenes), desc=f"synth {spec.folder}", unit="scene",
+                          disable=not progress):
         scene = _plan_scene(
             k, seed, photo_splits, orders, schedule, len(ratios), spec, read_noise, content
         )
