@@ -244,6 +244,17 @@ def _add_train_options(parser):
                                 metavar=f.name.upper(), help=help_text)
 
 
+def _tile(text):
+    """A --tile value: "auto", 0 (whole frame) or a tile side."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto', 0 or a multiple of 16, got {text!r}"
+                                         ) from None
+
+
 def _ratio(text):
     if text == "auto":
         return "auto"
@@ -273,7 +284,8 @@ def _cmd_evaluate(args):
     if args.method == "network" and not args.model:
         raise UserError("--model is required for --method network (or use --method isp)")
     try:
-        check_tiling(args.tile, args.halo)
+        if args.tile not in ("auto", 0):
+            check_tiling(args.tile, args.halo)
     except EnhanceError as err:
         raise UserError(str(err)) from None
     list_path = _list_path(args.data, args.list)
@@ -534,8 +546,14 @@ def build_parser():
                           help="the default (kept for scripts written before it was)")
     evaluate.add_argument("--drop-misaligned", action="store_true",
                           help="drop scenes 10034, 10045, 10172")
-    evaluate.add_argument("--tile", type=int, default=512, help="tile side, packed pixels")
-    evaluate.add_argument("--halo", type=int, default=32, help="tile overlap, packed pixels")
+    evaluate.add_argument("--tile", type=_tile, default="auto",
+                          help="'auto': each whole frame in one pass, as the papers evaluate, "
+                          "when it fits in half the free memory, else tiles; 0: always whole "
+                          "frames; N: tiles of at most N packed pixels, a multiple of 16 "
+                          "(default: auto)")
+    evaluate.add_argument("--halo", type=int, default=32,
+                          help="context around each tile and the frame, packed pixels, >= 0 "
+                          "(default: 32)")
     evaluate.add_argument("--out", default="runs/evaluate", help="folder for the CSV and JSON")
     evaluate.add_argument("--save-outputs", help="also write 8-bit PNG outputs to this folder")
     evaluate.add_argument("--lpips", action="store_true", help="also LPIPS (needs lpips)")

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from lsid_keras.amplification import estimate_ratio
-from lsid_keras.tiling import DEFAULT_HALO, DEFAULT_TILE, SIZE_MULTIPLE, fit_tile, run_tiled
+from lsid_keras.tiling import (
+    DEFAULT_HALO,
+    DEFAULT_TILE,
+    SIZE_MULTIPLE,
+    fit_tile,
+    run_tiled,
+    run_untiled,
+)
 
 __all__ = ["Enhanced", "EnhanceError", "Enhancer", "enhance_file", "enhance_packed",
            "estimate_ratio", "load_enhancer", "network_input", "write_enhanced"]
@@ -21,6 +28,28 @@ __all__ = ["Enhanced", "EnhanceError", "Enhancer", "enhance_file", "enhance_pack
 
 class EnhanceError(ValueError):
     """A file, model or setting that cannot be enhanced; the message names what and why."""
+
+
+#: `tile` value meaning one forward pass over the whole frame (no tiles).
+WHOLE_FRAME = 0
+#: `tile` value meaning the whole frame when it fits in memory (`whole_frame_fits`), else tiles.
+AUTO_TILE = "auto"
+#: Peak bytes of a whole-frame float32 forward pass per packed pixel and per unit of U-Net width
+#: (`Enhancer.width`): scripts/bench_inference.py measured 3404 MiB for the width-32 SID U-Net
+#: on a full Sony frame (1424 x 2128 packed pixels).
+WHOLE_FRAME_BYTES = 3404 * 2**20 / (1424 * 2128 * 32)
+
+
+def available_memory():
+    """Bytes of memory available to this process now (Linux MemAvailable; else total RAM)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 @dataclass
@@ -39,6 +68,8 @@ class Enhancer:
         training_camera: the camera the model learned (a `CAMERA_SPECS` name or a 3x3
             XYZ -> camera matrix); frames of other cameras are mapped into its colour space
             (`lsid_keras.raw.colour`). None: the SID camera of the model's CFA kind.
+        width: channels of the U-Net's first level (Keras models), for the memory estimate
+            of a whole-frame pass; None when unknown.
     """
 
     predict: object
@@ -49,6 +80,7 @@ class Enhancer:
     halo: int | None = None
     card: dict | None = None
     training_camera: object = None
+    width: int | None = None
 
     @property
     def cfa_kind(self):
@@ -115,8 +147,20 @@ def load_enhancer(path, num_threads=None):
     except ModelFileError as error:
         raise EnhanceError(str(error)) from None
     channels, block = model_geometry(model, path)
+    convs = [layer for layer in model.layers if isinstance(getattr(layer, "filters", None), int)]
     return Enhancer(keras_predictor(model), channels, block, path,
-                    training_camera=_recorded_camera(path))
+                    training_camera=_recorded_camera(path),
+                    width=convs[0].filters if convs else None)
+
+
+def whole_frame_fits(enhancer, packed_shape, memory=None):
+    """Whether a whole-frame forward pass of `enhancer` on a `packed_shape` frame fits in half
+    of `memory` bytes (default: the memory available now). Fixed-tile exports never do."""
+    if enhancer.fixed_tile or enhancer.width is None:
+        return False
+    memory = available_memory() if memory is None else memory
+    pixels = (packed_shape[0] + 2 * DEFAULT_HALO) * (packed_shape[1] + 2 * DEFAULT_HALO)
+    return pixels * enhancer.width * WHOLE_FRAME_BYTES <= memory / 2
 
 
 def _recorded_camera(model_path):
@@ -225,8 +269,19 @@ def tiling_for(enhancer, packed_shape, tile=None, halo=None):
 def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False):
     """Runs the network over an amplified packed frame; returns (H*b, W*b, 3) in [0, 1].
 
-    `tile` is the largest tile for models that take any size (see `tiling_for`)."""
-    tile, halo = tiling_for(enhancer, packed.shape, tile, halo)
+    `tile` is the largest tile for models that take any size (see `tiling_for`),
+    `WHOLE_FRAME` (0) for one pass over the whole frame (the papers' protocol: global models
+    such as GIA-Net then pool over the whole frame, not a tile), or `AUTO_TILE` ("auto") for
+    the whole frame when it fits in memory (`whole_frame_fits`) and tiles otherwise. Tiled and
+    whole-frame runs pad the frame alike, so they agree within about one 8-bit level for models
+    without a global branch."""
+    if tile == AUTO_TILE:
+        tile = WHOLE_FRAME if whole_frame_fits(enhancer, packed.shape) else None
+    if tile == WHOLE_FRAME and not enhancer.fixed_tile:
+        halo = DEFAULT_HALO if halo is None else halo
+        rgb = run_untiled(enhancer.predict, packed, block=enhancer.block_size, halo=halo)
+        return np.clip(rgb, 0.0, 1.0, out=rgb)
+    tile, halo = tiling_for(enhancer, packed.shape, tile or None, halo)
     rgb = run_tiled(enhancer.predict, packed, tile=tile, halo=halo,
                     block=enhancer.block_size, progress=progress)
     return np.clip(rgb, 0.0, 1.0, out=rgb)  # in place: a 12 MP frame is 145 MiB of float32
@@ -257,7 +312,8 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
     start = time.perf_counter()
     if ratio != "auto" and not (isinstance(ratio, (int, float)) and ratio > 0):
         raise EnhanceError(f"ratio must be > 0 or 'auto'. Received: ratio={ratio!r}")
-    tiling_for(enhancer, (SIZE_MULTIPLE, SIZE_MULTIPLE), tile, halo)  # bad settings fail first
+    if tile not in (WHOLE_FRAME, AUTO_TILE):  # bad settings fail before the file is read
+        tiling_for(enhancer, (SIZE_MULTIPLE, SIZE_MULTIPLE), tile, halo)
     frame = read_raw(path)
     kind = frame.cfa_kind
     if packed_channels(kind) != enhancer.packed_channels:

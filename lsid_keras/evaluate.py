@@ -1,7 +1,8 @@
 """Evaluation on SID-style lists with the reference protocol, for networks and the ISP baseline.
 
-Full frames, tiled; ground truth developed as the reference does; PSNR and SSIM on 8-bit RGB
-(`lsid_keras.metrics`, protocol "reference"); results per image and per amplification ratio
+Whole frames in one pass when they fit in memory (else tiles); ground truth developed as the
+reference does; PSNR and SSIM on 8-bit RGB (`lsid_keras.metrics`, protocol "reference");
+results per image and per amplification ratio
 (x100 / x250 / x300, the columns of the papers' tables).
 """
 
@@ -15,7 +16,7 @@ from collections import defaultdict
 import numpy as np
 
 from lsid_keras.atomic import atomic_output
-from lsid_keras.tiling import DEFAULT_HALO, DEFAULT_TILE
+from lsid_keras.tiling import DEFAULT_HALO
 
 METHODS = ("network", "isp")
 CSV_FIELDS = ("short_path", "long_path", "scene", "burst", "ratio", "psnr", "ssim", "lpips",
@@ -45,7 +46,7 @@ def _lpips_scorer(enabled, log):
     return score
 
 
-def evaluate_pairs(pairs, method="network", enhancer=None, tile=DEFAULT_TILE, halo=DEFAULT_HALO,
+def evaluate_pairs(pairs, method="network", enhancer=None, tile="auto", halo=DEFAULT_HALO,
                    lpips=False, save_dir=None, progress=True, log=print):
     """Scores every pair; returns (rows, summary).
 
@@ -54,7 +55,9 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile=DEFAULT_TILE, ha
         method: "network" (needs `enhancer`) or "isp" (the traditional pipeline: the short
             exposure scaled by the ratio and developed by LibRaw).
         enhancer: from `lsid_keras.enhance.load_enhancer`.
-        tile, halo: tiling in packed pixels.
+        tile, halo: tiling in packed pixels (`lsid_keras.enhance.enhance_packed`): "auto"
+            (default) runs each whole frame in one pass, as the papers evaluate, when it fits
+            in memory, and tiles otherwise; 0 always whole frames; N tiles of at most N.
         lpips: also compute LPIPS when available (skipped with a message otherwise).
         save_dir: write each output as an 8-bit PNG here (as the reference protocol does).
         progress: tqdm progress bar.

@@ -166,3 +166,24 @@ def test_unreadable_model_and_missing_input_are_one_line(data, tmp_path, capsys)
     assert main(["enhance", str(tmp_path / "none.dng"), "--model", str(broken), "-o",
                  str(tmp_path / "o.png")]) == 2
     assert "none.dng: file not found" in capsys.readouterr().err
+
+
+def test_whole_frame_and_tiled_runs_agree_and_auto_picks_the_whole_frame(data):
+    from lsid_keras.enhance import (
+        WHOLE_FRAME,
+        enhance_packed,
+        load_enhancer,
+        whole_frame_fits,
+    )
+
+    root, _, model = data
+    enhancer = load_enhancer(model)
+    assert enhancer.width == 2
+    packed = np.random.default_rng(0).uniform(0, 1, (80, 112, 4)).astype(np.float32)
+    whole = enhance_packed(enhancer, packed, tile=WHOLE_FRAME)
+    tiled = enhance_packed(enhancer, packed, tile=64, halo=16)
+    assert whole.shape == tiled.shape == (160, 224, 3)
+    assert np.abs(whole - tiled).max() < 1 / 255
+    assert whole_frame_fits(enhancer, packed.shape)
+    assert not whole_frame_fits(enhancer, (1424, 2128), memory=2**20)
+    np.testing.assert_array_equal(enhance_packed(enhancer, packed, tile="auto"), whole)
