@@ -226,10 +226,22 @@ def network_input(enhancer, frame, ratio):
     Packs `frame`, maps another camera's colour into the model's training camera
     (`lsid_keras.raw.colour.to_training_camera`; `colour_matrix` is None when nothing was
     mapped), estimates the ratio when `ratio` is "auto" (`lsid_keras.amplification`) and
-    amplifies. `lsid enhance` and `lsid evaluate` both feed the network through here."""
-    from lsid_keras.raw import amplify, pack
+    amplifies. `lsid enhance` and `lsid evaluate` both feed the network through here.
+
+    Raises:
+        EnhanceError: the frame's CFA kind does not match the model (an X-Trans frame into a
+            Bayer model, or the reverse)."""
+    from lsid_keras.raw import amplify, pack, packed_channels
     from lsid_keras.raw.colour import to_training_camera
 
+    kind = frame.cfa_kind
+    if packed_channels(kind) != enhancer.packed_channels:
+        raise EnhanceError(
+            f"{frame.path}: a {'Bayer' if kind == 'bayer' else 'X-Trans'} frame "
+            f"({packed_channels(kind)} packed channels) cannot go into this "
+            f"{'Bayer' if enhancer.cfa_kind == 'bayer' else 'X-Trans'} model "
+            f"({enhancer.packed_channels} channels, {enhancer.source})"
+        )
     packed, matrix = to_training_camera(pack(frame), frame, enhancer.camera, enhancer.cfa_kind)
     gain = estimate_ratio(packed) if ratio == "auto" else float(ratio)
     return amplify(packed, gain), gain, matrix
@@ -307,7 +319,7 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
         RawError subclasses for unreadable files; EnhanceError for a frame the model cannot
         take (e.g. an X-Trans frame into a Bayer model) or bad settings.
     """
-    from lsid_keras.raw import packed_channels, read_raw
+    from lsid_keras.raw import read_raw
 
     start = time.perf_counter()
     if ratio != "auto" and not (isinstance(ratio, (int, float)) and ratio > 0):
@@ -315,14 +327,6 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
     if tile not in (WHOLE_FRAME, AUTO_TILE):  # bad settings fail before the file is read
         tiling_for(enhancer, (SIZE_MULTIPLE, SIZE_MULTIPLE), tile, halo)
     frame = read_raw(path)
-    kind = frame.cfa_kind
-    if packed_channels(kind) != enhancer.packed_channels:
-        raise EnhanceError(
-            f"{path}: a {'Bayer' if kind == 'bayer' else 'X-Trans'} frame "
-            f"({packed_channels(kind)} packed channels) cannot go into this "
-            f"{'Bayer' if enhancer.cfa_kind == 'bayer' else 'X-Trans'} model "
-            f"({enhancer.packed_channels} channels, {enhancer.source})"
-        )
     source = "auto" if ratio == "auto" else "given"
     amplified, gain, matrix = network_input(enhancer, frame, ratio)
     rgb = enhance_packed(enhancer, amplified, tile, halo, progress)

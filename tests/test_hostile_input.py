@@ -77,3 +77,26 @@ def test_train_on_a_damaged_cache(hostile, tmp_path):
     code, err = lsid("train", "--cache", str(cache), "--out", "run", cwd=tmp_path)
     assert code == 2 and len(err) == 1 and "manifest.json: unreadable manifest" in err[0], err
     assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_with_a_model_of_the_other_cfa_kind(hostile, tmp_path):
+    from lsid_keras.models import get_model
+
+    root, listing = hostile
+    get_model("sid", camera="fuji", width=2).save(tmp_path / "fuji.keras")
+    code, err = lsid("evaluate", "--model", "fuji.keras", "--data", str(root / "sid"),
+                     "--list", listing.name, "--out", "eval", "--quiet", cwd=tmp_path)
+    assert code == 2 and len(err) == 1, err
+    assert "a Bayer frame (4 packed channels) cannot go into this X-Trans model" in err[0]
+    assert not (tmp_path / "eval").exists()
+
+
+@pytest.mark.parametrize("name", ["random.dng", "empty.dng"])
+def test_export_of_a_file_that_is_no_model(hostile, tmp_path, name):
+    root, _ = hostile
+    model = tmp_path / "model.keras"
+    shutil.copy(root / name, model)
+    code, err = lsid("export", "--model", str(model), "--out", "mobile", "--quant", "fp32",
+                     cwd=tmp_path)
+    assert code == 2 and len(err) == 1 and err[0].startswith("lsid export: error: "), err
+    assert str(model) in err[0] and not (tmp_path / "mobile").exists()

@@ -28,15 +28,29 @@ VERIFICATION_TILES = 8
 
 
 def _check_out_dir(out_dir):
+    """Checks that `out_dir` is, or can be made, a writable folder, without making it (a
+    failed export leaves no empty folder behind)."""
     out_dir = os.fspath(out_dir)
+    existing = out_dir
+    while not os.path.exists(existing):
+        existing = os.path.dirname(os.path.abspath(existing))
     try:
-        os.makedirs(out_dir, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
+        if not os.path.isdir(existing):
+            raise NotADirectoryError(f"{existing} is not a folder")
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
         raise ExportError(f"{out_dir}: output folder is not writable "
                           f"({error.strerror or error})") from None
     return out_dir
+
+
+def _make_out_dir(out_dir):
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as error:
+        raise ExportError(f"{out_dir}: output folder is not writable "
+                          f"({error.strerror or error})") from None
 
 
 def _sha256(path):
@@ -164,49 +178,57 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     camera_name = next((n for n in ("sony", "fuji") if model.name.endswith(f"_{n}")), None)
     keras_predict = keras_predictor(model)
     report = {"out_dir": out_dir, "tile": tile, "halo": halo, "variants": []}
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as work:
-        saved_model = os.path.join(work, "saved_model")
-        say(f"writing a SavedModel with input [1, {tile}, {tile}, {channels}]")
-        write_saved_model(model, saved_model, tile)
-        for quantization in quant:
-            if quantization == "qat":
-                from lsid_keras.export.qat import quantization_aware_int8
+    created = not os.path.isdir(out_dir)
+    _make_out_dir(out_dir)
+    try:
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as work:
+            saved_model = os.path.join(work, "saved_model")
+            say(f"writing a SavedModel with input [1, {tile}, {tile}, {channels}]")
+            write_saved_model(model, saved_model, tile)
+            for quantization in quant:
+                if quantization == "qat":
+                    from lsid_keras.export.qat import quantization_aware_int8
 
-                say("fine-tuning a quantisation-aware twin (qat)")
-                data = quantization_aware_int8(model, tile, calibration, model_path)
-            else:
-                say(f"converting {quantization}")
-                data = convert_saved_model(saved_model, quantization, calibration, model_path)
-            inputs, outputs = tflite_file.tensor_details(data)
-            figures = None
-            if verify:
-                say(f"verifying {quantization}")
-                predict = LiteRTPredictor(data, num_threads, source=f"{stem}_{quantization}")
-                figures = verify_variant(
-                    data, quantization, keras_predict, predict, held_out, frame, tile, halo,
-                    block, (thresholds or {}).get(quantization))
-                figures["data"] = verification_data
-                figures["num_threads"] = predict.num_threads
-            card = cards.make_card(
-                cfa_kind=cfa_kind, tile=tile, halo=halo, quantization=quantization,
-                inputs=inputs, outputs=outputs, source_model=source_model,
-                training_recipe=_training_recipe(model_path), verification=figures,
-                camera_name=camera_name,
-            )
-            carded = cards.embed(data, card)
-            passed = figures is None or figures["passed"]
-            entry = {"quantization": quantization, "path": None, "card_path": None,
-                     "bytes": len(carded), "verification": figures, "passed": passed}
-            if passed:
-                entry["path"] = os.path.join(out_dir, f"{stem}_{quantization}.tflite")
-                entry["card_path"] = cards.card_path(entry["path"])
-                _write_pair(entry["path"], carded, entry["card_path"], card)
-                say(f"wrote {entry['path']}")
-            else:
-                say(f"{quantization} failed verification: tile {figures['tile_psnr_db']} dB, "
-                    f"frame {figures['frame_psnr_db']} dB < {figures['threshold_db']} dB; "
-                    "not written")
-            report["variants"].append(entry)
+                    say("fine-tuning a quantisation-aware twin (qat)")
+                    data = quantization_aware_int8(model, tile, calibration, model_path)
+                else:
+                    say(f"converting {quantization}")
+                    data = convert_saved_model(saved_model, quantization, calibration, model_path)
+                inputs, outputs = tflite_file.tensor_details(data)
+                figures = None
+                if verify:
+                    say(f"verifying {quantization}")
+                    predict = LiteRTPredictor(data, num_threads, source=f"{stem}_{quantization}")
+                    figures = verify_variant(
+                        data, quantization, keras_predict, predict, held_out, frame, tile, halo,
+                        block, (thresholds or {}).get(quantization))
+                    figures["data"] = verification_data
+                    figures["num_threads"] = predict.num_threads
+                card = cards.make_card(
+                    cfa_kind=cfa_kind, tile=tile, halo=halo, quantization=quantization,
+                    inputs=inputs, outputs=outputs, source_model=source_model,
+                    training_recipe=_training_recipe(model_path), verification=figures,
+                    camera_name=camera_name,
+                )
+                carded = cards.embed(data, card)
+                passed = figures is None or figures["passed"]
+                entry = {"quantization": quantization, "path": None, "card_path": None,
+                         "bytes": len(carded), "verification": figures, "passed": passed}
+                if passed:
+                    entry["path"] = os.path.join(out_dir, f"{stem}_{quantization}.tflite")
+                    entry["card_path"] = cards.card_path(entry["path"])
+                    _write_pair(entry["path"], carded, entry["card_path"], card)
+                    say(f"wrote {entry['path']}")
+                else:
+                    say(f"{quantization} failed verification: tile {figures['tile_psnr_db']} dB, "
+                        f"frame {figures['frame_psnr_db']} dB < {figures['threshold_db']} dB; "
+                        "not written")
+                report["variants"].append(entry)
+
+    except BaseException:
+        if created and os.path.isdir(out_dir) and not os.listdir(out_dir):
+            os.rmdir(out_dir)  # a failed export leaves no empty folder behind
+        raise
     return report
 
 
