@@ -1,0 +1,31 @@
+import importlib.util
+import json
+import os
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "bench_train.py")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("bench_train", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_train_times_both_policies_side_by_side_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    argv = ["--presets", "gia_net", "--width", "4", "--crop-size", "32", "--rounds", "1",
+            "--steps", "1", "--json", str(out)]
+    assert load_script().main(argv) == 0
+    result = json.loads(out.read_text())["results"]["gia_net"]
+    assert result["loss"] == "joint" and result["loss_seconds"] > 0
+    variants = result["variants"]
+    assert set(variants) == {"float32", "mixed_bfloat16"}
+    for entry in variants.values():
+        assert len(entry["rounds"]) == 1
+        assert entry["seconds_per_step"] == min(entry["rounds"]) > 0
+        assert entry["crops_per_s"] == entry["steps_per_s"] == 1 / entry["seconds_per_step"]
+    assert variants["float32"]["speedup_vs_float32"] == 1.0
+    assert 0 < variants["float32"]["loss_share"]
+    assert "gia_net (joint)" in capsys.readouterr().out
+    assert isinstance(json.loads(out.read_text())["cpu_bf16_flags"], list)
