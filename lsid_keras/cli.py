@@ -373,7 +373,8 @@ def _cmd_enhance(args):
     if args.ratio != "auto" and not args.ratio > 0:
         raise UserError(f"ratio must be > 0 or 'auto', got {args.ratio:g}")
     try:
-        check_tiling(args.tile, args.halo)
+        if args.tile not in (0, "auto"):
+            check_tiling(args.tile, args.halo)
     except EnhanceError as err:
         raise UserError(str(err)) from None
     outputs = _output_paths(args.inputs, args.output)
@@ -463,19 +464,23 @@ def build_parser():
         help="synthesise data, train a small GIA-Net, evaluate it against the traditional "
         "pipeline and enhance a scene, all on the CPU in minutes",
     )
-    quickstart.add_argument("--out", default="quickstart", help="output folder")
+    quickstart.add_argument("--out", default="quickstart",
+                            help="output folder, created (default: quickstart)")
     quickstart.add_argument("--minutes", type=float, default=5.0,
-                            help="training time budget (default 5)")
+                            help="training time budget in minutes, > 0 (default: 5)")
     quickstart.add_argument("--scenes", type=_positive_int, default=24,
-                            help="synthetic scenes (default 24)")
-    quickstart.add_argument("--seed", type=int, default=0, help="random seed")
+                            help="synthetic scenes, >= 4; a quarter are test scenes "
+                            "(default: 24)")
+    quickstart.add_argument("--seed", type=int, default=0,
+                            help="random seed, >= 0 (default: 0)")
     quickstart.add_argument("--quiet", action="store_true", help="no progress bars")
     quickstart.set_defaults(func=_cmd_quickstart)
 
     models = sub.add_parser(
         "models", help="list the model presets with parameters and GFLOPs on a full frame"
     )
-    models.add_argument("--camera", choices=("sony", "fuji"), help="only this camera family")
+    models.add_argument("--camera", choices=("sony", "fuji"),
+                        help="only this camera family (default: both)")
     models.add_argument("--json", action="store_true", help="print a JSON list instead")
     models.set_defaults(func=_cmd_models)
 
@@ -485,7 +490,9 @@ def build_parser():
     prepare.add_argument("root", help="dataset root (holds Sony/ or Fuji/ and the list files)")
     prepare.add_argument("--list", required=True, help="list file, relative to ROOT or a path")
     prepare.add_argument("--cache", required=True, help="cache folder (created)")
-    prepare.add_argument("--workers", type=_positive_int, help="decoding processes (all cores)")
+    prepare.add_argument("--workers", type=_positive_int,
+                         help="decoding processes, >= 1; a crash in one fails only its file "
+                         "(default: all cores)")
     prepare.add_argument(
         "--first-burst-only", action="store_true", help="only the _00 short exposures"
     )
@@ -571,10 +578,17 @@ def build_parser():
     enhance.add_argument("-o", "--output", required=True,
                          help="output file (.png, .tif, .jpg) or existing folder")
     enhance.add_argument("--ratio", type=_ratio, default="auto",
-                         help="amplification, or 'auto' to estimate it (default)")
+                         help="amplification, a number > 0 (SID: 100 to 300), or 'auto' to "
+                         "estimate it from the frame's highlights (default: auto)")
     enhance.add_argument("--contrast", action="store_true", help="apply contrast improvement")
-    enhance.add_argument("--tile", type=int, default=512, help="tile side, packed pixels")
-    enhance.add_argument("--halo", type=int, default=32, help="tile overlap, packed pixels")
+    enhance.add_argument("--tile", type=_tile, default=800,
+                         help="largest tile side in packed pixels, a multiple of 16; tiles are "
+                         "sized evenly to the frame (a Sony frame takes 2x3 tiles of 784); 0: "
+                         "the whole frame in one pass (more memory); ignored for a .tflite, "
+                         "whose card fixes it (default: 800)")
+    enhance.add_argument("--halo", type=int, default=32,
+                         help="context around each tile and the frame, packed pixels, >= 0 "
+                         "(default: 32)")
     enhance.add_argument("--quiet", action="store_true", help="no progress bar")
     enhance.set_defaults(func=_cmd_enhance)
 
