@@ -18,3 +18,13 @@ def test_bench_data_runs_small_and_writes_json(tmp_path, monkeypatch, capsys):
                 "pipeline_crops_per_s", "train_step_s", "pipeline_vs_train_step"):
         assert result[key] > 0, key
     assert "crops/s" in capsys.readouterr().out
+
+
+def test_bench_cli_times_every_help_and_writes_json(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "cli.json"
+    monkeypatch.setattr(sys, "argv", ["bench_cli.py", "--repeats", "1", "--out", str(out)])
+    runpy.run_path("scripts/bench_cli.py", run_name="__main__")
+    result = json.loads(out.read_text())
+    assert "lsid train --help" in result and "lsid export --help" in result
+    assert all(row["best_s"] > 0 for row in result.values())
+    assert "median" in capsys.readouterr().out
