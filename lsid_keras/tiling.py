@@ -61,9 +61,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Packed input sides must be multiples of this (2**4 for the 4-pooling U-Net; equal to
-#: `lsid_keras.models.SIZE_MULTIPLE`, repeated here so the tiler does not import Keras).
-SIZE_MULTIPLE = 16
+# Packed input sides must be multiples of SIZE_MULTIPLE (2**4 for the 4-pooling U-Net).
+from lsid_keras.geometry import SIZE_MULTIPLE
+
 #: Blend modes of `run_tiled`.
 BLENDS = ("crop", "feather")
 #: Default largest tile side in packed pixels for models that take any size (Keras): `fit_tile`

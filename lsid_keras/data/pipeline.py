@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from lsid_keras.geometry import SIZE_MULTIPLE
+from lsid_keras.geometry import SIZE_MULTIPLE, block_size
 
 #: GIA-Net's variable crops: (32 * b) packed pixels a side with b uniform in [16, 32].
 GIA_CROP_STEP = 32
@@ -14,8 +14,6 @@ DEFAULT_CROP = 512
 
 
 def _block_size(cfa_kind):
-    from lsid_keras.raw import block_size
-
     return block_size(cfa_kind)
 
 

@@ -9,13 +9,14 @@ from types import SimpleNamespace
 
 import keras
 
+from lsid_keras.geometry import POOLINGS, SIZE_MULTIPLE
 from lsid_keras.layers import GlobalInfoAware, SeeWider, SizeCheck, SqueezeExcite, SubPixel
 
 #: Channel multipliers of the encoder levels relative to `width` (32-64-128-256-512 in SID).
 LEVEL_MULTIPLIERS = (1, 2, 4, 8, 16)
-#: The U-Net pools this many times, so packed inputs must be multiples of 2**POOLINGS.
-POOLINGS = len(LEVEL_MULTIPLIERS) - 1
-SIZE_MULTIPLE = 2**POOLINGS
+# The U-Net pools len(LEVEL_MULTIPLIERS) - 1 == POOLINGS times, so packed inputs must be
+# multiples of SIZE_MULTIPLE = 2**POOLINGS (`lsid_keras.geometry`, which the Keras-free tiler
+# and pipeline read too).
 LRELU_SLOPE = 0.2
 
 CONV_BLOCKS = ("plain", "dilated", "see_wider")

@@ -31,6 +31,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+# The CFA kinds and what they mean for the network (channels, block) live in the geometry
+# module, which the Keras side reads too; re-exported here for the RAW side.
+from lsid_keras.geometry import BAYER, XTRANS, block_size, packed_channels  # noqa: F401
 from lsid_keras.raw.errors import UnsupportedCFAError
 
 if TYPE_CHECKING:
@@ -38,11 +41,6 @@ if TYPE_CHECKING:
 
 RED, GREEN, BLUE = 0, 1, 2
 _LETTERS = "RGB"
-
-BAYER = "bayer"
-XTRANS = "xtrans"
-_PACKED_CHANNELS = {BAYER: 4, XTRANS: 9}
-_BLOCK_SIZE = {BAYER: 2, XTRANS: 3}
 
 # Canonical SID Bayer order inside an RGGB cell: R(0,0), G(0,1), B(1,1), G(1,0).
 _BAYER_ROWS = np.array([0, 0, 1, 1])
@@ -80,26 +78,6 @@ XTRANS_PACKING = (
 )
 _XT_ROWS = _readonly(np.array([[p[0] for p in ch] for ch in XTRANS_PACKING]).reshape(9, 2, 2))
 _XT_COLS = _readonly(np.array([[p[1] for p in ch] for ch in XTRANS_PACKING]).reshape(9, 2, 2))
-
-
-def packed_channels(cfa_kind: str) -> int:
-    """Channels of the packed input: 4 for "bayer", 9 for "xtrans"."""
-    try:
-        return _PACKED_CHANNELS[cfa_kind]
-    except KeyError:
-        raise ValueError(
-            f"cfa_kind must be one of {sorted(_PACKED_CHANNELS)}. Received: cfa_kind={cfa_kind!r}"
-        ) from None
-
-
-def block_size(cfa_kind: str) -> int:
-    """Sub-pixel factor between the packed input and the full mosaic: 2 (Bayer) or 3 (X-Trans)."""
-    try:
-        return _BLOCK_SIZE[cfa_kind]
-    except KeyError:
-        raise ValueError(
-            f"cfa_kind must be one of {sorted(_BLOCK_SIZE)}. Received: cfa_kind={cfa_kind!r}"
-        ) from None
 
 
 def cfa_name(cfa) -> str:
