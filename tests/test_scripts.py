@@ -28,3 +28,22 @@ def test_bench_cli_times_every_help_and_writes_json(tmp_path, monkeypatch, capsy
     assert "lsid train --help" in result and "lsid export --help" in result
     assert all(row["best_s"] > 0 for row in result.values())
     assert "median" in capsys.readouterr().out
+
+
+def test_measure_edges_scores_the_border_band_and_the_interior(tmp_path, monkeypatch, capsys):
+    from sid_fixtures import write_sid_dataset
+
+    from lsid_keras.models import get_model
+
+    write_sid_dataset(tmp_path / "sid", scenes=1)
+    get_model("sid", width=2).save(tmp_path / "m.keras")
+    out = tmp_path / "edges.json"
+    monkeypatch.setattr(sys, "argv", [
+        "measure_edges.py", "--model", str(tmp_path / "m.keras"), "--data", str(tmp_path / "sid"),
+        "--list", "Sony_train_list.txt", "--band", "8", "--out", str(out)])
+    runpy.run_path("scripts/measure_edges.py", run_name="__main__")
+    result = json.loads(out.read_text())
+    assert result["pairs"] == 1 and result["band_px"] == 8  # the _00 pair only
+    row = result["rows"][0]
+    assert result["band_minus_interior_db"] == row["band_psnr"] - row["interior_psnr"]
+    assert "difference" in capsys.readouterr().out
