@@ -94,7 +94,9 @@ class TrainConfig:
         seed: int for reproducible crops, order and initialisation; None: random.
         mixed_precision: None, "bfloat16" (CPUs with AMX, TPUs) or "float16" (GPUs).
         strategy: "default", "mirrored" (all local GPUs) or "multi_worker" (TF_CONFIG).
-        gamma: JointLoss weight of l1, in [0, 1] (0.84).
+        gamma: JointLoss weight, in [0, 1] (0.84), of the term `gamma_on` names.
+        gamma_on: "l1" (GIA-Net's text: gamma * l1 + (1 - gamma) * (1 - MS-SSIM)) or "ms_ssim"
+            (Zhao et al., whom GIA-Net cites for 0.84: gamma on the MS-SSIM term).
         alpha, beta: MultiCriterionLoss weights, in [0, 1] (0.9, 0.99).
         vgg_weights: "imagenet", a local VGG-16 weights file (.h5), or None (random; tests
             only).
@@ -129,6 +131,7 @@ class TrainConfig:
     mixed_precision: str | None = None
     strategy: str = "default"
     gamma: float = 0.84
+    gamma_on: str = "l1"
     alpha: float = 0.9
     beta: float = 0.99
     vgg_weights: str | None = "imagenet"
@@ -173,6 +176,8 @@ class TrainConfig:
                 f"mixed_precision must be one of {MIXED_PRECISION}. "
                 f"Received: {c.mixed_precision!r}"
             )
+        if c.gamma_on not in ("l1", "ms_ssim"):
+            raise ValueError(f"gamma_on must be 'l1' or 'ms_ssim'. Received: {c.gamma_on!r}")
         if c.epoch_unit not in EPOCH_UNITS:
             raise ValueError(
                 f"epoch_unit must be one of {EPOCH_UNITS}. Received: {c.epoch_unit!r}"
@@ -263,7 +268,7 @@ def build_loss(config):
     if config.loss == "l1":
         return keras.losses.MeanAbsoluteError(name="l1")
     if config.loss == "joint":
-        return JointLoss(gamma=config.gamma)
+        return JointLoss(gamma=config.gamma, gamma_on=config.gamma_on)
     return MultiCriterionLoss(
         alpha=config.alpha, beta=config.beta, vgg_weights=config.vgg_weights,
         vgg_layer=config.vgg_layer,

@@ -274,3 +274,13 @@ def test_an_epoch_cut_by_the_budget_is_hidden_from_persisting_callbacks():
     budget.cut_epoch = 1
     wrapped.on_epoch_end(1)
     assert recorder.ended == [0]
+
+
+def test_gamma_can_weigh_ms_ssim_as_zhao_et_al_do():
+    from lsid_keras.train import build_loss
+
+    loss = build_loss(TrainConfig(cache="x", model="gia_net", gamma_on="ms_ssim").resolved())
+    assert loss.gamma_on == "ms_ssim" and loss.gamma == 0.84
+    assert build_loss(TrainConfig(cache="x", model="gia_net").resolved()).gamma_on == "l1"
+    with pytest.raises(ValueError, match="gamma_on must be"):
+        TrainConfig(cache="x", gamma_on="both").resolved()
