@@ -88,9 +88,12 @@ class TimeBudget(keras.callbacks.Callback):
             return
         elapsed = self._elapsed()
         if self._bar is not None:
-            self._bar.n = min(round(elapsed), self._bar.total)
             loss = (logs or {}).get("loss")
-            self._bar.set_postfix(epoch=self._epoch + 1, loss=f"{float(loss or 0):.4f}")
+            # refresh=False and update(): the bar redraws at its own interval (whole lines
+            # every few seconds off a terminal), not after every step.
+            self._bar.set_postfix(epoch=self._epoch + 1, loss=f"{float(loss or 0):.4f}",
+                                  refresh=False)
+            self._bar.update(min(round(elapsed), self._bar.total) - self._bar.n)
         if elapsed > 60 * self.minutes and self.cut:
             self.expired = True
             self.cut_epoch = self._epoch

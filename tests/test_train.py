@@ -284,3 +284,22 @@ def test_gamma_can_weigh_ms_ssim_as_zhao_et_al_do():
     assert build_loss(TrainConfig(cache="x", model="gia_net").resolved()).gamma_on == "l1"
     with pytest.raises(ValueError, match="gamma_on must be"):
         TrainConfig(cache="x", gamma_on="both").resolved()
+
+
+def test_budget_progress_off_a_terminal_is_a_few_whole_lines(monkeypatch, capsys):
+    import io
+
+    from lsid_keras import progress
+    from lsid_keras.train_callbacks import TimeBudget
+
+    stream = io.StringIO()
+    monkeypatch.setattr(progress.sys, "stderr", stream)
+    budget = TimeBudget(minutes=1, progress=True)
+    budget.set_model(keras.Sequential())
+    budget.on_train_begin()
+    budget.on_epoch_begin(0)
+    for step in range(500):
+        budget.on_train_batch_end(step, {"loss": 0.5})
+    budget.on_train_end()
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue() and 1 <= len(lines) <= 3, lines
