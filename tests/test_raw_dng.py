@@ -153,3 +153,23 @@ def test_unsupported_pattern_writes_nothing(tmp_path):
     with pytest.raises(UnsupportedCFAError, match="GG/RB"):
         write_dng(tmp_path / "a.dng", np.zeros((24, 24), np.uint16), "GGRB", 0, 4095)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_dng_of_a_camera_libraw_does_not_know_keeps_its_own_colour_matrix(tmp_path):
+    import rawpy
+
+    from lsid_keras.raw import read_raw, write_dng
+    from lsid_keras.raw.dng import dng_color_matrix
+
+    matrix = np.array([[0.9, -0.3, -0.1], [-0.4, 1.2, 0.2], [-0.1, 0.2, 0.6]])
+    path = write_dng(tmp_path / "phone.dng", np.full((64, 96), 2000, np.uint16), "RGGB", 512,
+                     16383, color_matrix=matrix, make="NoSuchPhone", model="X1")
+    with rawpy.imread(str(path)) as raw:  # LibRaw's table knows no such camera
+        assert not np.any(raw.rgb_xyz_matrix)
+    np.testing.assert_allclose(dng_color_matrix(path), matrix, atol=1e-4)
+    np.testing.assert_allclose(read_raw(path).xyz_to_camera, matrix, atol=1e-4)
+    plain = write_dng(tmp_path / "plain.dng", np.full((64, 96), 2000, np.uint16), "RGGB", 512,
+                      16383)
+    assert dng_color_matrix(plain) is None and read_raw(plain).xyz_to_camera is None
+    (tmp_path / "junk.dng").write_bytes(b"II*\x00junk")
+    assert dng_color_matrix(tmp_path / "junk.dng") is None

@@ -216,6 +216,10 @@ _TAG_SUB_IFDS = 330
 _TAG_DNG_VERSION = 50706
 _TAG_BLACK_LEVEL_REPEAT_DIM = 50713
 _TAG_BLACK_LEVEL = 50714
+_TAG_COLOR_MATRIX = (50721, 50722)  # ColorMatrix1, ColorMatrix2
+_TAG_CALIBRATION_ILLUMINANT = (50778, 50779)  # CalibrationIlluminant1, 2
+#: EXIF LightSource codes of daylight near D65: D65, daylight, fine weather, D55, D75.
+_DAYLIGHT_ILLUMINANTS = (21, 1, 9, 20, 22)
 # TIFF type -> (struct code, size); rationals are two 32-bit values.
 _TIFF_TYPES = {
     1: ("B", 1),
@@ -336,3 +340,41 @@ def dng_black_level_pattern(path) -> np.ndarray | None:
     if rows < 1 or cols < 1 or len(levels) != rows * cols:
         return None
     return np.asarray(levels, dtype=np.float64).reshape(rows, cols)
+
+
+def dng_color_matrix(path) -> np.ndarray | None:
+    """The XYZ -> camera matrix a DNG carries (ColorMatrix1/2 in its first IFD), for D65.
+
+    LibRaw reports its own table's matrix (`rgb_xyz_matrix`), which is all zeros for cameras it
+    does not know (many phones, and files written by `write_dng` with another Make); the DNG's
+    own matrix is what a raw converter uses then. Of the two matrices, the one calibrated under
+    a daylight illuminant (D65, D55, D75, daylight) is taken, else ColorMatrix2 (by convention
+    the daylight one), else ColorMatrix1.
+
+    Returns:
+        float64 (3, 3) array, or None when the file is not a DNG, has no (3x3) colour matrix or
+        its tags cannot be parsed.
+    """
+    try:
+        with open(os.fspath(path), "rb") as file:
+            tiff = _Tiff(file)
+            entries, _ = tiff.ifd(tiff.first_ifd)
+            if _TAG_DNG_VERSION not in entries:
+                return None
+            matrices = []
+            for matrix_tag, illuminant_tag in zip(_TAG_COLOR_MATRIX, _TAG_CALIBRATION_ILLUMINANT,
+                                                  strict=True):
+                if matrix_tag not in entries:
+                    continue
+                values = tiff.values(entries[matrix_tag])
+                illuminant = (tiff.values(entries[illuminant_tag])[0]
+                              if illuminant_tag in entries else None)
+                if len(values) == 9:
+                    matrices.append((illuminant, np.asarray(values, np.float64).reshape(3, 3)))
+    except (OSError, ValueError, IndexError, struct.error):
+        return None
+    matrices = [(i, m) for i, m in matrices if np.all(np.isfinite(m)) and np.any(m)]
+    if not matrices:
+        return None
+    daylight = [m for i, m in matrices if i in _DAYLIGHT_ILLUMINANTS]
+    return daylight[0] if daylight else matrices[-1][1]

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import rawpy
 
-from lsid_keras.raw.dng import dng_black_level_pattern
+from lsid_keras.raw.dng import dng_black_level_pattern, dng_color_matrix
 from lsid_keras.raw.errors import (
     CorruptRawFileError,
     EmptyRawFileError,
@@ -265,10 +265,12 @@ def _exposure_time(raw: rawpy.RawPy) -> float | None:
     return float(str(np.float32(shutter)))
 
 
-def _xyz_to_camera(raw: rawpy.RawPy) -> np.ndarray | None:
+def _xyz_to_camera(raw: rawpy.RawPy, path: str) -> np.ndarray | None:
+    """LibRaw's XYZ -> camera matrix for the camera, else the DNG's own (`dng_color_matrix`):
+    LibRaw's table has none for cameras it does not know, such as many phones."""
     matrix = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]
     if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)) or not np.any(matrix):
-        return None
+        return dng_color_matrix(path)
     return matrix
 
 
@@ -384,7 +386,7 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
             camera_wb=tuple(float(v) for v in raw.camera_whitebalance),
             exposure_time=_exposure_time(raw),
             path=path,
-            xyz_to_camera=_xyz_to_camera(raw),
+            xyz_to_camera=_xyz_to_camera(raw, path),
             orientation=int(raw.sizes.flip) if int(raw.sizes.flip) in (0, 3, 5, 6) else 0,
             iso=_iso(raw),
             make=make,
