@@ -70,6 +70,9 @@ class Enhancer:
             (`lsid_keras.raw.colour`). None: the SID camera of the model's CFA kind.
         width: channels of the U-Net's first level (Keras models), for the memory estimate
             of a whole-frame pass; None when unknown.
+        global_branch: for models with a global branch (GIA-Net, SE-UNet):
+            `(features, predict_with_frame_mean)`, the two passes that make a tiled run pool
+            over the whole frame (`lsid_keras.models.global_branch`); None for local models.
     """
 
     predict: object
@@ -81,6 +84,7 @@ class Enhancer:
     card: dict | None = None
     training_camera: object = None
     width: int | None = None
+    global_branch: tuple | None = None
 
     @property
     def cfa_kind(self):
@@ -140,6 +144,7 @@ def load_enhancer(path, num_threads=None):
         raise EnhanceError(f"{path}: unsupported model format {extension or '(none)'}; "
                            "expected a .keras or .tflite file")
     from lsid_keras.models import ModelFileError, load_model
+    from lsid_keras.models.global_branch import split_global
     from lsid_keras.tiling import keras_predictor
 
     try:
@@ -148,9 +153,11 @@ def load_enhancer(path, num_threads=None):
         raise EnhanceError(str(error)) from None
     channels, block = model_geometry(model, path)
     convs = [layer for layer in model.layers if isinstance(getattr(layer, "filters", None), int)]
+    halves = split_global(model)
     return Enhancer(keras_predictor(model), channels, block, path,
                     training_camera=_recorded_camera(path),
-                    width=convs[0].filters if convs else None)
+                    width=convs[0].filters if convs else None,
+                    global_branch=halves and tuple(keras_predictor(half) for half in halves))
 
 
 def whole_frame_fits(enhancer, packed_shape, memory=None):
@@ -285,8 +292,9 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False):
     `WHOLE_FRAME` (0) for one pass over the whole frame (the papers' protocol: global models
     such as GIA-Net then pool over the whole frame, not a tile), or `AUTO_TILE` ("auto") for
     the whole frame when it fits in memory (`whole_frame_fits`) and tiles otherwise. Tiled and
-    whole-frame runs pad the frame alike, so they agree within about one 8-bit level for models
-    without a global branch."""
+    whole-frame runs pad the frame alike, so they agree within about one 8-bit level; models
+    with a global branch run their tiles with the whole frame's average
+    (`Enhancer.global_branch`), so they agree too."""
     if tile == AUTO_TILE:
         tile = WHOLE_FRAME if whole_frame_fits(enhancer, packed.shape) else None
     if tile == WHOLE_FRAME and not enhancer.fixed_tile:
@@ -294,8 +302,13 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False):
         rgb = run_untiled(enhancer.predict, packed, block=enhancer.block_size, halo=halo)
         return np.clip(rgb, 0.0, 1.0, out=rgb)
     tile, halo = tiling_for(enhancer, packed.shape, tile or None, halo)
-    rgb = run_tiled(enhancer.predict, packed, tile=tile, halo=halo,
-                    block=enhancer.block_size, progress=progress)
+    if enhancer.global_branch is not None:
+        features, predict = enhancer.global_branch
+        rgb = run_tiled(predict, packed, tile=tile, halo=halo, block=enhancer.block_size,
+                        progress=progress, frame_features=features)
+    else:
+        rgb = run_tiled(enhancer.predict, packed, tile=tile, halo=halo,
+                        block=enhancer.block_size, progress=progress)
     return np.clip(rgb, 0.0, 1.0, out=rgb)  # in place: a 12 MP frame is 145 MiB of float32
 
 

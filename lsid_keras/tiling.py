@@ -374,6 +374,7 @@ def run_tiled(
     batch_size=1,
     progress=False,
     multiple=SIZE_MULTIPLE,
+    frame_features=None,
 ):
     """Runs `predict` over a packed image in overlapping tiles and assembles the output.
 
@@ -396,6 +397,10 @@ def run_tiled(
         batch_size: int >= 1, tiles per `predict` call.
         progress: show a tqdm progress bar over tiles.
         multiple: int, the model's size multiple.
+        frame_features: for models with a global branch: the callable `frame_mean` takes.
+            The frame's average is computed first, and `predict` is then called as
+            `predict(batch, frame_mean)` with `frame_mean` `(batch_size, 1, 1, K')` float32
+            (see the module docstring). None: one pass, `predict(batch)`.
 
     Returns:
         float32 numpy array `(H * block, W * block, K)` in `predict`'s value range (sRGB in
@@ -408,6 +413,82 @@ def run_tiled(
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
+    height, width, _ = packed.shape
+    if frame_features is not None:
+        mean = frame_mean(frame_features, packed, tile, halo, batch_size, progress, multiple)
+        mean = np.repeat(mean, batch_size, axis=0)
+        tile_predict = predict
+
+        def predict(batch):
+            return tile_predict(batch, mean)
+
+    output = None
+    for group, batch in _tile_batches(packed, tile, halo, batch_size, progress, multiple):
+        result = _checked_output(predict(batch), batch.shape, block)
+        del batch
+        if output is None:
+            output = np.zeros((height * block, width * block, result.shape[3]), np.float32)
+        for t, tile_out in zip(group, result[: len(group)], strict=True):
+            _blend_tile(output, t, tile_out, block, blend)
+    return output
+
+
+def _bottleneck_span(core_start, core_size, length, pad, padded_untiled, multiple):
+    """`[start, stop)` of a tile's share of the bottleneck map along one axis, in bottleneck
+    pixels of the padded frame: its core's edges (a neighbour's share starts where this one
+    stops), the first share from 0 and the last to the end of the frame an untiled run pads."""
+    start = 0 if core_start == 0 else (core_start + pad) // multiple
+    end = core_start + core_size
+    stop = padded_untiled // multiple if end == length else (end + pad) // multiple
+    return start, min(stop, padded_untiled // multiple)
+
+
+def frame_mean(features, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO, batch_size=1,
+               progress=False, multiple=SIZE_MULTIPLE):
+    """The average of a global model's bottleneck map over a whole frame, computed in tiles.
+
+    Each tile's encoder output (`features`) contributes its share of the bottleneck map (see
+    the module docstring); the shares partition the bottleneck map of the frame padded as
+    `run_untiled` pads it, so the result is the average an untiled pass computes, up to the
+    tiles' seam error.
+
+    Args:
+        features: callable mapping a float32 batch `(batch_size, tile, tile, C)` to the
+            bottleneck map `(batch_size, tile / multiple, tile / multiple, K)`.
+        packed, tile, halo, batch_size, progress, multiple: as `run_tiled`.
+
+    Returns:
+        float32 numpy array `(1, 1, 1, K)`.
+    """
+    packed = _check_packed(packed)
+    height, width, _ = packed.shape
+    untiled_h, untiled_w = padded_size(height, width, multiple, halo, multiple)
+    total = None
+    for group, batch in _tile_batches(packed, tile, halo, batch_size, progress, multiple,
+                                      desc="global pass"):
+        result = np.asarray(features(batch), dtype=np.float32)
+        side = tile // multiple
+        if result.ndim != 4 or result.shape[:3] != (batch.shape[0], side, side):
+            raise ValueError(f"features returned shape {result.shape} for a batch of shape "
+                             f"{batch.shape}; expected {(batch.shape[0], side, side)} + "
+                             "(channels,)")
+        if total is None:
+            total = np.zeros(result.shape[3], np.float64)
+        for t, tile_features in zip(group, result[: len(group)], strict=True):
+            top, bottom = _bottleneck_span(t.core_top, t.core_height, height, t.pad,
+                                           untiled_h, multiple)
+            left, right = _bottleneck_span(t.core_left, t.core_width, width, t.pad,
+                                           untiled_w, multiple)
+            rows = slice(top - t.top // multiple, bottom - t.top // multiple)
+            cols = slice(left - t.left // multiple, right - t.left // multiple)
+            total += tile_features[rows, cols].sum(axis=(0, 1), dtype=np.float64)
+    count = (untiled_h // multiple) * (untiled_w // multiple)
+    return (total / count).astype(np.float32).reshape(1, 1, 1, -1)
+
+
+def _tile_batches(packed, tile, halo, batch_size, progress, multiple, desc="tiles"):
+    """Yields `(tiles, batch)`: the plan's tiles in groups of `batch_size` and their windows
+    of the padded frame as one float32 batch, filled up with repeats of the last tile."""
     from lsid_keras.progress import progress_bar
 
     height, width, _ = packed.shape
@@ -415,23 +496,15 @@ def run_tiled(
     padded_h, padded_w = padded_size(height, width, tile, halo, multiple)
     source_rows = reflect_indices(height, padded_h, halo)
     source_cols = reflect_indices(width, padded_w, halo)
-    output = None
-    with progress_bar(total=len(plan), desc="tiles", unit="tile", disable=not progress) as bar:
+    with progress_bar(total=len(plan), desc=desc, unit="tile", disable=not progress) as bar:
         for first in range(0, len(plan), batch_size):
             group = plan[first:first + batch_size]
             batch = np.empty((batch_size, tile, tile, packed.shape[2]), dtype=np.float32)
             for k in range(batch_size):
-                t = group[min(k, len(group) - 1)]
-                rows, cols = t.window()
+                rows, cols = group[min(k, len(group) - 1)].window()
                 batch[k] = packed[np.ix_(source_rows[rows], source_cols[cols])]
-            result = _checked_output(predict(batch), batch.shape, block)
-            del batch
-            if output is None:
-                output = np.zeros((height * block, width * block, result.shape[3]), np.float32)
-            for t, tile_out in zip(group, result[: len(group)], strict=True):
-                _blend_tile(output, t, tile_out, block, blend)
+            yield group, batch
             bar.update(len(group))
-    return output
 
 
 def _blend_tile(output, t, tile_out, block, blend):
@@ -478,9 +551,12 @@ class _KerasPredictor:
         self._tf = tf
         self._forward = tf.function(lambda batch: model(batch, training=False))
 
-    def __call__(self, batch):
+    def __call__(self, batch, frame_mean=None):
         batch = self._tf.convert_to_tensor(np.asarray(batch, dtype=np.float32))
-        return self._forward(batch).numpy()
+        if frame_mean is None:
+            return self._forward(batch).numpy()
+        mean = self._tf.convert_to_tensor(np.asarray(frame_mean, dtype=np.float32))
+        return self._forward([batch, mean]).numpy()
 
     @property
     def traces(self):
@@ -497,9 +573,12 @@ def keras_predictor(model):
 
     Args:
         model: a `keras.Model` mapping `(n, h, w, C)` to `(n, h * b, w * b, K)`, e.g.
-            `lsid_keras.models.get_model(...)`.
+            `lsid_keras.models.get_model(...)`; or one taking `[batch, frame_mean]`
+            (`lsid_keras.models.global_branch.split_global`), or any one-output model
+            (e.g. the bottleneck `features` half).
 
     Returns:
-        callable `predict(batch) -> numpy float32`, with a `traces` property counting traces.
+        callable `predict(batch, frame_mean=None) -> numpy float32`, with a `traces` property
+        counting traces.
     """
     return _KerasPredictor(model)

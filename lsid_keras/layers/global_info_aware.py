@@ -31,6 +31,9 @@ class GlobalInfoAware(keras.layers.Layer):
 
     Call arguments:
         inputs: tensor `(batch, H, W, C)`.
+        frame_mean: optional tensor `(batch, 1, 1, C)` used in place of the average of
+            `inputs`: the average over a whole frame when `inputs` is one tile of it
+            (`lsid_keras.models.global_branch`), so that a tiled run pools as an untiled one.
 
     Example:
     >>> x = keras.random.normal((1, 16, 16, 512))
@@ -76,9 +79,12 @@ class GlobalInfoAware(keras.layers.Layer):
         self.global_conv.build((batch, 1, 1, channels))
         self.fuse_conv.build((batch, height, width, channels + c1))
 
-    def call(self, inputs):
+    def call(self, inputs, frame_mean=None):
         size = tf.shape(inputs)[1:3]
-        pooled = tf.reduce_mean(inputs, axis=(1, 2), keepdims=True)
+        if frame_mean is None:
+            pooled = tf.reduce_mean(inputs, axis=(1, 2), keepdims=True)
+        else:
+            pooled = tf.cast(frame_mean, inputs.dtype)
         if self.conv_before_upsample:
             glob = self._upsample(self.global_conv(pooled), size)
         else:

@@ -19,6 +19,9 @@ class SqueezeExcite(keras.layers.Layer):
 
     Call arguments:
         inputs: tensor `(batch, H, W, C)`; `C` must be >= `reduction`.
+        frame_mean: optional tensor `(batch, 1, 1, C)` used in place of the average of
+            `inputs` (the whole frame's, when `inputs` is one tile of it; see
+            `lsid_keras.models.global_branch`).
 
     Example:
     >>> x = keras.random.normal((1, 8, 8, 64))
@@ -53,8 +56,11 @@ class SqueezeExcite(keras.layers.Layer):
         self.squeeze.build((batch, 1, 1, channels))
         self.excite.build((batch, 1, 1, channels // self.reduction))
 
-    def call(self, inputs):
-        pooled = tf.reduce_mean(inputs, axis=(1, 2), keepdims=True)
+    def call(self, inputs, frame_mean=None):
+        if frame_mean is None:
+            pooled = tf.reduce_mean(inputs, axis=(1, 2), keepdims=True)
+        else:
+            pooled = tf.cast(frame_mean, inputs.dtype)
         return inputs * self.excite(self.squeeze(pooled))
 
     def compute_output_shape(self, input_shape):

@@ -21,6 +21,8 @@ LRELU_SLOPE = 0.2
 
 CONV_BLOCKS = ("plain", "dilated", "see_wider")
 BOTTLENECKS = ("none", "gia", "se", "two_conv")
+#: Bottlenecks that average over the whole feature map, and their layers' names.
+GLOBAL_LAYER_NAMES = {"gia": "gia", "se": "squeeze_excite"}
 
 #: What `build_unet` builds with: Keras 3's functional API and layers and the package's own.
 #: Another namespace must offer the same names with the same signatures.
@@ -53,6 +55,7 @@ def build_unet(
     name="unet",
     layers=None,
     input_size=None,
+    frame_mean_input=False,
 ):
     """Builds the SID U-Net, optionally with a bottleneck module or another conv block.
 
@@ -83,10 +86,15 @@ def build_unet(
             docstring.
         input_size: int or None, a fixed packed input side (a twin for a fixed-shape
             export); None takes any multiple of 16.
+        frame_mean_input: bool, for the "gia" and "se" bottlenecks only: a second input
+            `frame_mean` `(batch, 1, 1, 16 * width)` replaces the module's own average of the
+            bottleneck map (the whole frame's average when the first input is one tile of
+            it; `lsid_keras.models.global_branch`).
 
     Returns:
         A functional `keras.Model` mapping `(batch, H, W, in_channels)` with H and W multiples
-        of 16 to `(batch, H * block_size, W * block_size, out_channels)`.
+        of 16 to `(batch, H * block_size, W * block_size, out_channels)`; with
+        `frame_mean_input`, mapping `[packed, frame_mean]` to the same.
     """
     if conv_block not in CONV_BLOCKS:
         raise ValueError(f"conv_block must be one of {CONV_BLOCKS}. Received: {conv_block!r}")
@@ -94,6 +102,9 @@ def build_unet(
         raise ValueError(f"bottleneck must be one of {BOTTLENECKS}. Received: {bottleneck!r}")
     if not isinstance(width, int) or width < 1:
         raise ValueError(f"width must be a positive int. Received: width={width}")
+    if frame_mean_input and bottleneck not in GLOBAL_LAYER_NAMES:
+        raise ValueError(f"frame_mean_input needs a global bottleneck "
+                         f"{tuple(GLOBAL_LAYER_NAMES)}. Received: bottleneck={bottleneck!r}")
     ns = KERAS_LAYERS if layers is None else layers
 
     def conv3x3(x, filters, layer_name):
@@ -121,10 +132,16 @@ def build_unet(
     level = len(LEVEL_MULTIPLIERS)
     bottleneck_channels = width * LEVEL_MULTIPLIERS[-1]
     x = conv_pair(x, bottleneck_channels, level)
+    global_args = {}
+    if frame_mean_input:
+        frame_mean = ns.Input(shape=(1, 1, bottleneck_channels), name="frame_mean")
+        global_args["frame_mean"] = frame_mean
     if bottleneck == "gia":
-        x = ns.GlobalInfoAware(reduced_channels=gia_reduced_channels, name="gia")(x)
+        x = ns.GlobalInfoAware(reduced_channels=gia_reduced_channels,
+                               name=GLOBAL_LAYER_NAMES["gia"])(x, **global_args)
     elif bottleneck == "se":
-        x = ns.SqueezeExcite(reduction=se_reduction, name="squeeze_excite")(x)
+        x = ns.SqueezeExcite(reduction=se_reduction,
+                             name=GLOBAL_LAYER_NAMES["se"])(x, **global_args)
     elif bottleneck == "two_conv":
         for i in (1, 2):
             x = ns.Conv2D(bottleneck_channels, 1, name=f"extra_conv{i}")(x)
@@ -141,6 +158,8 @@ def build_unet(
     x = ns.Conv2D(out_channels * block_size**2, 1, name=f"conv{level}")(x)
     # float32 output keeps mixed-precision training and exported models numerically safe.
     outputs = ns.SubPixel(block_size, name="sub_pixel", dtype="float32")(x)
+    if frame_mean_input:
+        return ns.Model([inputs, frame_mean], outputs, name=name)
     return ns.Model(inputs, outputs, name=name)
 
 
@@ -157,7 +176,7 @@ def unet_args_of(model):
     except KeyError as missing:
         raise ValueError(f"model {model.name!r} was not built by build_unet (no layer "
                          f"{missing})") from None
-    args = {"in_channels": int(model.input_shape[-1]), "block_size": int(last.block_size)}
+    args = {"in_channels": int(model.inputs[0].shape[-1]), "block_size": int(last.block_size)}
     if isinstance(first, SeeWider):
         args.update(conv_block="see_wider", width=first.filters,
                     dilation_rate=first.dilation_rate)
@@ -168,10 +187,11 @@ def unet_args_of(model):
             args["dilation_rate"] = rate
     final = names[f"conv{2 * POOLINGS + 2}"]
     args["out_channels"] = final.filters // args["block_size"] ** 2
-    if "gia" in names:
-        args.update(bottleneck="gia", gia_reduced_channels=names["gia"].reduced_channels)
-    elif "squeeze_excite" in names:
-        args.update(bottleneck="se", se_reduction=names["squeeze_excite"].reduction)
+    gia, se = (names.get(GLOBAL_LAYER_NAMES[kind]) for kind in ("gia", "se"))
+    if gia is not None:
+        args.update(bottleneck="gia", gia_reduced_channels=gia.reduced_channels)
+    elif se is not None:
+        args.update(bottleneck="se", se_reduction=se.reduction)
     elif "extra_conv1" in names:
         args["bottleneck"] = "two_conv"
     return args

@@ -1,0 +1,117 @@
+"""Global models (GIA-Net, SE-UNet) run in tiles pool over the whole frame (issue 10.3)."""
+
+import keras
+import numpy as np
+import pytest
+
+from lsid_keras.enhance import WHOLE_FRAME, enhance_packed, load_enhancer
+from lsid_keras.models import get_model
+from lsid_keras.models.global_branch import global_layer, split_global
+from lsid_keras.tiling import (
+    DEFAULT_HALO,
+    frame_mean,
+    keras_predictor,
+    padded_size,
+    reflect_indices,
+    run_tiled,
+    run_untiled,
+)
+
+
+def _frame(height=150, width=230, seed=0):
+    """A packed frame whose halves differ strongly (bright ramp on top, dark below), so
+    that each tile's own average is far from the frame's."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:height, 0:width]
+    base = (cols / width) ** 2 * (rows < height / 2)
+    return np.stack([base + 0.05 * rng.random((height, width)) for _ in range(4)],
+                    axis=-1).astype(np.float32)
+
+
+def _strong_gia(packed, gain=500.0, output_std=0.25, seed=1):
+    """A random-init width-4 GIA-Net whose global branch weighs `gain` times its init
+    (a random init's branch is too weak to show), its output scaled to a trained net's std."""
+    keras.utils.set_random_seed(seed)
+    model = get_model("gia_net", width=4)
+    gia = global_layer(model)
+    kernel, bias = gia.fuse_conv.get_weights()
+    kernel[:, :, gia.input.shape[-1]:, :] *= gain  # the rows that read the global branch
+    gia.fuse_conv.set_weights([kernel, bias])
+    last = model.get_layer("conv10")
+    kernel, bias = last.get_weights()
+    scale = output_std / run_untiled(keras_predictor(model), packed, 2).std()
+    last.set_weights([kernel * scale, bias * scale])
+    return model
+
+
+def test_local_models_have_no_global_half():
+    assert split_global(get_model("sid", width=4)) is None
+    assert global_layer(get_model("gia_net", width=4)).name == "gia"
+    assert global_layer(get_model("se_unet", width=4)).name == "squeeze_excite"
+
+
+@pytest.mark.parametrize("name", ["gia_net", "se_unet"])
+def test_halves_given_the_own_average_reproduce_the_model(name):
+    keras.utils.set_random_seed(1)
+    model = get_model(name, width=4)
+    features, with_mean = split_global(model)
+    batch = np.random.default_rng(0).uniform(0, 1, (2, 64, 96, 4)).astype(np.float32)
+    mean = np.mean(features(batch), axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(with_mean([batch, mean]), model(batch), atol=1e-5)
+    assert features.output.shape[1:] == (None, None, 16 * 4)
+
+
+def test_frame_mean_is_the_average_over_the_untiled_padded_frame():
+    """With a features map that is exactly local (16 x 16 block means), the tiled frame
+    average equals the untiled one to float precision: the shares partition the frame."""
+    def block_means(batch):
+        n, h, w, c = batch.shape
+        return batch.reshape(n, h // 16, 16, w // 16, 16, c).mean(axis=(2, 4))
+
+    packed = _frame(101, 187)
+    height, width = padded_size(101, 187, 16, DEFAULT_HALO)
+    padded = packed[np.ix_(reflect_indices(101, height, DEFAULT_HALO),
+                           reflect_indices(187, width, DEFAULT_HALO))]
+    expected = padded.mean(axis=(0, 1))
+    for tile in (80, 112, 160, 320):
+        got = frame_mean(block_means, packed, tile=tile, halo=DEFAULT_HALO)
+        assert got.shape == (1, 1, 1, 4)
+        np.testing.assert_allclose(got.ravel(), expected, rtol=1e-4, err_msg=str(tile))
+
+
+def test_gia_net_gives_one_picture_whatever_the_tile_size():
+    """Issue 10's done-when: the same GIA-Net output, edges included, for several tile sizes
+    and untiled, within one 8-bit level. Pooling each tile over itself (the old tiler) moves
+    it by far more: the test can fail."""
+    packed = _frame()
+    model = _strong_gia(packed)
+    features, with_mean = (keras_predictor(half) for half in split_global(model))
+    untiled = run_untiled(keras_predictor(model), packed, 2)
+    per_tile_errors = []
+    for tile in (160, 192, 256):
+        tiled = run_tiled(with_mean, packed, tile=tile, halo=DEFAULT_HALO, block=2,
+                          frame_features=features)
+        error = np.abs(tiled - untiled) * 255
+        assert error.max() < 1.0, (tile, error.max())
+        per_tile = run_tiled(keras_predictor(model), packed, tile=tile, halo=DEFAULT_HALO,
+                             block=2)
+        per_tile_errors.append(np.abs(per_tile - untiled).max() * 255)
+    assert max(per_tile_errors) > 5.0, per_tile_errors
+
+
+def test_enhancer_runs_a_saved_gia_net_with_the_frame_average(tmp_path):
+    packed = _frame()
+    path = tmp_path / "gia.keras"
+    _strong_gia(packed).save(path)
+    enhancer = load_enhancer(path)
+    assert enhancer.global_branch is not None
+    whole = enhance_packed(enhancer, packed, tile=WHOLE_FRAME)
+    tiled = enhance_packed(enhancer, packed, tile=160)
+    assert np.abs(tiled - whole).max() * 255 < 1.0
+    assert load_enhancer(_saved_sid(tmp_path)).global_branch is None
+
+
+def _saved_sid(folder):
+    path = folder / "sid.keras"
+    get_model("sid", width=4).save(path)
+    return path
