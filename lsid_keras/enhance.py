@@ -187,13 +187,21 @@ def _recorded_camera(model_path):
 
 
 def _load_tflite(path, num_threads):
-    from lsid_keras.export.card import read_card
+    """An Enhancer over an `lsid export` file; a global model's main file brings its features
+    file (named in its card, beside it, sha256 checked) as `global_branch`."""
+    from lsid_keras.export.card import global_features_file, read_card
     from lsid_keras.export.errors import ExportError
     from lsid_keras.export.litert import LiteRTPredictor
 
     try:
         card = read_card(path)
+        if card.get("role", "model") != "model":
+            raise ExportError(f"{path}: this is the features half of a global model; enhance with "
+                              f"its main file {card['global_branch']['model_file']}")
+        features = global_features_file(card, path)
         predict = LiteRTPredictor(path, num_threads=num_threads)
+        global_branch = None if features is None else (
+            LiteRTPredictor(features[0], num_threads=num_threads), predict)
     except ExportError as error:
         raise EnhanceError(str(error)) from None
     camera = card["camera"]
@@ -201,7 +209,7 @@ def _load_tflite(path, num_threads):
         "name")
     return Enhancer(predict, camera["packed_channels"], camera["block_size"], path,
                     fixed_tile=card["tile"], halo=card["halo"], card=card,
-                    training_camera=training_camera)
+                    training_camera=training_camera, global_branch=global_branch)
 
 
 def check_tiling(tile, halo):

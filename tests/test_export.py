@@ -92,6 +92,7 @@ def test_card_round_trips_and_matches_the_files_tensors(exported):
         assert card["camera"]["block_size"] == 2 and card["camera"]["name"] == "sony"
         assert card["source_model"]["params"] == model.count_params()
         assert card["verification"]["passed"] is True
+        assert card["role"] == "model" and card["global_branch"] is None  # a local model
         inputs, outputs = tensor_details(read_bytes(variant["path"]))
         assert card["inputs"] == inputs and card["outputs"] == outputs
         interpreter = LiteRTPredictor(variant["path"], num_threads=1).interpreter

@@ -5,7 +5,9 @@ model to fp32 / fp16 / dynamic-range / int8 `.tflite` files using builtin operat
 embeds one JSON model card in each (`card`), verifies each against the Keras model
 (`verify`) and writes only the variants that pass. `read_card` reads a card back without
 TensorFlow; `LiteRTPredictor` runs an export inside the one tiler (`lsid_keras.tiling`), so
-`lsid enhance --model x.tflite` works like a `.keras` model.
+`lsid enhance --model x.tflite` works like a `.keras` model. A global model (GIA-Net,
+SE-UNet) is exported as two files per variant, the main file and `<stem>_<quant>_features`,
+run in the tiler's two passes so that its tiles pool over the whole frame (`exporter`).
 """
 
 from lsid_keras.export.card import CARD_NAME, card_path, read_card

@@ -8,12 +8,20 @@ and how it was verified. It is stored twice, identically: in the flatbuffer's `m
 table under `CARD_NAME` (so the file alone suffices: the Python runtime and the Android app
 read it from there) and as `<name>.card.json` beside the file (for people and tools).
 
+A global model (GIA-Net, SE-UNet) is exported as two files (`lsid_keras.models.global_branch`):
+the main file (`role` "model") takes the tile and the frame's bottleneck average `frame_mean`,
+and its card's `global_branch` names the features file and its sha256; the features file
+(`role` "global_features") maps a tile to its bottleneck map. A local model's `global_branch`
+is null. Card version 2 added `role` and `global_branch` (a version-1 reader would run a
+global main file without its average, so it must refuse the card).
+
 This module is the one place that writes, reads and checks cards; it needs neither TensorFlow
 nor LiteRT's interpreter (only `flatbuffers` and the TFLite schema module).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -24,7 +32,16 @@ from lsid_keras.export.errors import ExportError
 #: Name of the card's buffer in the flatbuffer's metadata table.
 CARD_NAME = "lsid_card"
 #: Incremented when a field changes meaning; readers refuse newer cards.
-CARD_VERSION = 1
+CARD_VERSION = 2
+#: What a file is: a whole enhancement model (a local model, or a global model's main half
+#: taking `frame_mean`), or a global model's features half.
+ROLES = ("model", "global_features")
+#: Bottleneck map pixels per packed pixel, along each side: the U-Net pools 4 times.
+GLOBAL_STRIDE = 16
+GLOBAL_HOW = ("run every tile through the features file, average each tile's share of the "
+              "bottleneck map (the tile's core, in stride-16 cells) over the frame padded as "
+              "an untiled pass pads it, then run every tile through this file with that "
+              "average as frame_mean (lsid_keras.tiling.frame_mean)")
 #: Quantisation variants, as named in cards and file names.
 QUANTISATIONS = ("fp32", "fp16", "dynamic", "int8", "qat")
 
@@ -98,8 +115,32 @@ def card_path(tflite_path):
     return root + ".card.json"
 
 
+def file_sha256(path):
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def global_branch_entry(features_file, features_sha256, channels, frame_mean_input):
+    """The main card's `global_branch`: the features file beside it (name and sha256 of its
+    bytes), the name of the `frame_mean` input, its channels K and the stride."""
+    return {"features_file": features_file, "features_sha256": features_sha256,
+            "frame_mean_input": frame_mean_input, "channels": int(channels),
+            "stride": GLOBAL_STRIDE, "how": GLOBAL_HOW}
+
+
+def features_entry(model_file, channels):
+    """The features file's `global_branch`: the main file it serves and its output's K."""
+    return {"model_file": model_file, "channels": int(channels), "stride": GLOBAL_STRIDE,
+            "how": "the first pass of " + model_file + ": " + GLOBAL_HOW}
+
+
 def make_card(*, cfa_kind, tile, halo, quantization, inputs, outputs, source_model,
-              training_recipe=None, verification=None, camera_name=None, size_multiple=16):
+              training_recipe=None, verification=None, camera_name=None, size_multiple=16,
+              role="model", global_branch=None):
     """Builds a card (a JSON-ready dict).
 
     Args:
@@ -114,15 +155,22 @@ def make_card(*, cfa_kind, tile, halo, quantization, inputs, outputs, source_mod
         training_recipe: dict (the run's `config.json`) or None when unknown.
         verification: dict of figures from `lsid_keras.export.verify`, or None.
         camera_name: "sony", "fuji" or None.
+        role: one of `ROLES`.
+        global_branch: `global_branch_entry` (a global model's main file), `features_entry`
+            (its features file) or None (a local model).
     """
     from lsid_keras import __version__
 
     if quantization not in QUANTISATIONS:
         raise ValueError(f"quantization must be one of {QUANTISATIONS}. "
                          f"Received: {quantization!r}")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}. Received: {role!r}")
     return {
         "format": CARD_NAME,
         "card_version": CARD_VERSION,
+        "role": role,
+        "global_branch": global_branch,
         "camera": {"name": camera_name, **cfa_description(cfa_kind),
                    "training_camera": training_camera_description(camera_name, cfa_kind)},
         "tile": int(tile),
@@ -178,7 +226,9 @@ def read_card(path):
 
 def check_card(card, data, path):
     """Raises ExportError unless `card` is a card this version reads and it describes the
-    model `data`: input `[1, tile, tile, C]`, output `[1, tile * b, tile * b, 3]`."""
+    model `data`: input `[1, tile, tile, C]` and output `[1, tile * b, tile * b, 3]`; a global
+    main file (`global_branch` set) also takes `frame_mean` `[1, 1, 1, K]`; a features file
+    maps `[1, tile, tile, C]` to `[1, tile / 16, tile / 16, K]`."""
     if not isinstance(card, dict) or card.get("format") != CARD_NAME:
         raise ExportError(f"{path}: {CARD_NAME} metadata is not an lsid model card")
     if not isinstance(card.get("card_version"), int) or card["card_version"] > CARD_VERSION:
@@ -188,8 +238,16 @@ def check_card(card, data, path):
         camera, tile, halo = card["camera"], int(card["tile"]), int(card["halo"])
         channels, block = int(camera["packed_channels"]), int(camera["block_size"])
         expected_camera = cfa_description(camera["cfa_kind"])
+        role, branch = card.get("role", "model"), card.get("global_branch")
+        mean_channels = None if branch is None else int(branch["channels"])
+        if role == "model" and branch is not None:
+            mean_name = str(branch["frame_mean_input"])
     except (KeyError, TypeError, ValueError) as error:
         raise ExportError(f"{path}: model card lacks or garbles {error}") from None
+    if role not in ROLES:
+        raise ExportError(f"{path}: model card role {role!r} is not one of {ROLES}")
+    if role == "global_features" and branch is None:
+        raise ExportError(f"{path}: model card of a global features file lacks global_branch")
     if (channels, block) != (expected_camera["packed_channels"], expected_camera["block_size"]):
         raise ExportError(f"{path}: model card says {camera['cfa_kind']} with {channels} "
                           f"channels and block {block}; expected "
@@ -199,20 +257,72 @@ def check_card(card, data, path):
         raise ExportError(f"{path}: model card tile {tile} / halo {halo} cannot be tiled "
                           "(tile a multiple of 16, tile - 2 * halo >= 16)")
     inputs, outputs = tflite_file.tensor_details(data)
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise ExportError(f"{path}: expected one input and one output tensor, found "
-                          f"{len(inputs)} and {len(outputs)}")
+    takes_mean = role == "model" and branch is not None
+    want_inputs = 2 if takes_mean else 1
+    if len(inputs) != want_inputs or len(outputs) != 1:
+        raise ExportError(f"{path}: expected {'two inputs' if takes_mean else 'one input'} and "
+                          f"one output tensor, found {len(inputs)} and {len(outputs)}")
+    packed_input = inputs[0]
+    if takes_mean:
+        index = tflite_file.frame_mean_index(inputs, mean_name)
+        if index is None:
+            raise ExportError(f"{path}: model card says a {mean_name!r} input [1, 1, 1, "
+                              f"{mean_channels}] but the model's inputs are "
+                              f"{[(i['name'], i['shape']) for i in inputs]}")
+        packed_input = inputs[1 - index]
+        if inputs[index]["shape"] != [1, 1, 1, mean_channels]:
+            raise ExportError(f"{path}: model card says input {mean_name} "
+                              f"{[1, 1, 1, mean_channels]} but the model's is "
+                              f"{inputs[index]['shape']}")
     want_in = [1, tile, tile, channels]
-    want_out = [1, tile * block, tile * block, 3]
-    if inputs[0]["shape"] != want_in:
+    if role == "global_features":
+        side = tile // GLOBAL_STRIDE
+        want_out = [1, side, side, mean_channels]
+    else:
+        want_out = [1, tile * block, tile * block, 3]
+    if packed_input["shape"] != want_in:
         raise ExportError(f"{path}: model card says input {want_in} (tile {tile}, {channels} "
-                          f"channels) but the model's input is {inputs[0]['shape']}")
+                          f"channels) but the model's input is {packed_input['shape']}")
     if outputs[0]["shape"] != want_out:
         raise ExportError(f"{path}: model card says output {want_out} but the model's output "
                           f"is {outputs[0]['shape']}")
     for kind, described, actual in (("input", card.get("inputs"), inputs),
                                     ("output", card.get("outputs"), outputs)):
-        if not described or described[0].get("dtype") != actual[0]["dtype"]:
-            raise ExportError(f"{path}: model card {kind} dtype "
-                              f"{(described or [{}])[0].get('dtype')!r} differs from the "
-                              f"model's {actual[0]['dtype']!r}")
+        by_name = {d.get("name"): d.get("dtype") for d in described or [] if isinstance(d, dict)}
+        for tensor in actual:
+            said = by_name.get(tensor["name"], (described or [{}])[0].get("dtype")
+                               if len(actual) == 1 else None)
+            if said != tensor["dtype"]:
+                raise ExportError(f"{path}: model card {kind} {tensor['name']} dtype {said!r} "
+                                  f"differs from the model's {tensor['dtype']!r}")
+
+
+def global_features_file(card, path):
+    """The features file of a global model's main file `path` (`card` its card), checked:
+    it exists beside `path`, its sha256 is the card's and its own card is a features card of
+    the same tile, halo and quantisation.
+
+    Returns:
+        `(features_path, features_card)`, or None when the card has no `global_branch`.
+
+    Raises:
+        ExportError: (naming both files) a missing, changed or mismatching features file.
+    """
+    branch = card.get("global_branch")
+    if branch is None or card.get("role", "model") != "model":
+        return None
+    path = os.fspath(path)
+    features = os.path.join(os.path.dirname(path), os.path.basename(branch["features_file"]))
+    if not os.path.isfile(features):
+        raise ExportError(f"{path}: its global features file {features} is missing; a global "
+                          "model needs both files of its export side by side")
+    if file_sha256(features) != branch.get("features_sha256"):
+        raise ExportError(f"{path}: its global features file {features} is not the one it was "
+                          "exported with (sha256 differs); copy both files of one export")
+    features_card = read_card(features)
+    same = all(features_card.get(k) == card.get(k) for k in ("tile", "halo", "quantization"))
+    if features_card.get("role") != "global_features" or not same:
+        raise ExportError(f"{path}: {features} is not its features file (role "
+                          f"{features_card.get('role')!r}, tile {features_card.get('tile')}, "
+                          f"quantization {features_card.get('quantization')!r})")
+    return features, features_card

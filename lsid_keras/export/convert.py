@@ -6,6 +6,10 @@ written by Keras's `ExportArchive` with one endpoint of fixed signature `[1, T, 
 models, and `model.export(format="litert")` silently enables Flex (SELECT_TF_OPS), which the
 LiteRT Android runtime does not have; here the converter may use TFLITE_BUILTINS (or
 TFLITE_BUILTINS_INT8) only, and an op outside them fails the export with its name.
+
+A global model's half that takes the frame's average (`lsid_keras.models.global_branch`) gets
+a second input `frame_mean` `[1, 1, 1, K]`. Only the first endpoint of an `ExportArchive`
+survives conversion, so each half of a global model is its own SavedModel and `.tflite`.
 """
 
 from __future__ import annotations
@@ -19,21 +23,32 @@ from lsid_keras.export.errors import ExportError
 ENDPOINT = "serve"
 #: Name of the input tensor in the exported signature.
 INPUT_NAME = "packed_raw"
+#: Name of the second input of a global model's main half: the frame's bottleneck average.
+FRAME_MEAN_NAME = "frame_mean"
 
 
 def write_saved_model(model, directory, tile):
-    """Writes `model` as a SavedModel with one fixed-shape endpoint `[1, tile, tile, C]`."""
+    """Writes `model` as a SavedModel with one fixed-shape endpoint: input `packed_raw`
+    `[1, tile, tile, C]`, and for a two-input model (`split_global`'s `with_frame_mean`) a
+    second input `frame_mean` `[1, 1, 1, K]`."""
     import keras
     import tensorflow as tf
 
-    channels = model.input_shape[-1]
+    channels = model.inputs[0].shape[-1]
+    packed_spec = tf.TensorSpec([1, tile, tile, channels], tf.float32, name=INPUT_NAME)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(
-        ENDPOINT,
-        lambda packed_raw: model(packed_raw, training=False),
-        input_signature=[tf.TensorSpec([1, tile, tile, channels], tf.float32, name=INPUT_NAME)],
-    )
+    if len(model.inputs) == 1:
+        archive.add_endpoint(ENDPOINT, lambda packed_raw: model(packed_raw, training=False),
+                             input_signature=[packed_spec])
+    else:
+        mean_channels = model.inputs[1].shape[-1]
+        archive.add_endpoint(
+            ENDPOINT,
+            lambda packed_raw, frame_mean: model([packed_raw, frame_mean], training=False),
+            input_signature=[packed_spec, tf.TensorSpec([1, 1, 1, mean_channels], tf.float32,
+                                                        name=FRAME_MEAN_NAME)],
+        )
     archive.write_out(directory, verbose=False)
 
 
@@ -52,7 +67,8 @@ def convert_saved_model(directory, quantization, representative_tiles=None, sour
         quantization: "fp32"; "fp16" (float16 weights, float32 compute on CPU); "dynamic"
             (int8 weights, activations quantised on the fly); "int8" (weights and activations
             int8, int8 input and output, calibrated on `representative_tiles`).
-        representative_tiles: list of float32 `(1, T, T, C)` arrays, needed for "int8".
+        representative_tiles: list of float32 `(1, T, T, C)` arrays, needed for "int8"; for a
+            two-input model, dicts `{"packed_raw": tile, "frame_mean": (1, 1, 1, K) array}`.
         source: the model file, for error messages.
 
     Raises:
@@ -72,7 +88,8 @@ def convert_saved_model(directory, quantization, representative_tiles=None, sour
             raise ExportError(f"{source}: int8 needs representative data (--representative)")
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if representative_tiles:
-            converter.representative_dataset = lambda: ([t] for t in representative_tiles)
+            converter.representative_dataset = lambda: (
+                t if isinstance(t, dict) else [t] for t in representative_tiles)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8

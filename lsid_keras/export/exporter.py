@@ -4,6 +4,24 @@ For each requested precision: convert (`convert`), embed the model card (`card`)
 against the Keras model (`verify`), and write `<stem>_<quant>.tflite` plus
 `<stem>_<quant>.card.json` atomically, only if the variant passes. A failing variant is
 reported with its figures and nothing of it is written.
+
+A global model (GIA-Net, SE-UNet: `lsid_keras.models.global_branch.split_global` is not None)
+averages its bottleneck map over the whole frame. One fixed-tile file would average over its
+own tile only, so a tiled run on a phone would differ from the whole-frame Keras result. Each
+variant of a global model is therefore two files (two SavedModels: only one endpoint of an
+`ExportArchive` survives conversion):
+- `<stem>_<quant>.tflite`, the main file: inputs `packed_raw` `[1, T, T, C]` and `frame_mean`
+  `[1, 1, 1, K]` (K = 16 x width), output as a local model's; its card's `global_branch` names
+  the features file, its sha256, the `frame_mean` input, K and the stride 16;
+- `<stem>_<quant>_features.tflite`: `[1, T, T, C]` -> the bottleneck map
+  `[1, T / 16, T / 16, K]`, card `role` "global_features".
+A runtime runs every tile through the features file, averages each tile's share of the map
+into the frame's average (`lsid_keras.tiling.frame_mean`), then runs every tile through the
+main file with it. int8 calibrates the features file on the calibration tiles and the main
+file on (tile, that tile's own Keras features average) pairs. The features file is written
+before the main file, so a main file on disk always has its features file. Quantisation-aware
+int8 ("qat") of a global model is not supported yet (its tf_keras twin has no `frame_mean`
+input) and is refused.
 """
 
 from __future__ import annotations
@@ -12,6 +30,8 @@ import hashlib
 import json
 import os
 import tempfile
+
+import numpy as np
 
 from lsid_keras.export import card as cards
 from lsid_keras.export import tflite_file
@@ -51,14 +71,6 @@ def _make_out_dir(out_dir):
     except OSError as error:
         raise ExportError(f"{out_dir}: output folder is not writable "
                           f"({error.strerror or error})") from None
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _training_recipe(model_path):
@@ -120,19 +132,27 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
         progress: callable taking one line of text, or None.
 
     Returns:
-        dict: `out_dir`, `tile`, `halo`, `variants` (one dict per variant: `quantization`,
-        `path` (None unless written), `card_path`, `bytes`, `verification`, `passed`).
+        dict: `out_dir`, `tile`, `halo`, `global_branch` (bool), `variants` (one dict per
+        variant: `quantization`, `path` (None unless written), `card_path`, `bytes`,
+        `verification`, `passed`; for a global model also `features_path`,
+        `features_card_path` and `features_bytes`).
 
     Raises:
         ExportError: unreadable or non-lsid model, bad tile/halo, unknown variant, missing or
-            empty representative data (for int8), unwritable output folder, or a variant
-            needing non-builtin ops.
+            empty representative data (for int8), unwritable output folder, a variant
+            needing non-builtin ops, or qat of a global model.
     """
     from lsid_keras.enhance import EnhanceError, check_tiling
-    from lsid_keras.export.convert import convert_saved_model, write_saved_model
+    from lsid_keras.export.convert import (
+        FRAME_MEAN_NAME,
+        INPUT_NAME,
+        convert_saved_model,
+        write_saved_model,
+    )
     from lsid_keras.export.litert import LiteRTPredictor
     from lsid_keras.export.representative import load_representative, synthetic_tiles
     from lsid_keras.export.verify import verify_variant
+    from lsid_keras.models.global_branch import split_global
     from lsid_keras.tiling import DEFAULT_HALO, keras_predictor
 
     say = progress or (lambda line: None)
@@ -145,6 +165,11 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     halo = DEFAULT_HALO if halo is None else halo
     out_dir = _check_out_dir(out_dir)
     model, channels, block = load_lsid_model(model_path)
+    halves = split_global(model)
+    if halves is not None and "qat" in quant:
+        raise ExportError(f"{model_path}: qat of global models is not supported yet: the "
+                          "quantisation-aware tf_keras twin has no frame_mean input; export "
+                          "fp32, fp16, dynamic or int8 instead")
     cfa_kind = "bayer" if channels == 4 else "xtrans"
     tile = default_tile(cfa_kind, halo) if tile is None else tile
     try:
@@ -171,21 +196,38 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     stem = os.path.splitext(os.path.basename(model_path))[0]
     source_model = {
         "file": os.path.basename(model_path),
-        "sha256": _sha256(model_path),
+        "sha256": cards.file_sha256(model_path),
         "name": model.name,
         "params": int(model.count_params()),
     }
     camera_name = next((n for n in ("sony", "fuji") if model.name.endswith(f"_{n}")), None)
     keras_predict = keras_predictor(model)
-    report = {"out_dir": out_dir, "tile": tile, "halo": halo, "variants": []}
+    main_calibration, keras_main, keras_features, mean_channels = calibration, keras_predict, \
+        None, None
+    if halves is not None:
+        keras_features, keras_main = (keras_predictor(half) for half in halves)
+        mean_channels = int(halves[0].output.shape[-1])
+        if calibration:
+            main_calibration = [
+                {INPUT_NAME: t, FRAME_MEAN_NAME: np.mean(keras_features(t), axis=(1, 2),
+                                                          keepdims=True, dtype=np.float32)}
+                for t in calibration]
+    report = {"out_dir": out_dir, "tile": tile, "halo": halo,
+              "global_branch": halves is not None, "variants": []}
     created = not os.path.isdir(out_dir)
     _make_out_dir(out_dir)
     try:
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as work:
             saved_model = os.path.join(work, "saved_model")
-            say(f"writing a SavedModel with input [1, {tile}, {tile}, {channels}]")
-            write_saved_model(model, saved_model, tile)
+            saved_features = os.path.join(work, "saved_features")
+            say(f"writing a SavedModel with input [1, {tile}, {tile}, {channels}]"
+                + (f" and frame_mean [1, 1, 1, {mean_channels}], and its features half"
+                   if halves else ""))
+            write_saved_model(model if halves is None else halves[1], saved_model, tile)
+            if halves is not None:
+                write_saved_model(halves[0], saved_features, tile)
             for quantization in quant:
+                features_data = None
                 if quantization == "qat":
                     from lsid_keras.export.qat import quantization_aware_int8
 
@@ -193,32 +235,67 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
                     data = quantization_aware_int8(model, tile, calibration, model_path)
                 else:
                     say(f"converting {quantization}")
-                    data = convert_saved_model(saved_model, quantization, calibration, model_path)
+                    data = convert_saved_model(saved_model, quantization, main_calibration,
+                                               model_path)
+                    if halves is not None:
+                        features_data = convert_saved_model(saved_features, quantization,
+                                                            calibration, model_path)
                 inputs, outputs = tflite_file.tensor_details(data)
                 figures = None
                 if verify:
                     say(f"verifying {quantization}")
-                    predict = LiteRTPredictor(data, num_threads, source=f"{stem}_{quantization}")
+                    name = f"{stem}_{quantization}"
+                    predict = LiteRTPredictor(data, num_threads, source=name)
+                    global_halves = None if halves is None else {
+                        "features_data": features_data,
+                        "keras_features": keras_features,
+                        "tflite_features": LiteRTPredictor(features_data, num_threads,
+                                                           source=f"{name}_features"),
+                        "keras_model": keras_predict,
+                    }
                     figures = verify_variant(
-                        data, quantization, keras_predict, predict, held_out, frame, tile, halo,
-                        block, (thresholds or {}).get(quantization))
+                        data, quantization, keras_main, predict, held_out, frame, tile, halo,
+                        block, (thresholds or {}).get(quantization), global_halves)
                     figures["data"] = verification_data
                     figures["num_threads"] = predict.num_threads
-                card = cards.make_card(
-                    cfa_kind=cfa_kind, tile=tile, halo=halo, quantization=quantization,
-                    inputs=inputs, outputs=outputs, source_model=source_model,
-                    training_recipe=_training_recipe(model_path), verification=figures,
-                    camera_name=camera_name,
-                )
+                common = {"cfa_kind": cfa_kind, "tile": tile, "halo": halo,
+                          "quantization": quantization, "source_model": source_model,
+                          "training_recipe": _training_recipe(model_path),
+                          "verification": figures, "camera_name": camera_name}
+                main_name = f"{stem}_{quantization}.tflite"
+                features_name = f"{stem}_{quantization}_features.tflite"
+                branch = carded_features = features_card = None
+                if features_data is not None:
+                    features_inputs, features_outputs = tflite_file.tensor_details(features_data)
+                    features_card = cards.make_card(
+                        inputs=features_inputs, outputs=features_outputs, role="global_features",
+                        global_branch=cards.features_entry(main_name, mean_channels), **common)
+                    carded_features = cards.embed(features_data, features_card)
+                    mean_input = inputs[tflite_file.frame_mean_index(inputs, FRAME_MEAN_NAME)]
+                    branch = cards.global_branch_entry(
+                        features_name, hashlib.sha256(carded_features).hexdigest(),
+                        mean_channels, mean_input["name"])
+                card = cards.make_card(inputs=inputs, outputs=outputs, global_branch=branch,
+                                       **common)
                 carded = cards.embed(data, card)
                 passed = figures is None or figures["passed"]
                 entry = {"quantization": quantization, "path": None, "card_path": None,
                          "bytes": len(carded), "verification": figures, "passed": passed}
+                if carded_features is not None:
+                    entry.update(features_path=None, features_card_path=None,
+                                 features_bytes=len(carded_features))
                 if passed:
-                    entry["path"] = os.path.join(out_dir, f"{stem}_{quantization}.tflite")
+                    if carded_features is not None:
+                        # The features file first: a main file on disk always has its own.
+                        entry["features_path"] = os.path.join(out_dir, features_name)
+                        entry["features_card_path"] = cards.card_path(entry["features_path"])
+                        _write_pair(entry["features_path"], carded_features,
+                                    entry["features_card_path"], features_card)
+                    entry["path"] = os.path.join(out_dir, main_name)
                     entry["card_path"] = cards.card_path(entry["path"])
                     _write_pair(entry["path"], carded, entry["card_path"], card)
-                    say(f"wrote {entry['path']}")
+                    say(f"wrote {entry['path']}"
+                        + (f" and {entry['features_path']}" if carded_features else ""))
                 else:
                     say(f"{quantization} failed verification: tile {figures['tile_psnr_db']} dB, "
                         f"frame {figures['frame_psnr_db']} dB < {figures['threshold_db']} dB; "

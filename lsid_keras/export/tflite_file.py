@@ -137,3 +137,17 @@ def tensor_details(data):
         [describe(graph.Inputs(i)) for i in range(graph.InputsLength())],
         [describe(graph.Outputs(i)) for i in range(graph.OutputsLength())],
     )
+
+
+def frame_mean_index(inputs, name="frame_mean"):
+    """Index, in `inputs` (dicts or LiteRT details with `name` and `shape`), of a global
+    model's `frame_mean` input: the one whose name contains `name`, else the only one of shape
+    `[1, 1, 1, K]` beside a spatial input; None if there is none (input order is not fixed:
+    the converter sorts inputs by name)."""
+    names = [i for i, d in enumerate(inputs) if name in str(d["name"])]
+    if len(names) == 1:
+        return names[0]
+    pooled = [i for i, d in enumerate(inputs) if [int(v) for v in d["shape"]][1:3] == [1, 1]]
+    if len(inputs) == 2 and len(pooled) == 1:
+        return pooled[0]
+    return None

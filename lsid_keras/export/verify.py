@@ -5,6 +5,13 @@ TFLite output against the Keras fp32 output on held-out tiles, and of the tiled 
 TFLite result (the tiler with the card's tile and halo) against the untiled Keras result on a
 held-out frame; the largest absolute difference of each; and the operators in the file. A
 variant below its threshold fails verification and is not written.
+
+A global model (GIA-Net, SE-UNet) is exported as two files (`lsid_keras.export.exporter`), and
+each half is checked against its Keras half (`lsid_keras.models.global_branch.split_global`):
+the features file on the bottleneck map (PSNR with the Keras map's largest magnitude as
+peak), the main file on the tiles given the Keras features' average of each tile; the frame
+check runs both TFLite files in the tiler's two passes (`run_tiled(..., frame_features=)`)
+against the whole Keras model on the untiled frame, so it measures what a phone computes.
 """
 
 from __future__ import annotations
@@ -32,8 +39,18 @@ def psnr(a, b):
     return PSNR_CAP_DB if mse == 0 else min(PSNR_CAP_DB, 10 * math.log10(1.0 / mse))
 
 
+def feature_psnr(a, b):
+    """PSNR in dB of feature map `a` against `b`, unclipped, peak the largest |b| (capped)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    peak = float(np.abs(b).max())
+    mse = float(np.mean((a - b) ** 2))
+    if mse == 0 or peak == 0:
+        return PSNR_CAP_DB if mse == 0 else 0.0
+    return min(PSNR_CAP_DB, 10 * math.log10(peak**2 / mse))
+
+
 def verify_variant(data, quantization, keras_predict, tflite_predict, tiles, frame, tile, halo,
-                   block, threshold_db=None):
+                   block, threshold_db=None, global_halves=None):
     """Figures for one exported variant.
 
     Args:
@@ -44,16 +61,41 @@ def verify_variant(data, quantization, keras_predict, tflite_predict, tiles, fra
         frame: a held-out packed, amplified frame `(H, W, C)`, or None to skip the frame check.
         tile, halo, block: the tiling the card prescribes.
         threshold_db: pass mark (default `THRESHOLDS_DB[quantization]`).
+        global_halves: for a global model, a dict: `features_data` (the features file's
+            bytes), `keras_features` / `tflite_features` (the features halves' predicts) and
+            `keras_model` (the whole Keras model's predict, the frame check's reference);
+            `keras_predict` / `tflite_predict` are then the halves taking `frame_mean`.
 
     Returns:
         dict: `operators`, `tile_psnr_db`, `tile_max_abs`, `frame_psnr_db`, `frame_max_abs`,
-        `frame_shape`, `threshold_db`, `passed`.
+        `frame_shape`, `threshold_db`, `passed`; for a global model also
+        `features_operators`, `features_psnr_db` and `features_max_abs`.
     """
     from lsid_keras.tiling import run_tiled, run_untiled
 
     threshold = THRESHOLDS_DB[quantization] if threshold_db is None else float(threshold_db)
-    reference = np.concatenate([keras_predict(t) for t in tiles])
-    exported = np.concatenate([tflite_predict(t) for t in tiles])
+    whole_model, tiled_kwargs, means, extra = keras_predict, {}, [None] * len(tiles), {}
+    if global_halves is not None:
+        whole_model = global_halves["keras_model"]
+        tiled_kwargs["frame_features"] = global_halves["tflite_features"]
+        keras_maps = [np.asarray(global_halves["keras_features"](t)) for t in tiles]
+        tflite_maps = np.concatenate([global_halves["tflite_features"](t) for t in tiles])
+        keras_maps_all = np.concatenate(keras_maps)
+        # Each tile with its own average (from the Keras half), so the main halves differ by
+        # the main file's error only.
+        means = [m.mean(axis=(1, 2), keepdims=True, dtype=np.float64).astype(np.float32)
+                 for m in keras_maps]
+        extra = {
+            "features_operators": tflite_file.operator_names(global_halves["features_data"]),
+            "features_psnr_db": round(feature_psnr(tflite_maps, keras_maps_all), 3),
+            "features_max_abs": float(np.abs(tflite_maps - keras_maps_all).max()),
+        }
+
+    def run(predict):
+        return np.concatenate([predict(t) if m is None else predict(t, m)
+                               for t, m in zip(tiles, means, strict=True)])
+
+    reference, exported = run(keras_predict), run(tflite_predict)
     result = {
         "operators": tflite_file.operator_names(data),
         "held_out_tiles": len(tiles),
@@ -63,11 +105,13 @@ def verify_variant(data, quantization, keras_predict, tflite_predict, tiles, fra
         "frame_max_abs": None,
         "frame_shape": None,
         "threshold_db": threshold,
+        **extra,
     }
-    worst = result["tile_psnr_db"]
+    worst = min(result["tile_psnr_db"], extra.get("features_psnr_db", PSNR_CAP_DB))
     if frame is not None:
-        untiled = run_untiled(keras_predict, frame, block, halo=halo)
-        tiled = run_tiled(tflite_predict, frame, tile=tile, halo=halo, block=block)
+        untiled = run_untiled(whole_model, frame, block, halo=halo)
+        tiled = run_tiled(tflite_predict, frame, tile=tile, halo=halo, block=block,
+                          **tiled_kwargs)
         result["frame_psnr_db"] = round(psnr(tiled, untiled), 3)
         result["frame_max_abs"] = float(np.abs(tiled - untiled).max())
         result["frame_shape"] = list(frame.shape)
@@ -88,16 +132,23 @@ def verify_file(tflite_path, model_path, representative=None, num_threads=None,
     """
     import os
 
-    from lsid_keras.export.card import read_card
+    from lsid_keras.export.card import global_features_file, read_card
     from lsid_keras.export.errors import ExportError
     from lsid_keras.export.exporter import load_lsid_model
     from lsid_keras.export.litert import LiteRTPredictor
     from lsid_keras.export.representative import load_representative, synthetic_tiles
+    from lsid_keras.models.global_branch import split_global
     from lsid_keras.tiling import keras_predictor
 
     tflite_path = os.fspath(tflite_path)
     card = read_card(tflite_path)
+    features = global_features_file(card, tflite_path)
     model, channels, block = load_lsid_model(model_path)
+    halves = split_global(model)
+    if (features is None) != (halves is None):
+        raise ExportError(f"{tflite_path}: the card {'has' if features else 'has no'} a global "
+                          f"branch but {model_path} is a "
+                          f"{'local' if halves is None else 'global'} model")
     camera = card["camera"]
     if (channels, block) != (camera["packed_channels"], camera["block_size"]):
         raise ExportError(f"{tflite_path}: the card's camera ({camera['cfa_kind']}) does not "
@@ -112,8 +163,16 @@ def verify_file(tflite_path, model_path, representative=None, num_threads=None,
         frame, description = None, "synthetic smooth tiles"
     with open(tflite_path, "rb") as file:
         data = file.read()
-    figures = verify_variant(data, card["quantization"], keras_predictor(model),
+    keras_predict, global_halves = keras_predictor(model), None
+    if features is not None:
+        with open(features[0], "rb") as file:
+            global_halves = {"features_data": file.read(),
+                             "keras_features": keras_predictor(halves[0]),
+                             "tflite_features": LiteRTPredictor(features[0], num_threads),
+                             "keras_model": keras_predict}
+        keras_predict = keras_predictor(halves[1])
+    figures = verify_variant(data, card["quantization"], keras_predict,
                              LiteRTPredictor(tflite_path, num_threads), held_out, frame,
-                             tile, halo, block, threshold_db)
+                             tile, halo, block, threshold_db, global_halves)
     figures["data"] = description
     return figures

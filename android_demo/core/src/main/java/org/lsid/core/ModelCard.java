@@ -12,12 +12,21 @@ import java.util.Map;
  *
  * <p>Checked as {@code card.check_card} checks it: the format and version, the CFA's channels
  * and block size, a tile the tiler can use, and tensor shapes that agree with the tile.
+ *
+ * <p>Version 2 added {@code role} and {@code global_branch} ({@link GlobalBranch}): a global
+ * model's main file takes a second input, the frame's bottleneck average, and its features
+ * file ({@code role} "global_features") outputs the bottleneck map. Version 1 cards (no such
+ * fields) are local models.
  */
 public final class ModelCard {
     /** The card's {@code format} value. */
     public static final String FORMAT = "lsid_card";
     /** The newest card version this reader understands. */
-    public static final int CARD_VERSION = 1;
+    public static final int CARD_VERSION = 2;
+    /** {@code role} of a file that enhances tiles (a local model or a global model's main file). */
+    public static final String ROLE_MODEL = "model";
+    /** {@code role} of a global model's features file. */
+    public static final String ROLE_GLOBAL_FEATURES = "global_features";
 
     /** "bayer" or "xtrans". */
     public final String cfaKind;
@@ -42,13 +51,20 @@ public final class ModelCard {
     public final String quantization;
     public final TensorSpec input;
     public final TensorSpec output;
+    /** {@link #ROLE_MODEL} or {@link #ROLE_GLOBAL_FEATURES}. */
+    public final String role;
+    /** The card's {@code global_branch}, or null for a local model. */
+    public final GlobalBranch globalBranch;
+    /** A global main file's {@code frame_mean} input {@code [1, 1, 1, K]}, else null. */
+    public final TensorSpec frameMean;
     /** The training camera's XYZ -> camera matrix ({@code camera.training_camera}), or null. */
     private final double[][] trainingXyzToCamera;
 
     private ModelCard(String cfaKind, String cameraName, int packedChannels, int blockSize,
             List<String> channelOrder, int tile, int halo, int sizeMultiple,
             double[] inputRange, double[] outputRange, String quantization, TensorSpec input,
-            TensorSpec output, double[][] trainingXyzToCamera) {
+            TensorSpec output, double[][] trainingXyzToCamera, String role,
+            GlobalBranch globalBranch, TensorSpec frameMean) {
         this.cfaKind = cfaKind;
         this.cameraName = cameraName;
         this.packedChannels = packedChannels;
@@ -63,6 +79,14 @@ public final class ModelCard {
         this.input = input;
         this.output = output;
         this.trainingXyzToCamera = trainingXyzToCamera;
+        this.role = role;
+        this.globalBranch = globalBranch;
+        this.frameMean = frameMean;
+    }
+
+    /** Whether the file belongs to a global model (main or features file). */
+    public boolean isGlobal() {
+        return globalBranch != null;
     }
 
     /**
@@ -135,10 +159,38 @@ public final class ModelCard {
                     + " cannot be tiled (tile a multiple of " + multiple + ", tile - 2 * halo >= "
                     + multiple + ")");
         }
-        TensorSpec input = card.tensor("inputs");
+        String role = card.has("role") ? card.string("role") : ROLE_MODEL;
+        if (!ROLE_MODEL.equals(role) && !ROLE_GLOBAL_FEATURES.equals(role)) {
+            throw new LsidException(source + ": model card role \"" + role + "\"; expected \""
+                    + ROLE_MODEL + "\" or \"" + ROLE_GLOBAL_FEATURES + "\"");
+        }
+        boolean features = ROLE_GLOBAL_FEATURES.equals(role);
+        GlobalBranch branch = card.has("global_branch")
+                ? globalBranch(card.object("global_branch"), features, source) : null;
+        if (features && branch == null) {
+            throw new LsidException(source + ": model card of a global features file lacks "
+                    + "global_branch");
+        }
+        TensorSpec input;
+        TensorSpec frameMean = null;
+        if (branch != null && !features) {
+            int meanIndex = card.tensorIndex("inputs", 2, branch.frameMeanInput);
+            frameMean = card.tensorAt("inputs", meanIndex);
+            input = card.tensorAt("inputs", 1 - meanIndex);
+            int[] wantMean = {1, 1, 1, branch.channels};
+            if (!java.util.Arrays.equals(frameMean.shape, wantMean)) {
+                throw new LsidException(source + ": model card input " + branch.frameMeanInput
+                        + " shape " + java.util.Arrays.toString(frameMean.shape)
+                        + "; expected " + java.util.Arrays.toString(wantMean));
+            }
+        } else {
+            input = card.tensor("inputs");
+        }
         TensorSpec output = card.tensor("outputs");
         int[] wantIn = {1, tile, tile, channels};
-        int[] wantOut = {1, tile * block, tile * block, 3};
+        int[] wantOut = features
+                ? new int[] {1, tile / branch.stride, tile / branch.stride, branch.channels}
+                : new int[] {1, tile * block, tile * block, 3};
         if (!java.util.Arrays.equals(input.shape, wantIn)) {
             throw new LsidException(source + ": model card input shape "
                     + java.util.Arrays.toString(input.shape) + " disagrees with tile " + tile
@@ -152,7 +204,24 @@ public final class ModelCard {
         return new ModelCard(kind, camera.optionalString("name"), channels, block, order, tile,
                 halo, multiple, card.object("normalisation").range("range"),
                 card.object("output").range("range"), card.string("quantization"), input,
-                output, trainingMatrix(camera, source));
+                output, trainingMatrix(camera, source), role, branch, frameMean);
+    }
+
+    private static GlobalBranch globalBranch(Fields branch, boolean features, String source)
+            throws LsidException {
+        int channels = branch.integer("channels");
+        int stride = branch.integer("stride");
+        if (channels < 1 || stride != TilePlanner.SIZE_MULTIPLE) {
+            throw new LsidException(source + ": model card global_branch has channels "
+                    + channels + " and stride " + stride + "; expected channels >= 1 and stride "
+                    + TilePlanner.SIZE_MULTIPLE);
+        }
+        if (features) {
+            return new GlobalBranch(null, null, null, branch.string("model_file"), channels,
+                    stride);
+        }
+        return new GlobalBranch(branch.string("features_file"), branch.string("features_sha256"),
+                branch.string("frame_mean_input"), null, channels, stride);
     }
 
     private static double[][] trainingMatrix(Fields camera, String source)
@@ -274,7 +343,30 @@ public final class ModelCard {
                 throw new LsidException(source + ": model card " + key + " lists "
                         + tensors.size() + " tensors; expected one");
             }
-            Fields tensor = new Fields(tensors.get(0), source, key + "[0]");
+            return tensorAt(key, 0);
+        }
+
+        /** Index of the tensor called {@code name} in a list of {@code count} tensors. */
+        int tensorIndex(String key, int count, String name) throws LsidException {
+            List<?> tensors = list(key);
+            if (tensors.size() != count) {
+                throw new LsidException(source + ": model card " + key + " lists "
+                        + tensors.size() + " tensors; expected " + count);
+            }
+            for (int i = 0; i < count; i++) {
+                if (name.equals(new Fields(tensors.get(i), source, key + "[" + i + "]")
+                        .optionalString("name"))) {
+                    return i;
+                }
+            }
+            throw new LsidException(source + ": model card " + key + " has no tensor named \""
+                    + name + "\" (global_branch.frame_mean_input)");
+        }
+
+        TensorSpec tensorAt(String key, int index) throws LsidException {
+            List<?> tensors = list(key);
+            String at = key + "[" + index + "]";
+            Fields tensor = new Fields(tensors.get(index), source, at);
             List<?> dims = tensor.list("shape");
             int[] shape = new int[dims.size()];
             for (int i = 0; i < shape.length; i++) {
@@ -287,7 +379,7 @@ public final class ModelCard {
                     tensor.has("scale") ? tensor.number("scale") : 0.0,
                     tensor.has("zero_point") ? tensor.integer("zero_point") : 0);
             if (spec.isQuantized() && !(spec.scale > 0)) {
-                throw new LsidException(source + ": model card " + key + "[0] is " + spec.dtype
+                throw new LsidException(source + ": model card " + at + " is " + spec.dtype
                         + " with scale " + spec.scale + "; a quantised tensor needs scale > 0");
             }
             return spec;

@@ -53,8 +53,23 @@ public final class TiledRunner {
         this.blend = blend;
     }
 
-    /** A runner built from a model card's tile, halo, block and channels. */
-    public static TiledRunner forCard(TileModel model, ModelCard card, Blend blend) {
+    /**
+     * A runner built from a model card's tile, halo, block and channels.
+     *
+     * @throws LsidException the card is a global model's (GIA-Net, SE-UNet: {@link
+     *     GlobalBranch}): its tiles need the whole frame's bottleneck average from a first pass
+     *     over its features file, which this runner does not do yet
+     */
+    public static TiledRunner forCard(TileModel model, ModelCard card, Blend blend)
+            throws LsidException {
+        if (card.isGlobal()) {
+            String features = card.globalBranch.featuresFile;
+            throw new LsidException("the model card's model is global (role " + card.role
+                    + (features == null ? "" : ", features file " + features)
+                    + "): its tiles need the whole frame's bottleneck average from a first "
+                    + "pass, which this app does not run yet; bundle a local model (SID, "
+                    + "SW-Net) instead");
+        }
         return new TiledRunner(model, card.tile, card.halo, card.blockSize, card.packedChannels,
                 blend);
     }

@@ -1,6 +1,9 @@
 package org.lsid.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,8 +33,8 @@ class ModelCardTest {
 
     @Test
     void newerCardsAreRefused() {
-        String newer = GOOD.replace("\"card_version\": 1", "\"card_version\": 2");
-        assertTrue(messageFor(newer).contains("version 2 is newer than this app reads (1)"));
+        String newer = GOOD.replace("\"card_version\": 2", "\"card_version\": 3");
+        assertTrue(messageFor(newer).contains("version 3 is newer than this app reads (2)"));
     }
 
     @Test
@@ -63,6 +66,69 @@ class ModelCardTest {
         LsidException error = assertThrows(LsidException.class,
                 () -> card.requireBayer("fuji.tflite"));
         assertTrue(error.getMessage().startsWith("fuji.tflite: the model takes xtrans frames"));
+    }
+
+    /** The golden card as a global model's main file: a frame_mean input and global_branch. */
+    private static String globalCard(int meanChannels) {
+        return GOOD.replace("\"global_branch\": null", "\"global_branch\": {"
+                + "\"features_file\": \"gia_int8_features.tflite\", \"features_sha256\": "
+                + "\"ab12\", \"frame_mean_input\": \"serve_frame_mean:0\", \"channels\": 64, "
+                + "\"stride\": 16, \"how\": \"two passes\"}")
+                .replace("\"inputs\": [", "\"inputs\": [{\"dtype\": \"int8\", \"name\": "
+                + "\"serve_frame_mean:0\", \"scale\": 0.01, \"shape\": [1, 1, 1, "
+                + meanChannels + "], \"zero_point\": 3},");
+    }
+
+    @Test
+    void localCardsHaveNoGlobalBranch() throws Exception {
+        ModelCard card = ModelCard.parse(GOOD, "model.card.json");
+        assertEquals(ModelCard.ROLE_MODEL, card.role);
+        assertFalse(card.isGlobal());
+        assertNull(card.globalBranch);
+        assertNull(card.frameMean);
+        TiledRunner.forCard((in, out) -> { }, card, Blend.CROP); // runs
+    }
+
+    @Test
+    void globalCardsExposeTheirBranchAndTheRunnerRefusesThem() throws Exception {
+        ModelCard card = ModelCard.parse(globalCard(64), "gia.card.json");
+        assertTrue(card.isGlobal());
+        assertEquals("gia_int8_features.tflite", card.globalBranch.featuresFile);
+        assertEquals("serve_frame_mean:0", card.globalBranch.frameMeanInput);
+        assertEquals(64, card.globalBranch.channels);
+        assertEquals(16, card.globalBranch.stride);
+        // The packed input is found by name, not by position: frame_mean is listed first.
+        assertArrayEquals(new int[] {1, 256, 256, 4}, card.input.shape);
+        assertArrayEquals(new int[] {1, 1, 1, 64}, card.frameMean.shape);
+        assertEquals(3, card.frameMean.zeroPoint);
+        LsidException error = assertThrows(LsidException.class,
+                () -> TiledRunner.forCard((in, out) -> { }, card, Blend.CROP));
+        assertTrue(error.getMessage().contains("model is global")
+                && error.getMessage().contains("gia_int8_features.tflite"), error.getMessage());
+        assertTrue(messageFor(globalCard(32))
+                .contains("input serve_frame_mean:0 shape [1, 1, 1, 32]; expected [1, 1, 1, 64]"));
+        assertTrue(messageFor(globalCard(64).replace("\"frame_mean_input\": \"serve_frame_mean:0\"",
+                "\"frame_mean_input\": \"mean\"")).contains("inputs has no tensor named \"mean\""));
+        assertTrue(messageFor(GOOD.replace("\"global_branch\": null", "\"global_branch\": {"
+                + "\"features_file\": \"f.tflite\", \"features_sha256\": \"ab\", "
+                + "\"frame_mean_input\": \"frame_mean\", \"channels\": 64, \"stride\": 16}"))
+                .contains("inputs lists 1 tensors; expected 2"));
+    }
+
+    @Test
+    void featuresCardsCheckTheirBottleneckOutput() throws Exception {
+        String features = GOOD.replace("\"role\": \"model\"", "\"role\": \"global_features\"")
+                .replace("\"global_branch\": null", "\"global_branch\": {\"model_file\": "
+                + "\"gia_int8.tflite\", \"channels\": 64, \"stride\": 16, \"how\": \"x\"}");
+        assertTrue(messageFor(features).contains(
+                "output shape [1, 512, 512, 3]; expected [1, 16, 16, 64]"));
+        ModelCard card = ModelCard.parse(features.replace("512,\n    512,\n    3",
+                "16,\n    16,\n    64"), "f.card.json");
+        assertEquals("gia_int8.tflite", card.globalBranch.modelFile);
+        assertThrows(LsidException.class,
+                () -> TiledRunner.forCard((in, out) -> { }, card, Blend.CROP));
+        assertTrue(messageFor(GOOD.replace("\"role\": \"model\"", "\"role\": \"x\""))
+                .contains("role \"x\""));
     }
 
     @Test
