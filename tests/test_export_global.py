@@ -192,3 +192,20 @@ def test_qat_of_a_global_model_is_refused_in_one_line(exported, tmp_path):
                      quant=("fp32", "qat"), representative=root / "sid/Sony/short")
     assert str(error.value).startswith(str(root / "gia.keras"))
     assert not (tmp_path / "out").exists()
+
+
+def test_verify_file_checks_both_halves_and_refuses_a_local_keras_model(exported, tmp_path):
+    from lsid_keras.export.verify import verify_file
+    from lsid_keras.models import get_model
+
+    root, _, _, report = exported
+    path = _variant(report, "int8")["path"]
+    figures = verify_file(path, root / "gia.keras", representative=root / "sid/Sony/short",
+                          num_threads=2, tiles=2)
+    assert figures["passed"] and figures["frame_psnr_db"] >= THRESHOLDS_DB["int8"]
+    assert figures["features_operators"] == operator_names(
+        read_bytes(_variant(report, "int8")["features_path"]))
+    get_model("sid", width=4).save(tmp_path / "sid.keras")
+    with pytest.raises(ExportError, match="the card has a global branch but .*sid.keras is a "
+                                          "local model"):
+        verify_file(path, tmp_path / "sid.keras")
