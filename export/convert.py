@@ -6,7 +6,9 @@
 
 Writes `<stem>_<quant>.tflite` (builtin ops only, fixed input [1, T, T, C], the model card
 embedded) and `<stem>_<quant>.card.json` per variant that passes verification, and prints a
-JSON report. A thin wrapper over `lsid_keras.export.export_model` (also `lsid export`).
+JSON report. A global model (GIA-Net, SE-UNet) also gets `<stem>_<quant>_features.tflite`,
+the encoder half whose output the tiler averages over the whole frame (README, "Global
+models"). A thin wrapper over `lsid_keras.export.export_model` (also `lsid export`).
 Exit status: 0 all written, 1 a variant failed verification, 2 bad input.
 """
 

@@ -266,10 +266,11 @@ def _ratio(text):
 
 
 def _load_enhancer(path):
-    from lsid_keras.enhance import EnhanceError, load_enhancer
+    """The model at `path`, or the shipped pretrained one when `path` is None."""
+    from lsid_keras.enhance import EnhanceError, load_enhancer, load_shipped_enhancer
 
     try:
-        return load_enhancer(path)
+        return load_shipped_enhancer() if path is None else load_enhancer(path)
     except EnhanceError as err:
         raise UserError(str(err)) from None
 
@@ -281,8 +282,6 @@ def _cmd_evaluate(args):
     from lsid_keras.evaluate import evaluate_pairs, write_rows_csv
     from lsid_keras.raw import RawError
 
-    if args.method == "network" and not args.model:
-        raise UserError("--model is required for --method network (or use --method isp)")
     try:
         if args.tile not in ("auto", 0):
             check_tiling(args.tile, args.halo)
@@ -314,7 +313,8 @@ def _cmd_evaluate(args):
         if isinstance(err, (RawError, EnhanceError, ValueError)):
             raise UserError(str(err)) from None
         raise
-    summary.update({"method": args.method, "model": args.model, "list": list_path,
+    model = args.model or (enhancer.source if enhancer is not None else None)
+    summary.update({"method": args.method, "model": model, "list": list_path,
                     "protocol": "all bursts" if args.all_bursts else
                     "SID test protocol: the first burst (_00) of each exposure time",
                     "first_burst_only": not args.all_bursts,
@@ -408,6 +408,8 @@ def _cmd_export(args):
                   f"{figures['tile_psnr_db']} dB on tiles, {figures['frame_psnr_db']} dB on a "
                   "tiled frame, vs Keras fp32")
         where = variant["path"] or f"not written: below {figures['threshold_db']} dB"
+        if variant["path"] and variant.get("features_path"):
+            where += f" + {variant['features_path']} (global branch)"
         print(f"{variant['quantization']}: {where} ({variant['bytes'] / 1e6:.2f} MB, {scores})")
     return 0 if all(v["passed"] for v in report["variants"]) else 1
 
@@ -541,7 +543,8 @@ def build_parser():
         description="Full-frame evaluation: PSNR and SSIM on 8-bit RGB (Gaussian 11, sigma "
         "1.5), per image (CSV) and per amplification ratio (JSON).",
     )
-    evaluate.add_argument("--model", help=".keras model (for --method network)")
+    evaluate.add_argument("--model", help=".keras model or .tflite export (for --method "
+                          "network; default: the shipped pretrained Sony model, Bayer only)")
     evaluate.add_argument("--data", required=True, help="dataset root")
     evaluate.add_argument("--list", required=True, help="list file, relative to --data or a path")
     evaluate.add_argument("--method", choices=("network", "isp"), default="network",
@@ -573,8 +576,10 @@ def build_parser():
         description="Any LibRaw file in, sRGB out, at full resolution with bounded memory.",
     )
     enhance.add_argument("inputs", nargs="+", metavar="IN", help="RAW files")
-    enhance.add_argument("--model", required=True,
-                         help=".keras model or .tflite export (tile and halo from its card)")
+    enhance.add_argument("--model",
+                         help=".keras model or .tflite export (tile and halo from its card); "
+                         "default: the shipped pretrained model, a GIA-Net for the Sony alpha "
+                         "7S II trained on synthetic data (Bayer frames only)")
     enhance.add_argument("-o", "--output", required=True,
                          help="output file (.png, .tif, .jpg) or existing folder")
     enhance.add_argument("--ratio", type=_ratio, default="auto",

@@ -23,7 +23,8 @@ from lsid_keras.tiling import (
 )
 
 __all__ = ["Enhanced", "EnhanceError", "Enhancer", "enhance_file", "enhance_packed",
-           "estimate_ratio", "load_enhancer", "network_input", "write_enhanced"]
+           "estimate_ratio", "load_enhancer", "load_shipped_enhancer", "network_input",
+           "write_enhanced"]
 
 
 class EnhanceError(ValueError):
@@ -73,6 +74,8 @@ class Enhancer:
         global_branch: for models with a global branch (GIA-Net, SE-UNet):
             `(features, predict_with_frame_mean)`, the two passes that make a tiled run pool
             over the whole frame (`lsid_keras.models.global_branch`); None for local models.
+        shipped: the package's pretrained model (`lsid_keras.pretrained`), loaded because no
+            model was given.
     """
 
     predict: object
@@ -85,6 +88,7 @@ class Enhancer:
     training_camera: object = None
     width: int | None = None
     global_branch: tuple | None = None
+    shipped: bool = False
 
     @property
     def cfa_kind(self):
@@ -158,6 +162,25 @@ def load_enhancer(path, num_threads=None):
                     training_camera=_recorded_camera(path),
                     width=convs[0].filters if convs else None,
                     global_branch=halves and tuple(keras_predictor(half) for half in halves))
+
+
+def load_shipped_enhancer(num_threads=None):
+    """An `Enhancer` for the pretrained model that ships with the package
+    (`lsid_keras.pretrained`: a GIA-Net for the Sony alpha 7S II emulation, Bayer frames only).
+
+    Raises:
+        EnhanceError: the shipped model is missing from this install.
+    """
+    from lsid_keras.pretrained import SHIPPED_CAMERA, PretrainedError, shipped_model_path
+
+    try:
+        path = shipped_model_path()
+    except PretrainedError as error:
+        raise EnhanceError(str(error)) from None
+    enhancer = load_enhancer(path, num_threads)
+    enhancer.training_camera = SHIPPED_CAMERA
+    enhancer.shipped = True
+    return enhancer
 
 
 def whole_frame_fits(enhancer, packed_shape, memory=None):
@@ -250,6 +273,12 @@ def network_input(enhancer, frame, ratio):
     from lsid_keras.raw.colour import to_training_camera
 
     kind = frame.cfa_kind
+    if enhancer.shipped and packed_channels(kind) != enhancer.packed_channels:
+        raise EnhanceError(
+            f"{frame.path}: an X-Trans frame, and the shipped pretrained model takes Bayer "
+            "frames only; pass --model with an X-Trans model (train one with "
+            "`lsid train --camera fuji`)"
+        )
     if packed_channels(kind) != enhancer.packed_channels:
         raise EnhanceError(
             f"{frame.path}: a {'Bayer' if kind == 'bayer' else 'X-Trans'} frame "

@@ -1,0 +1,138 @@
+"""Copy a trained run of the shipped model's recipe into the package, with its provenance.
+
+    python scripts/ship_pretrained.py --run /work/shipped/model/run \
+        --network-eval eval/net --isp-eval eval/isp [--data /work/shipped/model/data] \
+        [--model eval/epoch3.keras --epoch 3]
+
+Writes `lsid_keras/pretrained/gia_net_sony_w16.keras` (the run's `model.keras` without its
+optimizer state: float32 weights only, about 8.3 MB) and `gia_net_sony_w16.json`: epochs
+trained of those planned, the training curve (`training_log.csv`, one row per epoch), the
+figures of `lsid evaluate` on unseen photos for the model and for the traditional pipeline
+(`--network-eval` / `--isp-eval`: the `--out` folders of the two runs, each holding
+`summary.json`), and which photos the test scenes came from (`synth.json` of `--data`).
+Prints the README's tables. Both files are written atomically.
+"""
+
+import argparse
+import csv
+import json
+import os
+import sys
+
+MAX_BYTES = 10 * 2**20  # the issue's limit for a model file in the repository
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True, help="run folder of `lsid train` (model.keras, "
+                        "training_log.csv, config.json)")
+    parser.add_argument("--network-eval", required=True,
+                        help="`lsid evaluate --out` folder of the run's model")
+    parser.add_argument("--isp-eval", required=True,
+                        help="`lsid evaluate --method isp --out` folder on the same list")
+    parser.add_argument("--model", help="the model file evaluated (default: the run's "
+                        "model.keras); a copy taken at an epoch's end while training goes on")
+    parser.add_argument("--epoch", type=int, help="the epochs that model had trained (default: "
+                        "every row of training_log.csv); the curve stops there")
+    parser.add_argument("--data", help="the synthetic dataset root (its synth.json names the "
+                        "photos of each split)")
+    return parser.parse_args(argv)
+
+
+def _json(path):
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def training_curve(run):
+    """Rows of `training_log.csv` as dicts of floats (epoch as int)."""
+    with open(os.path.join(run, "training_log.csv"), encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    curve = []
+    for row in rows:
+        entry = {"epoch": int(row["epoch"]) + 1}
+        for key in ("loss", "l1", "ms_ssim_loss", "learning_rate"):
+            if row.get(key) not in (None, "", "NA"):
+                entry[key] = float(row[key])
+        curve.append(entry)
+    return curve
+
+
+def figures(summary):
+    """`{"overall": {...}, "by_ratio": {...}}` of an `lsid evaluate` summary, rounded."""
+    def short(group):
+        return {"n": group["n"], "psnr_db": round(group["psnr"], 2),
+                "ssim": round(group["ssim"], 3)}
+
+    return {"overall": short(summary), "by_ratio": {
+        ratio: short(group) for ratio, group in summary["by_ratio"].items()},
+        "protocol": summary.get("protocol"), "tile": summary.get("tile")}
+
+
+def photo_splits(data):
+    if not data:
+        return None
+    sony = _json(os.path.join(data, "synth.json"))["datasets"]["Sony"]
+    return {"photo_splits": sony.get("photo_splits"), "scene_sources": sony.get("scene_sources")}
+
+
+def readme_tables(provenance):
+    net, isp = provenance["network"], provenance["traditional"]
+    lines = ["| ratio | n | shipped model PSNR / SSIM | traditional pipeline PSNR / SSIM |",
+             "|---|---|---|---|"]
+    for ratio, group in net["by_ratio"].items():
+        base = isp["by_ratio"][ratio]
+        lines.append(f"| x{ratio} | {group['n']} | {group['psnr_db']:.2f} dB / "
+                     f"{group['ssim']:.3f} | {base['psnr_db']:.2f} dB / {base['ssim']:.3f} |")
+    lines.append(f"| all | {net['overall']['n']} | {net['overall']['psnr_db']:.2f} dB / "
+                 f"{net['overall']['ssim']:.3f} | {isp['overall']['psnr_db']:.2f} dB / "
+                 f"{isp['overall']['ssim']:.3f} |")
+    lines += ["", "| epoch | loss | l1 term | MS-SSIM term | learning rate |",
+              "|---|---|---|---|---|"]
+    for row in provenance["training_curve"]:
+        lines.append(f"| {row['epoch']} | {row.get('loss', float('nan')):.4f} | "
+                     f"{row.get('l1', float('nan')):.4f} | "
+                     f"{row.get('ms_ssim_loss', float('nan')):.4f} | "
+                     f"{row.get('learning_rate', float('nan')):.0e} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from lsid_keras.atomic import atomic_output, write_json_atomic
+    from lsid_keras.models import load_model
+    from lsid_keras.pretrained import SHIPPED_CAMERA, shipped_path
+
+    config = _json(os.path.join(args.run, "config.json"))
+    curve = training_curve(args.run)[: args.epoch]
+    provenance = {
+        "model": os.path.basename(shipped_path()),
+        "camera": SHIPPED_CAMERA,
+        "trained_on": "synthetic RAW pairs of `lsid synth --camera sony` (the alpha 7S II "
+                      "emulation), not the SID dataset",
+        "epochs_trained": len(curve),
+        "epochs_planned": config.get("epochs"),
+        "steps_per_epoch": config.get("steps_per_epoch"),
+        "recipe": os.path.basename(shipped_path(".toml")),
+        "training_curve": curve,
+        "network": figures(_json(os.path.join(args.network_eval, "summary.json"))),
+        "traditional": figures(_json(os.path.join(args.isp_eval, "summary.json"))),
+        "test_data": photo_splits(args.data),
+    }
+    model = load_model(args.model or os.path.join(args.run, "model.keras"))  # uncompiled
+    with atomic_output(shipped_path()) as temporary:
+        model.save(temporary)
+        size = os.path.getsize(temporary)
+        if size > MAX_BYTES:
+            raise SystemExit(f"{shipped_path()}: {size / 2**20:.1f} MiB exceeds the "
+                             f"{MAX_BYTES / 2**20:.0f} MiB limit for the repository")
+    write_json_atomic(shipped_path(".json"), provenance)
+    print(f"wrote {shipped_path()} ({size / 1e6:.1f} MB, {len(curve)} of "
+          f"{config.get('epochs')} epochs) and {shipped_path('.json')}")
+    print(readme_tables(provenance))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The shipped pretrained model (issue 11.3): used when no --model is given, Bayer only."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from raw_fixtures import XT2
+from sid_fixtures import write_sid_dataset
+
+from lsid_keras.enhance import load_shipped_enhancer
+from lsid_keras.image_io import read_image
+from lsid_keras.pretrained import SHIPPED_CAMERA, shipped_model_path, shipped_provenance
+from lsid_keras.raw import write_dng
+
+
+def _cli(*argv, cwd=None):
+    return subprocess.run([sys.executable, "-m", "lsid_keras", *argv], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def test_shipped_model_is_a_small_gia_net_for_the_sony_emulation():
+    import os
+
+    path = shipped_model_path()
+    assert os.path.getsize(path) <= 10 * 2**20  # the issue's limit for the repository
+    enhancer = load_shipped_enhancer()
+    assert enhancer.shipped and enhancer.camera == SHIPPED_CAMERA == "sony"
+    assert enhancer.cfa_kind == "bayer" and enhancer.width == 16
+    assert enhancer.global_branch is not None  # GIA-Net: tiles pool over the whole frame
+
+
+def test_provenance_records_training_and_figures_on_unseen_photos():
+    provenance = shipped_provenance()
+    assert "not the SID dataset" in provenance["trained_on"]
+    curve = provenance["training_curve"]
+    assert len(curve) == provenance["epochs_trained"] >= 1
+    assert [row["epoch"] for row in curve] == list(range(1, len(curve) + 1))
+    splits = provenance["test_data"]["photo_splits"]
+    assert not set(splits["test"]) & set(splits["train"])  # held out: never seen
+    net, isp = provenance["network"], provenance["traditional"]
+    assert set(net["by_ratio"]) == set(isp["by_ratio"]) == {"100", "250", "300"}
+    assert net["overall"]["n"] == isp["overall"]["n"] > 0
+
+
+def test_enhance_without_model_uses_the_shipped_one(tmp_path):
+    listing = write_sid_dataset(tmp_path / "sid", scenes=1, shape=(64, 96))
+    raw = next((tmp_path / "sid" / "Sony" / "short").glob("*.dng"))
+    out = tmp_path / "out.jpg"
+    result = _cli("enhance", str(raw), "-o", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    image = read_image(out)
+    assert image.shape == (64, 96, 3) and np.ptp(image) > 0
+    # evaluate without --model says which model ran
+    result = _cli("evaluate", "--data", str(tmp_path / "sid"), "--list", listing.name,
+                  "--out", str(tmp_path / "eval"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "all" in result.stdout
+
+
+@pytest.mark.parametrize("argv", [["enhance", "FILE", "-o", "OUT"]])
+def test_x_trans_frame_without_model_is_one_clear_line(tmp_path, argv):
+    mosaic = np.full((96, 96), 2000, np.uint16)
+    xtrans = write_dng(tmp_path / "fuji.dng", mosaic, XT2, 1024, 16383)
+    out = tmp_path / "o.png"
+    argv = [str(xtrans) if a == "FILE" else str(out) if a == "OUT" else a for a in argv]
+    result = _cli(*argv, "--quiet")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "shipped pretrained model takes Bayer frames only" in lines[0]
+    assert str(xtrans) in lines[0] and not out.exists()
+
+
+def test_readme_figures_are_the_shipped_models():
+    """The README's table and epoch count are the provenance file's (a new checkpoint must
+    update both)."""
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).parents[1].joinpath("README.md").read_text(encoding="utf-8")
+    section = readme.split("## The shipped pretrained model", 1)[1].split("\n## ", 1)[0]
+    provenance = shipped_provenance()
+    net, isp = provenance["network"], provenance["traditional"]
+    for ratio, group in net["by_ratio"].items():
+        row = (f"| x{ratio} | {group['n']} | {group['psnr_db']:.2f} dB / {group['ssim']:.3f} | "
+               f"{isp['by_ratio'][ratio]['psnr_db']:.2f} dB / "
+               f"{isp['by_ratio'][ratio]['ssim']:.3f} |")
+        assert row in section, row
+    epochs = re.search(r"(\d+) of the recipe's (\d+) epochs", section)
+    assert epochs and int(epochs[1]) == provenance["epochs_trained"]
+    assert int(epochs[2]) == provenance["epochs_planned"]
