@@ -83,6 +83,10 @@ def _reference_model(args, packed):
 
     from lsid_keras.models import get_model
 
+    if args.weights:  # a trained model: its own weights and output, no calibration
+        from lsid_keras.models import load_model
+
+        return load_model(args.weights)
     keras.utils.set_random_seed(args.seed)
     model = get_model(args.model, camera="sony", width=args.width)
     if args.output_std:
@@ -90,11 +94,21 @@ def _reference_model(args, packed):
     return model
 
 
-def keras_fp32_predictor(args, packed):
-    """The Keras model in float32."""
+def _keras_predictor(model):
+    """`keras_predictor(model)`; for a global model (GIA, SE) with a `global_branch` attribute
+    holding the two passes that make tiles pool over the whole frame."""
+    from lsid_keras.models.global_branch import split_global
     from lsid_keras.tiling import keras_predictor
 
-    return keras_predictor(_reference_model(args, packed))
+    predict = keras_predictor(model)
+    halves = split_global(model)
+    predict.global_branch = halves and tuple(keras_predictor(half) for half in halves)
+    return predict
+
+
+def keras_fp32_predictor(args, packed):
+    """The Keras model in float32."""
+    return _keras_predictor(_reference_model(args, packed))
 
 
 def keras_bf16_predictor(args, packed):
@@ -102,18 +116,18 @@ def keras_bf16_predictor(args, packed):
     float32 variables; the model's last layer (SubPixel) outputs float32."""
     import keras
 
-    from lsid_keras.models import get_model
-    from lsid_keras.tiling import keras_predictor
+    from lsid_keras.models import build_unet
+    from lsid_keras.models.unet import unet_args_of
 
-    weights = _reference_model(args, packed).get_weights()
+    reference = _reference_model(args, packed)
     previous = keras.config.dtype_policy()
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     try:
-        model = get_model(args.model, camera="sony", width=args.width)
+        model = build_unet(**unet_args_of(reference), name=reference.name)
     finally:
         keras.mixed_precision.set_dtype_policy(previous)
-    model.set_weights(weights)
-    return keras_predictor(model)
+    model.set_weights(reference.get_weights())
+    return _keras_predictor(model)
 
 
 def _litert_predictor(precision):
@@ -264,7 +278,12 @@ def run_baseline(args):
     from lsid_keras.models import count_macs, get_model
 
     keras.utils.set_random_seed(args.seed)
-    model = get_model(args.model, camera="sony", width=args.width)
+    if args.weights:
+        from lsid_keras.models import load_model
+
+        model = load_model(args.weights)
+    else:
+        model = get_model(args.model, camera="sony", width=args.width)
     result = {"peak_rss_mib": peak_rss_mib(), "seconds_to_build": time.perf_counter() - start,
               "params": int(model.count_params()), "tf_version": tf.__version__,
               "keras_version": keras.__version__, **threads}
@@ -354,7 +373,12 @@ def run_config(args, name, output_path):
     packed = frame_packed(args.workdir)
     predict = PREDICTORS[kind](args, packed)
     if mode == "tiled":
+        global_branch = getattr(predict, "global_branch", None)
+
         def run():
+            if global_branch:  # GIA / SE: the frame's average first, then the tiles
+                return run_tiled(global_branch[1], packed, tile=args.tile, halo=args.halo,
+                                 block=BLOCK, frame_features=global_branch[0])
             return run_tiled(predict, packed, tile=args.tile, halo=args.halo, block=BLOCK)
 
         start = time.perf_counter()
@@ -622,6 +646,8 @@ def parse_args(argv):
     parser.add_argument("--frame", type=_frame, default=(2848, 4256),
                         help="RAW frame HxW, multiples of 32 (default: Sony, 2848x4256)")
     parser.add_argument("--width", type=int, default=32, help="model width (32: the papers')")
+    parser.add_argument("--weights", help="a trained .keras Bayer model to run instead of the "
+                        "random-init --model/--width (errors are then on trained weights)")
     parser.add_argument("--tile", type=int, default=512,
                         help="Keras tile side, packed pixels")
     parser.add_argument("--litert-tile", type=int, default=None,
@@ -731,7 +757,8 @@ def main(argv=None):
     if baseline["status"] == "ok":
         print(f"fp32 matmul peak: {baseline['matmul_gflops']:.0f} GFLOP/s")
     report = {
-        "model": args.model, "width": args.width, "frame": list(args.frame),
+        "model": args.model, "width": args.width, "weights": args.weights,
+        "frame": list(args.frame),
         "packed": [packed_h, packed_w, PACKED_CHANNELS], "tile": args.tile, "halo": args.halo,
         "tiles": len(plan), "litert_tile": args.litert_tile, "litert_tiles": len(litert_plan),
         "tiled_pixel_ratio": len(plan) * args.tile**2 / (packed_h * packed_w),
