@@ -3,9 +3,10 @@
 1. `lsid synth`: a small synthetic SID-style Sony dataset from the photos scikit-image ships;
 2. `lsid prepare`: its training list into a cache;
 3. `lsid train`: a small GIA-Net (width 8, joint loss) for a bounded wall time;
-4. `lsid evaluate`: the network and the traditional pipeline on the held-out test scenes;
-5. `lsid enhance`: one test scene, shown side by side with the input, the traditional
-   pipeline and the ground truth.
+4. `lsid evaluate`: the network, the shipped pretrained model (`lsid_keras.pretrained`) and
+   the traditional pipeline on the held-out test scenes;
+5. `lsid enhance`: one test scene, shown side by side: the input, the traditional pipeline,
+   the quickstart's model, the shipped model and the ground truth.
 
 It writes `OUT/model.keras`, `OUT/report.json` and `OUT/side_by_side.png`. The training recipe
 is not the papers' (they train 4000 epochs of 512 crops on a GPU): a higher learning rate and
@@ -51,7 +52,7 @@ def run_quickstart(out="quickstart", minutes=QUICKSTART_MINUTES, scenes=QUICKSTA
     from lsid_keras.data.cache import prepare_cache
     from lsid_keras.data.sid_list import read_pair_list
     from lsid_keras.data.synth import synthesize_dataset
-    from lsid_keras.enhance import enhance_packed, load_enhancer
+    from lsid_keras.enhance import enhance_packed, load_enhancer, load_shipped_enhancer
     from lsid_keras.evaluate import evaluate_pairs
     from lsid_keras.image_io import write_image
     from lsid_keras.raw import amplify, pack, read_raw
@@ -89,10 +90,14 @@ def run_quickstart(out="quickstart", minutes=QUICKSTART_MINUTES, scenes=QUICKSTA
     with atomic_output(model_path) as temporary:
         shutil.copyfile(result.model_path, temporary)
 
-    log(f"[4/5] evaluating on {len(test_pairs)} held-out pairs: network vs traditional")
+    log(f"[4/5] evaluating on {len(test_pairs)} held-out pairs: the quickstart's model, the "
+        "shipped model and the traditional pipeline")
     enhancer = load_enhancer(model_path)
     _, network = evaluate_pairs(test_pairs, "network", enhancer, tile=128, halo=32,
                                 progress=progress, log=log)
+    shipped = load_shipped_enhancer()
+    _, shipped_scores = evaluate_pairs(test_pairs, "network", shipped, tile=128, halo=32,
+                                       progress=progress, log=log)
     _, traditional = evaluate_pairs(test_pairs, "isp", progress=progress, log=log)
 
     log("[5/5] enhancing one held-out scene")
@@ -104,6 +109,7 @@ def run_quickstart(out="quickstart", minutes=QUICKSTART_MINUTES, scenes=QUICKSTA
         preview,
         develop(pair.short_path, ratio=pair.ratio).astype(np.float32) / 65535,
         network_rgb,
+        enhance_packed(shipped, packed, tile=128, halo=32),
         develop(pair.long_path).astype(np.float32) / 65535,
     ]
     image_path = write_image(os.path.join(out, "side_by_side.png"), side_by_side(panels), bits=8)
@@ -115,15 +121,35 @@ def run_quickstart(out="quickstart", minutes=QUICKSTART_MINUTES, scenes=QUICKSTA
         "ssim_traditional": traditional["ssim"],
         "test_pairs": len(test_pairs),
         "train_pairs": len(train_pairs),
-        "by_ratio": {"network": network["by_ratio"], "traditional": traditional["by_ratio"]},
+        "psnr_shipped": shipped_scores["psnr"],
+        "ssim_shipped": shipped_scores["ssim"],
+        "by_ratio": {"network": network["by_ratio"], "shipped": shipped_scores["by_ratio"],
+                     "traditional": traditional["by_ratio"]},
+        "shipped_model": _shipped_summary(data),
         "epochs": result.epochs_done,
         "final_loss": result.logs.get("loss"),
         "train_minutes": minutes,
         "model": model_path,
         "side_by_side": image_path,
         "side_by_side_panels": ["input (amplified, no ISP)", "traditional pipeline",
-                                "network", "ground truth"],
+                                "network (quickstart)", "shipped model", "ground truth"],
         "seconds": time.monotonic() - start,
     }
     write_json_atomic(os.path.join(out, "report.json"), report)
     return report
+
+
+def _shipped_summary(data):
+    """The shipped model's file and epochs, and whether any of its training photos is among
+    the quickstart's test photos (then its figures here would not be on unseen content)."""
+    import json
+
+    from lsid_keras.pretrained import shipped_model_path, shipped_provenance
+
+    provenance = shipped_provenance()
+    with open(os.path.join(data, "synth.json"), encoding="utf-8") as file:
+        splits = json.load(file)["datasets"]["Sony"].get("photo_splits") or {}
+    trained_on = set(((provenance.get("test_data") or {}).get("photo_splits") or {}).get(
+        "train", []))
+    return {"model": shipped_model_path(), "epochs_trained": provenance.get("epochs_trained"),
+            "test_photos_seen_in_its_training": sorted(trained_on & set(splits.get("test", [])))}

@@ -563,7 +563,9 @@ def _best_run_others(row):
 def print_report(report):
     frame, results = report["frame"], report["results"]
     info = report["machine"]
-    print(f"\n{report['model']} width {report['width']}, frame {frame[0]}x{frame[1]} RAW "
+    model = (f"{report['weights']} (trained)" if report.get("weights") else
+             f"{report['model']} width {report['width']}")
+    print(f"\n{model}, frame {frame[0]}x{frame[1]} RAW "
           f"({frame[0] // BLOCK}x{frame[1] // BLOCK}x{PACKED_CHANNELS} packed), tile "
           f"{report['tile']} halo {report['halo']} ({report['tiles']} tiles, "
           f"{report['tiled_pixel_ratio']:.2f}x the frame's pixels), {report['threads']} "

@@ -51,6 +51,10 @@ def parse_args(argv=None):
     parser.add_argument("--xla", action="store_true", help="also time jit_compile=True")
     parser.add_argument("--cache", help="read crops from this cache (make_dataset)")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--curve-steps", type=int, default=0,
+                        help="also train float32 and mixed bfloat16 from the same weights on "
+                        "the same crops for this many steps each and compare their loss "
+                        "curves (0: skip)")
     return parser.parse_args(argv)
 
 
@@ -179,6 +183,40 @@ def bench_preset(preset, args):
     return result
 
 
+def loss_curves(preset, args):
+    """float32 and mixed-bfloat16 training from the same initial weights on the same crop
+    sequence, `--curve-steps` steps each: the loss of every step, and how far the bfloat16
+    curve is from the float32 one (relative, mean over the second half of the steps)."""
+    import numpy as np
+
+    curves = {}
+    for policy in POLICIES:
+        model, _, _ = _build(preset, policy, False, args)
+        channels = model.input_shape[-1]
+        dataset = _dataset(args, channels, 2 if channels == 4 else 3)
+        if not args.cache:  # a new random crop each step, the same sequence for both
+            dataset = dataset.enumerate().map(lambda i, xy: (
+                _random_crop_pair(i, xy, args)))
+        history = model.fit(dataset, steps_per_epoch=1, epochs=args.curve_steps, verbose=0,
+                            shuffle=False)
+        curves[policy] = [float(v) for v in history.history["loss"]]
+    f32, bf16 = (np.asarray(curves[p]) for p in POLICIES)
+    half = slice(len(f32) // 2, None)
+    return {"steps": args.curve_steps, "loss": curves,
+            "mean_relative_difference_second_half": float(
+                np.mean(np.abs(bf16[half] - f32[half]) / f32[half])),
+            "final_loss": {p: curves[p][-1] for p in POLICIES}}
+
+
+def _random_crop_pair(index, pair, args):
+    import tensorflow as tf
+
+    x, y = pair
+    seed = tf.stack([tf.cast(index, tf.int32), 7])
+    return (tf.random.stateless_uniform(tf.shape(x), seed),
+            tf.random.stateless_uniform(tf.shape(y), seed + 1, 0, 2))
+
+
 def main(argv=None):
     args = parse_args(argv)
     bf16_flags = cpu_bf16_flags()
@@ -196,6 +234,13 @@ def main(argv=None):
         )
         print(f"{preset} ({result['loss']}): {cells}; loss alone (float32 fwd+bwd) "
               f"{result['loss_seconds']:.3f} s", flush=True)
+        if args.curve_steps:
+            result["loss_curves"] = curves = loss_curves(preset.strip(), args)
+            print(f"{preset} loss curves over {args.curve_steps} steps: final float32 "
+                  f"{curves['final_loss']['float32']:.4f}, mixed bfloat16 "
+                  f"{curves['final_loss']['mixed_bfloat16']:.4f}; mean relative difference "
+                  f"over the second half {curves['mean_relative_difference_second_half']:.3f}",
+                  flush=True)
     report = {"settings": {k: v for k, v in vars(args).items() if k != "json"},
               "note": "best of alternating rounds; the machine's cores are shared",
               "cpu_bf16_flags": bf16_flags,

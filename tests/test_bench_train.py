@@ -29,3 +29,18 @@ def test_bench_train_times_both_policies_side_by_side_and_writes_json(tmp_path, 
     assert 0 < variants["float32"]["loss_share"]
     assert "gia_net (joint)" in capsys.readouterr().out
     assert isinstance(json.loads(out.read_text())["cpu_bf16_flags"], list)
+
+
+def test_loss_curves_start_from_the_same_weights_and_crops(tmp_path):
+    out = tmp_path / "bench.json"
+    argv = ["--presets", "sid", "--width", "4", "--crop-size", "32", "--rounds", "1",
+            "--steps", "1", "--curve-steps", "4", "--json", str(out)]
+    assert load_script().main(argv) == 0
+    curves = json.loads(out.read_text())["results"]["sid"]["loss_curves"]
+    f32, bf16 = curves["loss"]["float32"], curves["loss"]["mixed_bfloat16"]
+    assert len(f32) == len(bf16) == 4
+    # same initial weights and first crop: the first losses agree to bfloat16 precision,
+    # and each step sees a new crop (the losses are not one repeated value)
+    assert abs(f32[0] - bf16[0]) / f32[0] < 0.02
+    assert len(set(f32)) == 4
+    assert curves["mean_relative_difference_second_half"] >= 0
