@@ -22,6 +22,13 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
   frame run through `tiling.run_tiled` with a stand-in model (`stand_in_model`: a 3x3 box
   filter with zero padding at the window's edges, as a network's convolutions pad, then a
   fixed linear map to `block x block x 3` sub-pixels), both blends.
+- `global_run.json` + `global_<case>_<blend>.npy` (float32): a global model's two-pass tiled
+  run (`tiling.run_tiled(..., frame_features=...)`) with a global stand-in
+  (`global_features_model`: the zero-padded 3x3 box mean, a fixed pointwise map to K channels
+  and 16 x 16 block means, so each tile's bottleneck map depends on where its window lies;
+  `global_main_model`: the stand-in model plus a fixed linear map of the frame mean), the
+  frame mean `tiling.frame_mean` computes and the stitched output; the inputs are the tiled
+  run's.
 - `dng.json` + `dng_GRBG.dng` / `dng_GRBG_packed.npy`: a small DNG written by
   `lsid_keras.raw.dng.write_dng` with what `read_raw` finds in it and `pack(read_raw(...))`,
   for the Java DNG reader (the app opens DNGs picked from storage with it).
@@ -202,6 +209,84 @@ def tiled_run_cases(files):
     })
 
 
+def global_stand_in_weights(channels, mean_channels):
+    """The global stand-in's fixed maps, float64 small rationals the Java side reads from the
+    JSON: the features' pointwise map, `linear` and `quadratic` `(K, channels)` and `bias`
+    `(K,)`, and the main model's `mean_to_rgb` `(3, K)`."""
+    k = np.arange(mean_channels)[:, None]
+    c = np.arange(channels)[None, :]
+    linear = ((k * 5 + c * 3) % 7 - 3) / 4.0
+    quadratic = ((k * 2 + c * 3) % 5 - 2) / 2.0
+    bias = (np.arange(mean_channels) % 3 - 1) / 8.0
+    rgb = np.arange(3)[:, None]
+    mean_to_rgb = ((rgb * 3 + k.T * 2) % 5 - 2) / 2.0
+    return {"linear": linear, "quadratic": quadratic, "bias": bias, "mean_to_rgb": mean_to_rgb}
+
+
+def global_features_model(batch, weights, stride=16):
+    """A fixed features model with the contract of an exported features file: `(n, T, T, C)`
+    float32 -> bottleneck map `(n, T / stride, T / stride, K)` float32. Each packed pixel's
+    3x3 neighbourhood mean (zeros beyond the window, as `stand_in_model`) goes through
+    `linear @ m + quadratic @ m**2 + bias`, then each `stride x stride` block is averaged."""
+    batch = np.asarray(batch, dtype=np.float64)
+    n, height, width, _ = batch.shape
+    padded = np.pad(batch, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    box = sum(padded[:, dy:dy + height, dx:dx + width] for dy in range(3) for dx in range(3))
+    box = box / 9.0
+    mapped = box @ weights["linear"].T + (box * box) @ weights["quadratic"].T + weights["bias"]
+    blocks = mapped.reshape(n, height // stride, stride, width // stride, stride, -1)
+    return blocks.mean(axis=(2, 4)).astype(np.float32)
+
+
+def global_main_model(batch, frame_mean, weights, tile_weights, tile_bias, block):
+    """A fixed main model of a global export: `stand_in_model(batch)` plus
+    `mean_to_rgb @ frame_mean` on every output pixel; `frame_mean` `(n, 1, 1, K)`."""
+    out = stand_in_model(batch, tile_weights, tile_bias, block).astype(np.float64)
+    mean = np.asarray(frame_mean, dtype=np.float64).reshape(len(out), 1, 1, -1)
+    out = out + mean @ weights["mean_to_rgb"].T
+    return out.astype(np.float32)
+
+
+def global_run_cases(files):
+    from lsid_keras.tiling import frame_mean, run_tiled
+
+    block, channels, mean_channels = 2, 4, 3
+    tile_weights, tile_bias = stand_in_weights(channels, block)
+    weights = global_stand_in_weights(channels, mean_channels)
+    cases = []
+    for name, blends in (("frame", ("crop",)), ("small", ("crop", "feather"))):
+        source = f"tiled_{name}_input.npy"  # the tiled run's inputs, not stored twice
+        packed = np.load(io.BytesIO(files[source]), allow_pickle=False)
+        case = next(c for c in json.loads(files["tiled_run.json"])["cases"]
+                    if c["name"] == name)
+        tile, halo = case["tile"], case["halo"]
+
+        def features(b):
+            return global_features_model(b, weights)
+
+        def predict(b, mean):
+            return global_main_model(b, mean, weights, tile_weights, tile_bias, block)
+
+        mean = frame_mean(features, packed, tile=tile, halo=halo)
+        outputs = {}
+        for blend in blends:
+            out = run_tiled(predict, packed, tile=tile, halo=halo, block=block, blend=blend,
+                            frame_features=features)
+            files[f"global_{name}_{blend}.npy"] = _npy(out.astype("<f4"))
+            outputs[blend] = f"global_{name}_{blend}.npy"
+        cases.append({"name": name, "tile": tile, "halo": halo, "block": block,
+                      "input": source, "frame_mean": mean.reshape(-1).tolist(),
+                      "outputs": outputs})
+    files["global_run.json"] = _json({
+        "stand_in": {key: value.tolist() for key, value in weights.items()},
+        "channels": mean_channels, "stride": 16,
+        "rule": "features: 3x3 box mean m with zeros beyond the window, linear @ m + "
+                "quadratic @ m**2 + bias, mean of each 16 x 16 block; main: the tiled run's "
+                "stand-in plus mean_to_rgb @ frame_mean",
+        "cases": cases,
+    })
+
+
 #: ColorMatrix1 (XYZ -> camera, D65) of the golden DNG: the Nikon D850's, rounded as the DNG
 #: stores it (rationals over 10000).
 COLOR_MATRIX = [[0.6575, -0.2145, -0.0624], [-0.4524, 1.2198, 0.2487],
@@ -298,6 +383,7 @@ def golden_files():
     tile_plan_cases(files)
     model_card_case(files)
     tiled_run_cases(files)
+    global_run_cases(files)
     dng_case(files)
     colour_case(files)
     auto_ratio_cases(files)

@@ -75,3 +75,43 @@ def test_stand_in_model_has_the_exported_models_contract():
     # Zeros beyond the window: a corner pixel's mean divides 4 pixels by 9.
     corner = batch[1, :2, :2].astype(np.float64).sum(axis=(0, 1)) / 9
     assert out[1, 0, 0, 0] == pytest.approx(weights[0] @ corner + bias[0], abs=1e-6)
+
+
+def test_global_stand_in_has_the_exported_halves_contract():
+    script = _load_script()
+    weights = script.global_stand_in_weights(4, 3)
+    rng = np.random.default_rng(1)
+    batch = rng.random((2, 32, 32, 4), dtype=np.float32)
+    features = script.global_features_model(batch, weights)
+    assert features.shape == (2, 2, 2, 3) and features.dtype == np.float32
+    # Cell (1, 0) of tile 1, channel 2: the mean over rows 16-31, columns 0-15 of the
+    # pointwise map of the zero-padded 3x3 box mean.
+    padded = np.pad(batch[1].astype(np.float64), ((1, 1), (1, 1), (0, 0)))
+    box = sum(padded[dy:dy + 32, dx:dx + 32] for dy in range(3) for dx in range(3)) / 9
+    mapped = box @ weights["linear"].T + box ** 2 @ weights["quadratic"].T + weights["bias"]
+    assert features[1, 1, 0, 2] == pytest.approx(mapped[16:, :16, 2].mean(), abs=1e-6)
+    mean = np.array([0.5, -1.0, 2.0], np.float32).reshape(1, 1, 1, 3)
+    tile_weights, tile_bias = script.stand_in_weights(4, 2)
+    out = script.global_main_model(batch[:1], mean, weights, tile_weights, tile_bias, 2)
+    plain = script.stand_in_model(batch[:1], tile_weights, tile_bias, 2)
+    shift = weights["mean_to_rgb"] @ mean.reshape(3)
+    np.testing.assert_allclose(out - plain, np.broadcast_to(shift, out.shape), atol=1e-5)
+    assert np.abs(shift).max() > 0.5  # the frame mean moves the output: the golden run sees it
+
+
+def test_global_run_differs_from_per_tile_pooling():
+    """The golden two-pass run is sensitive to the frame mean: the tiles' own averages differ
+    from it by far more than the Java side's tolerance (1e-5)."""
+    script = _load_script()
+    files = {}
+    script.tiled_run_cases(files)
+    script.global_run_cases(files)
+    document = json.loads(files["global_run.json"])
+    case = next(c for c in document["cases"] if c["name"] == "frame")
+    weights = script.global_stand_in_weights(4, document["channels"])
+    halo, tile = case["halo"], case["tile"]
+    packed = np.load(io.BytesIO(files[case["input"]]))
+    first_window = np.pad(packed, ((halo, halo), (halo, halo), (0, 0)), mode="reflect")
+    first_window = first_window[:tile, :tile]  # the plan's first tile reads exactly this
+    own = script.global_features_model(first_window[None], weights).mean(axis=(0, 1, 2))
+    assert np.abs(own - np.array(case["frame_mean"])).max() > 1e-3

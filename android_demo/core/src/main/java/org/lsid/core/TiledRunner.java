@@ -9,6 +9,11 @@ import java.util.function.BooleanSupplier;
  * output, as {@code lsid_keras.tiling.run_tiled} does with a batch of one: the same plan, the
  * same reflect padding (read through index arithmetic, never built), the same crop or feather
  * blend. Memory: the output, one input and one output tile.
+ *
+ * <p>A global model (GIA-Net, SE-UNet: a card with {@code global_branch}) runs in two passes,
+ * as {@code run_tiled(..., frame_features=...)}: every tile through its {@link FeaturesModel}
+ * into the frame's bottleneck average ({@link FrameMean}), then every tile through its
+ * {@link GlobalTileModel} with that average. The listener counts the tiles of both passes.
  */
 public final class TiledRunner {
     /** Progress and timing of a run, on the thread that runs it. */
@@ -17,13 +22,17 @@ public final class TiledRunner {
          * Called after each tile.
          *
          * @param done tiles finished, 1 to total
-         * @param total tiles in the plan
+         * @param total tiles in the run: the plan's, twice for a global model's two passes
          * @param tileNanos time the model took on this tile, in nanoseconds
          */
         void onTile(int done, int total, long tileNanos);
     }
 
     private final TileModel model;
+    private final GlobalTileModel globalModel;
+    private final FeaturesModel features;
+    private final int meanChannels;
+    private final int stride;
     private final int tile;
     private final int halo;
     private final int block;
@@ -31,6 +40,8 @@ public final class TiledRunner {
     private final Blend blend;
 
     /**
+     * A local model's runner (one pass).
+     *
      * @param model the tile model
      * @param tile its input side in packed pixels (the card's {@code tile})
      * @param halo context kept around each core, packed pixels (the card's {@code halo})
@@ -39,6 +50,32 @@ public final class TiledRunner {
      */
     public TiledRunner(TileModel model, int tile, int halo, int block, int channels,
             Blend blend) {
+        this(model, null, null, 0, 0, tile, halo, block, channels, blend);
+    }
+
+    /**
+     * A global model's runner (two passes).
+     *
+     * @param model the main file: tile and frame average in, RGB out
+     * @param features the features file: tile in, bottleneck map out
+     * @param meanChannels K, the bottleneck channels (the card's {@code global_branch.channels})
+     * @param stride packed pixels per bottleneck cell (the card's {@code global_branch.stride},
+     *     16)
+     * @param tile, halo, block, channels as for a local model
+     */
+    public TiledRunner(GlobalTileModel model, FeaturesModel features, int meanChannels,
+            int stride, int tile, int halo, int block, int channels, Blend blend) {
+        this(null, model, features, meanChannels, stride, tile, halo, block, channels, blend);
+        if (model == null || features == null) {
+            throw new IllegalArgumentException("a global model needs its main and its "
+                    + "features model");
+        }
+        FrameMean.checkArguments(tile, meanChannels, stride);
+    }
+
+    private TiledRunner(TileModel model, GlobalTileModel globalModel, FeaturesModel features,
+            int meanChannels, int stride, int tile, int halo, int block, int channels,
+            Blend blend) {
         TilePlanner.checkArguments(TilePlanner.SIZE_MULTIPLE, TilePlanner.SIZE_MULTIPLE, tile,
                 halo, TilePlanner.SIZE_MULTIPLE);
         if (block < 1 || channels < 1) {
@@ -46,6 +83,10 @@ public final class TiledRunner {
                     + block + ", channels=" + channels);
         }
         this.model = model;
+        this.globalModel = globalModel;
+        this.features = features;
+        this.meanChannels = meanChannels;
+        this.stride = stride;
         this.tile = tile;
         this.halo = halo;
         this.block = block;
@@ -54,24 +95,46 @@ public final class TiledRunner {
     }
 
     /**
-     * A runner built from a model card's tile, halo, block and channels.
+     * A local model's runner built from its card's tile, halo, block and channels.
      *
      * @throws LsidException the card is a global model's (GIA-Net, SE-UNet: {@link
-     *     GlobalBranch}): its tiles need the whole frame's bottleneck average from a first pass
-     *     over its features file, which this runner does not do yet
+     *     GlobalBranch}): use {@link #forGlobalCard} with its features file
      */
     public static TiledRunner forCard(TileModel model, ModelCard card, Blend blend)
             throws LsidException {
         if (card.isGlobal()) {
-            String features = card.globalBranch.featuresFile;
+            String file = card.globalBranch.featuresFile;
             throw new LsidException("the model card's model is global (role " + card.role
-                    + (features == null ? "" : ", features file " + features)
+                    + (file == null ? "" : ", features file " + file)
                     + "): its tiles need the whole frame's bottleneck average from a first "
-                    + "pass, which this app does not run yet; bundle a local model (SID, "
-                    + "SW-Net) instead");
+                    + "pass over its features file; run it with TiledRunner.forGlobalCard");
         }
         return new TiledRunner(model, card.tile, card.halo, card.blockSize, card.packedChannels,
                 blend);
+    }
+
+    /**
+     * A global model's two-pass runner built from its main file's card: tile, halo, block,
+     * channels and the global branch's K and stride.
+     *
+     * @param features the features file the card's {@code global_branch.features_file} names
+     * @throws LsidException the card is a local model's, or a features file's own card
+     */
+    public static TiledRunner forGlobalCard(GlobalTileModel model, FeaturesModel features,
+            ModelCard card, Blend blend) throws LsidException {
+        if (!card.isGlobal() || !ModelCard.ROLE_MODEL.equals(card.role)) {
+            throw new LsidException("the model card is " + (card.isGlobal()
+                    ? "a global features file's (role " + card.role + "); pass the main file's"
+                    : "a local model's (no global_branch); use TiledRunner.forCard"));
+        }
+        return new TiledRunner(model, features, card.globalBranch.channels,
+                card.globalBranch.stride, card.tile, card.halo, card.blockSize,
+                card.packedChannels, blend);
+    }
+
+    /** Whether this runner makes a global model's two passes. */
+    public boolean isGlobal() {
+        return globalModel != null;
     }
 
     /** The plan this runner follows for a packed frame of this size. */
@@ -79,10 +142,15 @@ public final class TiledRunner {
         return TilePlanner.plan(height, width, tile, halo);
     }
 
+    /** Tiles a run of a frame of this size makes: the plan's, twice for a global model. */
+    public int tileRuns(int height, int width) {
+        return plan(height, width).size() * (isGlobal() ? 2 : 1);
+    }
+
     /**
      * Enhances a packed, amplified frame.
      *
-     * @param listener told after every tile, or null
+     * @param listener told after every tile (of both passes for a global model), or null
      * @param cancelled polled before every tile, or null; when it answers true the run stops
      *     with a {@link CancellationException}
      * @return {@code (H * block) x (W * block) x 3}, the model's value range
@@ -95,45 +163,31 @@ public final class TiledRunner {
             throw new LsidException("packed frame has " + packed.channels
                     + " channels; the model takes " + channels);
         }
-        int height = packed.height;
-        int width = packed.width;
-        List<Tile> plan = plan(height, width);
-        int[] padded = TilePlanner.paddedSize(height, width, tile, halo,
-                TilePlanner.SIZE_MULTIPLE);
-        int[] sourceRows = TilePlanner.reflectIndices(height, padded[0], halo);
-        int[] sourceCols = TilePlanner.reflectIndices(width, padded[1], halo);
-        RgbImage output = new RgbImage(height * block, width * block);
-        float[] input = new float[tile * tile * channels];
-        float[] result = new float[tile * block * tile * block * 3];
+        List<Tile> plan = plan(packed.height, packed.width);
+        PaddedFrame frame = new PaddedFrame(packed, tile, halo);
+        int total = plan.size() * (isGlobal() ? 2 : 1);
         int done = 0;
-        for (Tile t : plan) {
-            if (cancelled != null && cancelled.getAsBoolean()) {
-                throw new CancellationException("cancelled after " + done + " of "
-                        + plan.size() + " tiles");
-            }
-            int i = 0;
-            for (int y = 0; y < tile; y++) {
-                int rowBase = sourceRows[t.top + y] * width;
-                for (int x = 0; x < tile; x++) {
-                    int from = (rowBase + sourceCols[t.left + x]) * channels;
-                    for (int c = 0; c < channels; c++) {
-                        input[i++] = packed.data[from + c];
-                    }
-                }
-            }
+        TileModel pass = model;
+        if (isGlobal()) {
+            float[] mean = FrameMean.compute(features, packed, tile, halo, meanChannels, stride,
+                    plan, frame, 0, total, listener, cancelled);
+            pass = (input, output) -> globalModel.run(input, mean, output);
+            done = plan.size();
+        }
+        TileModel tileModel = pass;
+        RgbImage output = new RgbImage(packed.height * block, packed.width * block);
+        float[] result = new float[tile * block * tile * block * 3];
+        frame.forEachTile(plan, done, total, listener, cancelled, (t, window) -> {
             long start = System.nanoTime();
-            model.run(input, result);
+            tileModel.run(window, result);
             long nanos = System.nanoTime() - start;
             if (blend == Blend.CROP) {
                 crop(output, t, result);
             } else {
                 feather(output, t, result);
             }
-            done++;
-            if (listener != null) {
-                listener.onTile(done, plan.size(), nanos);
-            }
-        }
+            return nanos;
+        });
         return output;
     }
 

@@ -211,6 +211,136 @@ class GoldenVectorsTest {
         return tests;
     }
 
+    private static double[][] matrix(Object rows) {
+        List<?> list = (List<?>) rows;
+        double[][] out = new double[list.size()][];
+        for (int i = 0; i < out.length; i++) {
+            List<?> row = (List<?>) list.get(i);
+            out[i] = new double[row.size()];
+            for (int j = 0; j < out[i].length; j++) {
+                out[i][j] = (Double) row.get(j);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The global stand-in's features model of make_golden_vectors.py, in Java: the zero-padded
+     * 3x3 box mean m, {@code linear @ m + quadratic @ m^2 + bias}, then 16 x 16 block means.
+     */
+    static FeaturesModel globalFeatures(Map<String, Object> description, int tile,
+            int channels, int stride) {
+        double[][] linear = matrix(description.get("linear"));
+        double[][] quadratic = matrix(description.get("quadratic"));
+        double[] bias = matrix(List.of(description.get("bias")))[0];
+        int k = bias.length;
+        return (input, features) -> {
+            int side = tile / stride;
+            double[] sums = new double[side * side * k];
+            double[] mean = new double[channels];
+            for (int y = 0; y < tile; y++) {
+                for (int x = 0; x < tile; x++) {
+                    java.util.Arrays.fill(mean, 0.0);
+                    for (int dy = -1; dy <= 1; dy++) {
+                        for (int dx = -1; dx <= 1; dx++) {
+                            int yy = y + dy;
+                            int xx = x + dx;
+                            if (yy < 0 || xx < 0 || yy >= tile || xx >= tile) {
+                                continue;
+                            }
+                            for (int c = 0; c < channels; c++) {
+                                mean[c] += input[(yy * tile + xx) * channels + c];
+                            }
+                        }
+                    }
+                    int cell = ((y / stride) * side + x / stride) * k;
+                    for (int j = 0; j < k; j++) {
+                        double v = bias[j];
+                        for (int c = 0; c < channels; c++) {
+                            double m = mean[c] / 9.0;
+                            v += linear[j][c] * m + quadratic[j][c] * m * m;
+                        }
+                        sums[cell + j] += v;
+                    }
+                }
+            }
+            for (int i = 0; i < sums.length; i++) {
+                features[i] = (float) (sums[i] / (stride * stride));
+            }
+        };
+    }
+
+    @TestFactory
+    List<DynamicTest> globalModelsTwoPassRunMatchesPython() {
+        Map<String, Object> tiled = Golden.json("tiled_run.json");
+        Map<String, Object> document = Golden.json("global_run.json");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> tileStandIn = (Map<String, Object>) tiled.get("stand_in");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> standIn = (Map<String, Object>) document.get("stand_in");
+        double[][] meanToRgb = matrix(standIn.get("mean_to_rgb"));
+        int meanChannels = Golden.integer(document.get("channels"));
+        int stride = Golden.integer(document.get("stride"));
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Map<String, Object> c : cases(document, "cases")) {
+            int tile = Golden.integer(c.get("tile"));
+            int halo = Golden.integer(c.get("halo"));
+            int block = Golden.integer(c.get("block"));
+            List<?> wantMean = (List<?>) c.get("frame_mean");
+            @SuppressWarnings("unchecked")
+            Map<String, Object> outputs = (Map<String, Object>) c.get("outputs");
+            for (Map.Entry<String, Object> entry : outputs.entrySet()) {
+                Blend blend = Blend.valueOf(entry.getKey().toUpperCase());
+                String name = c.get("name") + " " + blend;
+                tests.add(DynamicTest.dynamicTest("global " + name, () -> {
+                    Golden.Array input = Golden.npy((String) c.get("input"));
+                    Golden.Array expected = Golden.npy((String) entry.getValue());
+                    PackedImage packed = new PackedImage(input.shape[0], input.shape[1],
+                            input.shape[2], input.floats());
+                    FeaturesModel features = globalFeatures(standIn, tile, packed.channels,
+                            stride);
+                    float[] mean = FrameMean.compute(features, packed, tile, halo, meanChannels,
+                            stride);
+                    for (int k = 0; k < meanChannels; k++) {
+                        // Sums in double on both sides, in another order: float32 rounding.
+                        assertEquals((Double) wantMean.get(k), mean[k], 1e-6, name + " mean");
+                    }
+                    TileModel tileModel = standIn(tileStandIn, tile, block, packed.channels);
+                    List<float[]> seenMeans = new ArrayList<>();
+                    GlobalTileModel main = (in, frameMean, out) -> {
+                        seenMeans.add(frameMean);
+                        tileModel.run(in, out);
+                        for (int i = 0; i < out.length; i++) {
+                            double[] w = meanToRgb[i % 3];
+                            double v = out[i];
+                            for (int k = 0; k < meanChannels; k++) {
+                                v += w[k] * frameMean[k];
+                            }
+                            out[i] = (float) v;
+                        }
+                    };
+                    TiledRunner runner = new TiledRunner(main, features, meanChannels, stride,
+                            tile, halo, block, packed.channels, blend);
+                    List<Integer> done = new ArrayList<>();
+                    RgbImage rgb = runner.run(packed, (d, total, nanos) -> {
+                        assertEquals(runner.tileRuns(packed.height, packed.width), total);
+                        done.add(d);
+                    }, null);
+                    int tiles = runner.plan(packed.height, packed.width).size();
+                    assertEquals(2 * tiles, done.size());
+                    assertEquals(tiles, seenMeans.size());
+                    for (float[] seen : seenMeans) {
+                        assertArrayEquals(mean, seen, 0.0f, name + ": every tile gets the mean");
+                    }
+                    assertArrayEquals(expected.shape, new int[] {rgb.height, rgb.width, 3});
+                    assertArrayEquals(expected.floats(), rgb.data, 1e-5f, name);
+                }));
+            }
+        }
+        assertTrue(tests.size() >= 3);
+        return tests;
+    }
+
     @Test
     void autoRatioMatchesPython() {
         Map<String, Object> document = Golden.json("auto_ratio.json");

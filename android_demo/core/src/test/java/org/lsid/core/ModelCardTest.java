@@ -90,7 +90,7 @@ class ModelCardTest {
     }
 
     @Test
-    void globalCardsExposeTheirBranchAndTheRunnerRefusesThem() throws Exception {
+    void globalCardsExposeTheirBranchAndRunInTwoPasses() throws Exception {
         ModelCard card = ModelCard.parse(globalCard(64), "gia.card.json");
         assertTrue(card.isGlobal());
         assertEquals("gia_int8_features.tflite", card.globalBranch.featuresFile);
@@ -104,7 +104,16 @@ class ModelCardTest {
         LsidException error = assertThrows(LsidException.class,
                 () -> TiledRunner.forCard((in, out) -> { }, card, Blend.CROP));
         assertTrue(error.getMessage().contains("model is global")
-                && error.getMessage().contains("gia_int8_features.tflite"), error.getMessage());
+                && error.getMessage().contains("gia_int8_features.tflite")
+                && error.getMessage().contains("forGlobalCard"), error.getMessage());
+        TiledRunner runner = TiledRunner.forGlobalCard((in, mean, out) -> { },
+                (in, features) -> { }, card, Blend.CROP);
+        assertTrue(runner.isGlobal());
+        assertEquals(2 * runner.plan(300, 400).size(), runner.tileRuns(300, 400));
+        LsidException local = assertThrows(LsidException.class,
+                () -> TiledRunner.forGlobalCard((in, mean, out) -> { }, (in, features) -> { },
+                        ModelCard.parse(GOOD, "sid.card.json"), Blend.CROP));
+        assertTrue(local.getMessage().contains("a local model's"), local.getMessage());
         assertTrue(messageFor(globalCard(32))
                 .contains("input serve_frame_mean:0 shape [1, 1, 1, 32]; expected [1, 1, 1, 64]"));
         assertTrue(messageFor(globalCard(64).replace("\"frame_mean_input\": \"serve_frame_mean:0\"",
@@ -127,6 +136,11 @@ class ModelCardTest {
         assertEquals("gia_int8.tflite", card.globalBranch.modelFile);
         assertThrows(LsidException.class,
                 () -> TiledRunner.forCard((in, out) -> { }, card, Blend.CROP));
+        LsidException error = assertThrows(LsidException.class,
+                () -> TiledRunner.forGlobalCard((in, mean, out) -> { }, (in, f) -> { }, card,
+                        Blend.CROP));
+        assertTrue(error.getMessage().contains("features file's (role global_features)"),
+                error.getMessage());
         assertTrue(messageFor(GOOD.replace("\"role\": \"model\"", "\"role\": \"x\""))
                 .contains("role \"x\""));
     }

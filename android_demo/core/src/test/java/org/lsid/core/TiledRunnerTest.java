@@ -86,6 +86,50 @@ class TiledRunnerTest {
                 () -> new TiledRunner(nearest(32, 2, 4), 32, 9, 2, 4, Blend.CROP));
     }
 
+    /** A global model whose output is its input's first channel plus the frame mean's. */
+    private static TiledRunner constantFeatures(float value, List<Integer> featureRuns) {
+        GlobalTileModel main = (input, mean, output) -> {
+            nearest(32, 2, 4).run(input, output);
+            for (int i = 0; i < output.length; i++) {
+                output[i] += mean[0];
+            }
+        };
+        FeaturesModel features = (input, map) -> {
+            featureRuns.add(map.length);
+            java.util.Arrays.fill(map, value);
+        };
+        return new TiledRunner(main, features, 5, 16, 32, 8, 2, 4, Blend.CROP);
+    }
+
+    @Test
+    void aGlobalModelRunsTwoPassesWithTheFrameMean() throws Exception {
+        PackedImage packed = ramp(45, 70);
+        List<Integer> featureRuns = new ArrayList<>();
+        TiledRunner runner = constantFeatures(0.25f, featureRuns);
+        int tiles = runner.plan(45, 70).size();
+        assertEquals(2 * tiles, runner.tileRuns(45, 70));
+        // A constant bottleneck map averages to itself whatever the shares: the output is the
+        // per-pixel model's plus 0.25, and every features run filled (32 / 16)^2 * 5 floats.
+        RgbImage rgb = runner.run(packed, null, null);
+        assertEquals(tiles, featureRuns.size());
+        assertEquals(2 * 2 * 5, (int) featureRuns.get(0));
+        for (int y = 0; y < rgb.height; y += 7) {
+            for (int x = 0; x < rgb.width; x += 5) {
+                assertEquals(packed.get(y / 2, x / 2, 0) + 0.25f,
+                        rgb.data[(y * rgb.width + x) * 3], 1e-6f, y + "," + x);
+            }
+        }
+        // Cancelling in the first pass counts the tiles of both passes.
+        List<Integer> partial = new ArrayList<>();
+        CancellationException stop = assertThrows(CancellationException.class,
+                () -> runner.run(packed, (done, all, nanos) -> partial.add(done),
+                        () -> partial.size() >= 2));
+        assertEquals("cancelled after 2 of " + 2 * tiles + " tiles", stop.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> new TiledRunner((in, mean, out) -> { }, (in, map) -> { }, 5, 8, 32, 8, 2, 4,
+                        Blend.CROP));
+    }
+
     @Test
     void amplifyClipsAtOne() {
         PackedImage packed = new PackedImage(1, 1, 4, new float[] {0f, 0.001f, 0.01f, 0.5f});
