@@ -29,6 +29,11 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
   `global_main_model`: the stand-in model plus a fixed linear map of the frame mean), the
   frame mean `tiling.frame_mean` computes and the stitched output; the inputs are the tiled
   run's.
+- `signature.json` + `signature_global.tflite`: a minimal TFLite flatbuffer (no operators)
+  with a global main file's tensors and `serve` signature, its signature inputs listed in
+  another order than the subgraph's inputs, and what a reader must find in it (signature
+  keys, tensor names and indices): the app finds the `frame_mean` input by the card's tensor
+  name through the signature, never by position.
 - `dng.json` + `dng_GRBG.dng` / `dng_GRBG_packed.npy`: a small DNG written by
   `lsid_keras.raw.dng.write_dng` with what `read_raw` finds in it and `pack(read_raw(...))`,
   for the Java DNG reader (the app opens DNGs picked from storage with it).
@@ -287,6 +292,48 @@ def global_run_cases(files):
     })
 
 
+def signature_case(files):
+    import flatbuffers
+
+    from lsid_keras.export.tflite_file import FILE_IDENTIFIER, _schema
+
+    schema = _schema()
+
+    def tensor(name, shape):
+        t = schema.TensorT()
+        t.name, t.shape, t.type, t.buffer = name, shape, schema.TensorType.FLOAT32, 0
+        return t
+
+    def tensor_map(key, index):
+        m = schema.TensorMapT()
+        m.name, m.tensorIndex = key, index
+        return m
+
+    # As the converter writes a global main file (tensor names "<endpoint>_<input>:0"), but the
+    # signature lists packed_raw first while the subgraph lists frame_mean first.
+    tensors = [("serve_frame_mean:0", [1, 1, 1, 3]), ("serve_packed_raw:0", [1, 32, 32, 4]),
+               ("StatefulPartitionedCall:0", [1, 64, 64, 3])]
+    subgraph = schema.SubGraphT()
+    subgraph.tensors = [tensor(name, shape) for name, shape in tensors]
+    subgraph.inputs, subgraph.outputs, subgraph.operators = [0, 1], [2], []
+    signature = schema.SignatureDefT()
+    signature.signatureKey, signature.subgraphIndex = "serve", 0
+    signature.inputs = [tensor_map("packed_raw", 1), tensor_map("frame_mean", 0)]
+    signature.outputs = [tensor_map("output_0", 2)]
+    model = schema.ModelT()
+    model.version, model.subgraphs, model.buffers = 3, [subgraph], [schema.BufferT()]
+    model.signatureDefs, model.operatorCodes = [signature], []
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
+    files["signature_global.tflite"] = bytes(builder.Output())
+    files["signature.json"] = _json({"file": "signature_global.tflite", "signatures": [{
+        "key": "serve",
+        "inputs": [{"key": "packed_raw", "tensor": "serve_packed_raw:0", "index": 1},
+                   {"key": "frame_mean", "tensor": "serve_frame_mean:0", "index": 0}],
+        "outputs": [{"key": "output_0", "tensor": "StatefulPartitionedCall:0", "index": 2}],
+    }]})
+
+
 #: ColorMatrix1 (XYZ -> camera, D65) of the golden DNG: the Nikon D850's, rounded as the DNG
 #: stores it (rationals over 10000).
 COLOR_MATRIX = [[0.6575, -0.2145, -0.0624], [-0.4524, 1.2198, 0.2487],
@@ -384,6 +431,7 @@ def golden_files():
     model_card_case(files)
     tiled_run_cases(files)
     global_run_cases(files)
+    signature_case(files)
     dng_case(files)
     colour_case(files)
     auto_ratio_cases(files)

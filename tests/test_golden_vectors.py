@@ -56,10 +56,45 @@ def test_golden_file_matches_the_package(regenerated, name):
         np.testing.assert_array_equal(old, new, err_msg=f"{name}: regenerate the vectors")
     elif name.endswith(".dng"):
         assert committed == fresh, f"{name}: regenerate the vectors"
+    elif name.endswith(".tflite"):  # the flatbuffer's layout may change with its library
+        assert _signature_content(committed) == _signature_content(fresh), name
     elif name == "model_card.json":  # the package version is no contract of the card
         assert _without_version(json.loads(committed)) == _without_version(json.loads(fresh))
     else:
         assert json.loads(committed) == json.loads(fresh), f"{name}: regenerate the vectors"
+
+
+def _signature_content(data):
+    """Signatures and tensors of a TFLite flatbuffer, as LiteRT's interpreter reads them."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=data)
+    content = {}
+    for key in interpreter.get_signature_list():
+        runner = interpreter.get_signature_runner(key)
+        content[key] = {
+            "inputs": {k: d["index"] for k, d in runner.get_input_details().items()},
+            "outputs": {k: d["index"] for k, d in runner.get_output_details().items()},
+        }
+    content["tensors"] = {d["index"]: d["name"] for d in interpreter.get_tensor_details()}
+    return content
+
+
+def test_signature_vectors_say_what_litert_reads():
+    """`signature.json` (what the Java reader must find) agrees with LiteRT's own reading of
+    the flatbuffer, and the signature's input order is not the subgraph's, so a reader that
+    went by position would pick the wrong tensor."""
+    with open(os.path.join(GOLDEN, "signature.json")) as handle:
+        expected = json.load(handle)
+    with open(os.path.join(GOLDEN, expected["file"]), "rb") as handle:
+        content = _signature_content(handle.read())
+    for signature in expected["signatures"]:
+        for kind in ("inputs", "outputs"):
+            for entry in signature[kind]:
+                assert content[signature["key"]][kind][entry["key"]] == entry["index"]
+                assert content["tensors"][entry["index"]] == entry["tensor"]
+    inputs = expected["signatures"][0]["inputs"]
+    assert [entry["index"] for entry in inputs] != sorted(entry["index"] for entry in inputs)
 
 
 def test_stand_in_model_has_the_exported_models_contract():

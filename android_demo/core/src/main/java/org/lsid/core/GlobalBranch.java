@@ -1,5 +1,10 @@
 package org.lsid.core;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
 /**
  * A model card's {@code global_branch} ({@code lsid_keras/export/card.py}): a global model
  * (GIA-Net, SE-UNet) averages its bottleneck map over the whole frame, so {@code lsid export}
@@ -34,5 +39,51 @@ public final class GlobalBranch {
         this.modelFile = modelFile;
         this.channels = channels;
         this.stride = stride;
+    }
+
+    /**
+     * The features file's own card beside it, {@code <stem>_<quant>_features.card.json}
+     * ({@code lsid_keras.export.card.card_path}); null on the features file's own card.
+     */
+    public String featuresCardFile() {
+        if (featuresFile == null) {
+            return null;
+        }
+        String stem = featuresFile.endsWith(".tflite")
+                ? featuresFile.substring(0, featuresFile.length() - ".tflite".length())
+                : featuresFile;
+        return stem + ".card.json";
+    }
+
+    /**
+     * Checks that a features file is the one its main file was exported with: the hex sha256
+     * of its bytes is {@link #featuresSha256} ({@code card.global_features_file} checks the
+     * same). Reads the stream to its end; does not close it.
+     *
+     * @param source the features file, which starts the error message
+     * @throws LsidException the digest differs (a features file of another export)
+     * @throws IOException the stream cannot be read
+     */
+    public void verifyFeatures(InputStream features, String source)
+            throws LsidException, IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException error) {
+            throw new IllegalStateException("this JVM has no SHA-256", error);
+        }
+        byte[] chunk = new byte[1 << 16];
+        for (int n; (n = features.read(chunk)) > 0; ) {
+            digest.update(chunk, 0, n);
+        }
+        StringBuilder hex = new StringBuilder();
+        for (byte value : digest.digest()) {
+            hex.append(String.format("%02x", value & 0xFF));
+        }
+        if (!hex.toString().equalsIgnoreCase(featuresSha256)) {
+            throw new LsidException(source + ": not the features file this model was exported "
+                    + "with (sha256 " + hex + ", the card says " + featuresSha256 + "); copy both "
+                    + "files of one export");
+        }
     }
 }

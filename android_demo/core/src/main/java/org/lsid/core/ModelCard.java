@@ -250,6 +250,33 @@ public final class ModelCard {
     }
 
     /**
+     * Checks that {@code features} is the card of this global main file's features file, as
+     * {@code card.global_features_file} does: role "global_features", and the same tile, halo,
+     * quantisation, packed channels and bottleneck channels K.
+     *
+     * @param source the features card's file, which starts the error message
+     * @throws LsidException this card is not a global main file's, or the two disagree
+     */
+    public void checkFeaturesCard(ModelCard features, String source) throws LsidException {
+        if (!isGlobal() || !ROLE_MODEL.equals(role)) {
+            throw new LsidException(source + ": checked against a card that is no global "
+                    + "model's main file (role " + role + ")");
+        }
+        boolean same = features.isGlobal() && features.tile == tile && features.halo == halo
+                && features.quantization.equals(quantization)
+                && features.packedChannels == packedChannels
+                && features.globalBranch.channels == globalBranch.channels;
+        if (!ROLE_GLOBAL_FEATURES.equals(features.role) || !same) {
+            throw new LsidException(source + ": is not the features card of this model (role "
+                    + features.role + ", tile " + features.tile + ", halo " + features.halo
+                    + ", quantization " + features.quantization + ", K "
+                    + (features.isGlobal() ? features.globalBranch.channels : 0)
+                    + "; expected global_features, tile " + tile + ", halo " + halo + ", "
+                    + quantization + ", K " + globalBranch.channels + ")");
+        }
+    }
+
+    /**
      * Throws unless the model takes Bayer frames (the app packs Bayer mosaics only).
      *
      * @throws LsidException for an X-Trans model
