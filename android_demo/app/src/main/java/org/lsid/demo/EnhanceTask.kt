@@ -9,6 +9,7 @@ import org.lsid.core.Blend
 import org.lsid.core.ColourMapping
 import org.lsid.core.LsidException
 import org.lsid.core.ModelCard
+import org.lsid.core.PackedImage
 import org.lsid.core.RawPreview
 import org.lsid.core.TiledRunner
 
@@ -16,18 +17,24 @@ import org.lsid.core.TiledRunner
  * Enhances one [Shot] as `lsid enhance` does: map another camera's frame into the model's
  * training camera ([ColourMapping], when the frame and the card carry XYZ -> camera matrices),
  * amplify (the slider's ratio, or [AutoRatio] as `--ratio auto`, on the mapped frame), run the
- * model tile by tile with the card's tile and halo, and build the before/after bitmaps. Runs
- * on the caller's (worker) thread; reports through [Listener].
+ * model tile by tile with the card's tile and halo, and build the before/after bitmaps. A
+ * global model (GIA-Net, SE-UNet) runs in two passes as `lsid enhance` runs it: every tile
+ * through its features file for the frame's bottleneck average, then every tile through the
+ * main file with that average (the core's [TiledRunner.forGlobalCard]). Runs on the caller's
+ * (worker) thread; reports through [Listener].
  */
 class EnhanceTask(
     private val context: Context,
-    private val card: ModelCard,
+    private val bundle: ModelAssets.Loaded,
     private val useGpu: Boolean,
     private val cpuThreads: Int,
     private val listener: Listener,
 ) {
+    private val card: ModelCard = bundle.card
+
     /** Progress and results; called on the worker thread (post to the UI yourself). */
     interface Listener {
+        /** @param tiles tile runs: the plan's tiles, twice for a global model's two passes */
         fun onStarted(accelerator: String, tiles: Int, ratio: Double)
         fun onTile(done: Int, total: Int, tileMillis: Double)
         fun onFinished(before: Bitmap, after: Bitmap, timing: Timing)
@@ -58,23 +65,11 @@ class EnhanceTask(
                 else ColourMapping.applyToPacked(shot.packed, mapping)
             val gain = ratio ?: AutoRatio.estimate(input)
             val amplified = input.amplified(gain.toFloat())
-            LiteRtTileModel(context, card, useGpu, cpuThreads).use { model ->
-                val runner = TiledRunner.forCard(model, card, Blend.CROP)
-                val tiles = runner.plan(shot.packed.height, shot.packed.width).size
-                listener.onStarted(model.acceleratorName, tiles, gain)
-                var modelNanos = 0L
-                val rgb = runner.run(amplified, { done, total, nanos ->
-                    modelNanos += nanos
-                    listener.onTile(done, total, nanos / 1e6)
-                }, cancelled::get)
-                val after = Bitmap.createBitmap(rgb.toArgb(), rgb.width, rgb.height,
-                    Bitmap.Config.ARGB_8888)
-                val packed = shot.packed
-                val before = Bitmap.createBitmap(
-                    RawPreview.toArgb(packed, gain.toFloat(), shot.whiteBalance),
-                    packed.width, packed.height, Bitmap.Config.ARGB_8888)
-                listener.onFinished(before, after, Timing(model.acceleratorName, gain, tiles,
-                    modelNanos / 1e6 / tiles, (System.nanoTime() - start) / 1e6))
+            LiteRtTileModel(context, ModelAssets.MODEL, card, useGpu, cpuThreads).use { model ->
+                val features = bundle.featuresFile?.let {
+                    LiteRtTileModel(context, it, bundle.featuresCard!!, useGpu, cpuThreads)
+                }
+                features.use { runTiles(shot, gain, amplified, model, it, start) }
             }
         } catch (error: CancellationException) {
             listener.onCancelled()
@@ -89,5 +84,29 @@ class EnhanceTask(
             listener.onError("assets/${ModelAssets.MODEL}: ${error.javaClass.simpleName}: " +
                 (error.message ?: "no message"))
         }
+    }
+
+    /** Runs the tiles (both passes for a global model) and reports the bitmaps. */
+    private fun runTiles(shot: Shot, gain: Double, amplified: PackedImage,
+                         model: LiteRtTileModel, features: LiteRtTileModel?, start: Long) {
+        val runner = if (features == null) TiledRunner.forCard(model, card, Blend.CROP)
+            else TiledRunner.forGlobalCard(model, features, card, Blend.CROP)
+        val tiles = runner.tileRuns(shot.packed.height, shot.packed.width)
+        val accelerator = model.acceleratorName +
+            if (features == null) "" else " (features: ${features.acceleratorName})"
+        listener.onStarted(accelerator, tiles, gain)
+        var modelNanos = 0L
+        val rgb = runner.run(amplified, { done, total, nanos ->
+            modelNanos += nanos
+            listener.onTile(done, total, nanos / 1e6)
+        }, cancelled::get)
+        val after = Bitmap.createBitmap(rgb.toArgb(), rgb.width, rgb.height,
+            Bitmap.Config.ARGB_8888)
+        val packed = shot.packed
+        val before = Bitmap.createBitmap(
+            RawPreview.toArgb(packed, gain.toFloat(), shot.whiteBalance),
+            packed.width, packed.height, Bitmap.Config.ARGB_8888)
+        listener.onFinished(before, after, Timing(accelerator, gain, tiles,
+            modelNanos / 1e6 / tiles, (System.nanoTime() - start) / 1e6))
     }
 }

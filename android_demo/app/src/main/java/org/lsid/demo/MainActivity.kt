@@ -26,7 +26,6 @@ import org.lsid.core.AutoRatio
 import org.lsid.core.BayerPacker
 import org.lsid.core.DngReader
 import org.lsid.core.LsidException
-import org.lsid.core.ModelCard
 import org.lsid.core.RawPreview
 
 /**
@@ -41,7 +40,7 @@ class MainActivity : AppCompatActivity() {
     private lateinit var cameraThread: HandlerThread
     private lateinit var camera: RawCamera
 
-    private var card: ModelCard? = null
+    private var bundle: ModelAssets.Loaded? = null
     private var shot: Shot? = null
     private var task: EnhanceTask? = null
     private var result: Bitmap? = null
@@ -109,11 +108,14 @@ class MainActivity : AppCompatActivity() {
 
         worker.execute {
             try {
-                val loaded = ModelAssets.loadCard(this)
+                val loaded = ModelAssets.load(this)
+                val card = loaded.card
                 main.post {
-                    card = loaded
-                    say("model: ${loaded.cameraName ?: loaded.cfaKind} ${loaded.quantization}, " +
-                        "tile ${loaded.tile}, halo ${loaded.halo}")
+                    bundle = loaded
+                    say("model: ${card.cameraName ?: card.cfaKind} ${card.quantization}, " +
+                        "tile ${card.tile}, halo ${card.halo}" +
+                        if (card.isGlobal) ", global: two passes (K ${card.globalBranch.channels})"
+                        else "")
                 }
             } catch (error: LsidException) {
                 main.post { say(error.message ?: error.toString()) }
@@ -164,7 +166,7 @@ class MainActivity : AppCompatActivity() {
         result = null
         after.setImageDrawable(null)
         save.isEnabled = false
-        enhance.isEnabled = card != null
+        enhance.isEnabled = bundle != null
         val exposure = if (newShot.exposureNs > 0) {
             String.format(Locale.US, ", %.4f s", newShot.exposureNs / 1e9)
         } else ""
@@ -213,7 +215,7 @@ class MainActivity : AppCompatActivity() {
 
     private fun runEnhance() {
         val current = shot ?: return
-        val model = card ?: return
+        val model = bundle ?: return
         val threads = Runtime.getRuntime().availableProcessors().coerceIn(1, 4)
         val newTask = EnhanceTask(this, model, useGpu.isChecked, threads,
             object : EnhanceTask.Listener {
@@ -265,7 +267,7 @@ class MainActivity : AppCompatActivity() {
 
     private fun done() {
         task = null
-        enhance.isEnabled = shot != null && card != null
+        enhance.isEnabled = shot != null && bundle != null
         cancel.isEnabled = false
     }
 

@@ -1,28 +1,85 @@
 package org.lsid.demo
 
 import android.content.Context
-import java.io.FileNotFoundException
+import java.io.FileInputStream
+import java.io.IOException
+import java.nio.ByteBuffer
+import java.nio.channels.FileChannel
 import org.lsid.core.LsidException
 import org.lsid.core.ModelCard
 
 /**
  * The exported model in the app's assets: `model.tflite` and the model card `lsid export`
- * wrote beside it (`model.card.json`). Every model constant the app uses (tile, halo, block,
- * channels, quantisation) comes from the card.
+ * wrote beside it (`model.card.json`); for a global model (GIA-Net, SE-UNet: the card has a
+ * `global_branch`) also its features file and that file's card, under the names the card
+ * gives (`<stem>_<quant>_features.tflite`, `<stem>_<quant>_features.card.json`). Every model
+ * constant the app uses (tile, halo, block, channels, quantisation, K, input names) comes
+ * from the cards.
  */
 object ModelAssets {
     const val MODEL = "model.tflite"
     const val CARD = "model.card.json"
 
+    /** The checked cards of the bundled model; [featuresCard] is null for a local model. */
+    class Loaded(val card: ModelCard, val featuresCard: ModelCard?) {
+        /** The features file's asset name, or null for a local model. */
+        val featuresFile: String? get() = card.globalBranch?.featuresFile
+    }
+
     /**
-     * Reads and checks the card, and that the model file is there.
+     * Reads and checks the card, that the model file is there and, for a global model, that
+     * its features file is the one it was exported with (sha256 from the card) and that its
+     * card agrees (role, tile, halo, quantisation, K).
      *
-     * @throws LsidException a missing file, or a card that is not an lsid card for a Bayer model
+     * @throws LsidException a missing or mismatching file, or a card that is not an lsid card
+     *     for a Bayer model
      */
     @Throws(LsidException::class)
-    fun loadCard(context: Context): ModelCard {
+    fun load(context: Context): Loaded {
         val names = context.assets.list("")?.toSet().orEmpty()
-        for (name in listOf(MODEL, CARD)) {
+        requireAssets(names, MODEL, CARD)
+        val card = ModelCard.parse(readText(context, CARD), "assets/$CARD")
+        card.requireBayer("assets/$MODEL")
+        if (card.role != ModelCard.ROLE_MODEL) {
+            throw LsidException("assets/$CARD: the card of a global model's features file " +
+                "(role ${card.role}); bundle the main file as $MODEL and its card as $CARD")
+        }
+        val branch = card.globalBranch ?: return Loaded(card, null)
+        val featuresFile = branch.featuresFile
+        val featuresCardFile = branch.featuresCardFile()
+        requireAssets(names, featuresFile, featuresCardFile)
+        try {
+            context.assets.open(featuresFile).use {
+                branch.verifyFeatures(it, "assets/$featuresFile")
+            }
+        } catch (error: IOException) {
+            throw LsidException("assets/$featuresFile: cannot be read (${error.message})")
+        }
+        val featuresCard = ModelCard.parse(readText(context, featuresCardFile),
+            "assets/$featuresCardFile")
+        card.checkFeaturesCard(featuresCard, "assets/$featuresCardFile")
+        return Loaded(card, featuresCard)
+    }
+
+    /**
+     * A model asset mapped into memory (the build keeps `.tflite` assets uncompressed), for
+     * reading its signature without copying it.
+     */
+    @Throws(LsidException::class)
+    fun map(context: Context, name: String): ByteBuffer = try {
+        context.assets.openFd(name).use { fd ->
+            FileInputStream(fd.fileDescriptor).use { stream ->
+                stream.channel.map(FileChannel.MapMode.READ_ONLY, fd.startOffset,
+                    fd.declaredLength)
+            }
+        }
+    } catch (error: IOException) {
+        throw LsidException("assets/$name: cannot be mapped (${error.message}); is it stored " +
+            "uncompressed (noCompress \"tflite\")?")
+    }
+
+    private fun requireAssets(names: Set<String>, vararg wanted: String) {
+        for (name in wanted) {
             if (name !in names) {
                 throw LsidException(
                     "assets/$name: missing; copy an `lsid export` output into " +
@@ -30,13 +87,11 @@ object ModelAssets {
                 )
             }
         }
-        val text = try {
-            context.assets.open(CARD).use { it.readBytes().toString(Charsets.UTF_8) }
-        } catch (error: FileNotFoundException) {
-            throw LsidException("assets/$CARD: cannot be read (${error.message})")
-        }
-        val card = ModelCard.parse(text, "assets/$CARD")
-        card.requireBayer("assets/$MODEL")
-        return card
+    }
+
+    private fun readText(context: Context, name: String): String = try {
+        context.assets.open(name).use { it.readBytes().toString(Charsets.UTF_8) }
+    } catch (error: IOException) {
+        throw LsidException("assets/$name: cannot be read (${error.message})")
     }
 }
