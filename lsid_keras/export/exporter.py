@@ -20,8 +20,8 @@ into the frame's average (`lsid_keras.tiling.frame_mean`), then runs every tile 
 main file with it. int8 calibrates the features file on the calibration tiles and the main
 file on (tile, that tile's own Keras features average) pairs. The features file is written
 before the main file, so a main file on disk always has its features file. Quantisation-aware
-int8 ("qat") of a global model is not supported yet (its tf_keras twin has no `frame_mean`
-input) and is refused.
+int8 ("qat") of a global model fine-tunes the main file's twin on the same pairs
+(`lsid_keras.export.qat`); its features file is the post-training int8 one.
 """
 
 from __future__ import annotations
@@ -166,10 +166,6 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     out_dir = _check_out_dir(out_dir)
     model, channels, block = load_lsid_model(model_path)
     halves = split_global(model)
-    if halves is not None and "qat" in quant:
-        raise ExportError(f"{model_path}: qat of global models is not supported yet: the "
-                          "quantisation-aware tf_keras twin has no frame_mean input; export "
-                          "fp32, fp16, dynamic or int8 instead")
     cfa_kind = "bayer" if channels == 4 else "xtrans"
     tile = default_tile(cfa_kind, halo) if tile is None else tile
     try:
@@ -232,7 +228,12 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
                     from lsid_keras.export.qat import quantization_aware_int8
 
                     say("fine-tuning a quantisation-aware twin (qat)")
-                    data = quantization_aware_int8(model, tile, calibration, model_path)
+                    data = quantization_aware_int8(
+                        model, tile, calibration, model_path,
+                        features=None if halves is None else halves[0])
+                    if halves is not None:  # the features half: post-training int8
+                        features_data = convert_saved_model(saved_features, "int8",
+                                                            calibration, model_path)
                 else:
                     say(f"converting {quantization}")
                     data = convert_saved_model(saved_model, quantization, main_calibration,

@@ -7,6 +7,11 @@ have no weights, depth-to-space and multiply, get their output quantised), and t
 quantise-wrapped twin is fine-tuned briefly on representative tiles to reproduce the fp32
 model's own outputs (distillation: no ground truth needed, and the int8 model learns to match
 exactly what it replaces). It is converted with int8 input and output, builtin ops only.
+
+A global model (GIA-Net, SE-UNet; `lsid_keras.models.global_branch`) is fine-tuned as its
+main half: the twin takes `[tile, frame_mean]`, each training tile with its own bottleneck
+average (so the targets are the model's own outputs). Its features half is converted with
+post-training int8 by the exporter.
 """
 
 from __future__ import annotations
@@ -115,18 +120,20 @@ def calibrate_ranges(quantized, tiles, passes=CALIBRATION_PASSES):
     quant_ops.MovingAvgQuantize = min_max
     try:
         for _ in range(passes):
-            for tile in tiles:
-                quantized(tile, training=True)
+            for sample in tiles:  # a tile, or [tile, frame_mean] for a global twin
+                quantized(sample, training=True)
     finally:
         quant_ops.MovingAvgQuantize = original
 
 
 def quantization_aware_int8(model, tile, tiles, source="model", epochs=QAT_EPOCHS,
-                            learning_rate=QAT_LEARNING_RATE):
+                            learning_rate=QAT_LEARNING_RATE, features=None):
     """Fine-tunes an int8-aware twin of `model` and converts it to TFLite bytes.
 
     Args:
         model: a Keras 3 `build_unet` model (fp32, trained).
+        features: for a global model, its `features` half (`split_global`): the twin then
+            takes `[tile, frame_mean]` and the result is the main file of the pair.
         tile: int, the fixed input side.
         tiles: list of float32 `(1, tile, tile, C)` representative tiles (fine-tuning inputs
             and converter calibration).
@@ -146,23 +153,34 @@ def quantization_aware_int8(model, tile, tiles, source="model", epochs=QAT_EPOCH
     if not tiles:
         raise ExportError(f"{source}: qat needs representative data (--representative)")
     try:
-        twin = build_twin(model, tile)
+        twin = build_twin(model, tile, frame_mean_input=features is not None)
     except ValueError as error:
         raise ExportError(f"{source}: cannot build a tf_keras twin for QAT ({error})") from None
     inputs = np.concatenate(tiles)
     targets = np.asarray(model.predict(inputs, batch_size=1, verbose=0))
+    samples = [[t] for t in tiles]
+    if features is not None:  # each tile with its own average: the model's own output
+        samples = [[t, np.mean(np.asarray(features(t, training=False)), axis=(1, 2),
+                               keepdims=True, dtype=np.float32)] for t in tiles]
     quantized = quantize_twin(twin)
-    calibrate_ranges(quantized, tiles)
+    calibrate_ranges(quantized, [s if len(s) > 1 else s[0] for s in samples])
     quantized.compile(tf_keras.optimizers.Adam(learning_rate), loss="mean_absolute_error")
-    quantized.fit(inputs, targets, batch_size=1, epochs=epochs, shuffle=True, verbose=0)
+    fit_inputs = [np.concatenate(part) for part in zip(*samples, strict=True)]
+    quantized.fit(fit_inputs if len(fit_inputs) > 1 else fit_inputs[0], targets, batch_size=1,
+                  epochs=epochs, shuffle=True, verbose=0)
 
-    channels = inputs.shape[-1]
-    forward = tf.function(lambda packed_raw: quantized(packed_raw, training=False))
-    concrete = forward.get_concrete_function(
-        tf.TensorSpec([1, tile, tile, channels], tf.float32, name="packed_raw"))
+    specs = [tf.TensorSpec([1, tile, tile, inputs.shape[-1]], tf.float32, name="packed_raw")]
+    if features is not None:
+        specs.append(tf.TensorSpec([1, 1, 1, samples[0][1].shape[-1]], tf.float32,
+                                   name="frame_mean"))
+        forward = tf.function(lambda packed_raw, frame_mean: quantized(
+            [packed_raw, frame_mean], training=False))
+    else:
+        forward = tf.function(lambda packed_raw: quantized(packed_raw, training=False))
+    concrete = forward.get_concrete_function(*specs)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], quantized)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([t] for t in tiles)
+    converter.representative_dataset = lambda: (list(s) for s in samples)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8

@@ -79,9 +79,10 @@ class TwinLayers:
     def GlobalInfoAware(self, reduced_channels=None, name="gia"):  # noqa: N802
         layers = tf_keras.layers
 
-        def apply(x):
+        def apply(x, frame_mean=None):
             height, width, channels = x.shape[1:]
-            pooled = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_pool")(x)
+            pooled = frame_mean if frame_mean is not None else layers.GlobalAveragePooling2D(
+                keepdims=True, name=f"{name}_pool")(x)
             global_conv = layers.Conv2D(reduced_channels or channels // 2, 1,
                                         name=f"{name}_global_conv")
             # Bilinear upsampling of a 1x1 map is a broadcast, as in GlobalInfoAware.
@@ -97,9 +98,10 @@ class TwinLayers:
     def SqueezeExcite(self, reduction=16, name="squeeze_excite"):  # noqa: N802
         layers = tf_keras.layers
 
-        def apply(x):
+        def apply(x, frame_mean=None):
             channels = x.shape[-1]
-            pooled = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_pool")(x)
+            pooled = frame_mean if frame_mean is not None else layers.GlobalAveragePooling2D(
+                keepdims=True, name=f"{name}_pool")(x)
             squeeze = layers.Conv2D(channels // reduction, 1, activation="relu",
                                     name=f"{name}_squeeze")
             excite = layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_excite")
@@ -124,8 +126,10 @@ class TwinLayers:
         return apply
 
 
-def build_twin(model, tile):
-    """A tf_keras twin of a `build_unet` model with input `(tile, tile, C)` and its weights.
+def build_twin(model, tile, frame_mean_input=False):
+    """A tf_keras twin of a `build_unet` model with input `(tile, tile, C)` and its weights;
+    with `frame_mean_input` (global models), inputs `[tile, frame_mean]` as
+    `build_unet(frame_mean_input=True)` (`lsid_keras.models.global_branch`).
 
     Raises:
         ValueError: `model` was not built by `build_unet`, or the weights do not line up.
@@ -136,7 +140,7 @@ def build_twin(model, tile):
         raise ValueError(f"tile {tile} is not a multiple of {SIZE_MULTIPLE}")
     namespace = TwinLayers()
     twin = build_unet(**unet_args_of(model), name=f"{model.name}_twin", layers=namespace,
-                      input_size=tile)
+                      input_size=tile, frame_mean_input=frame_mean_input)
     for layer in model.layers:
         values = layer.get_weights()
         if not values:
