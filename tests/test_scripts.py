@@ -47,3 +47,43 @@ def test_measure_edges_scores_the_border_band_and_the_interior(tmp_path, monkeyp
     row = result["rows"][0]
     assert result["band_minus_interior_db"] == row["band_psnr"] - row["interior_psnr"]
     assert "difference" in capsys.readouterr().out
+
+
+def test_bench_int8_conv_times_both_precisions_and_writes_json(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "int8.json"
+    argv = ["bench_int8_conv.py", "--size", "16", "--channels", "8", "--rounds", "2",
+            "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    try:
+        runpy.run_path("scripts/bench_int8_conv.py", run_name="__main__")
+    except SystemExit as exit_:
+        assert exit_.code == 0
+    result = json.loads(out.read_text())
+    assert set(result["results"]) == {"fp32", "int8"}
+    assert all(len(r["rounds_ms"]) == 2 and r["ms"] > 0 for r in result["results"].values())
+    assert result["int8_speedup"] == result["results"]["fp32"]["ms"] / result["results"][
+        "int8"]["ms"]
+    assert "int8 speed-up over float32" in capsys.readouterr().out
+
+
+def test_measure_global_tiling_compares_the_three_ways(tmp_path, monkeypatch, capsys):
+    from sid_fixtures import write_sid_dataset
+
+    from lsid_keras.models import get_model
+
+    listing = write_sid_dataset(tmp_path / "sid", scenes=1, shape=(128, 192))
+    model = tmp_path / "gia.keras"
+    get_model("gia_net", width=4).save(model)
+    out = tmp_path / "global.json"
+    argv = ["measure_global_tiling.py", "--model", str(model), "--data", str(tmp_path / "sid"),
+            "--list", listing.name, "--tiles", "64", "--halo", "16", "--count", "1",
+            "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    try:
+        runpy.run_path("scripts/measure_global_tiling.py", run_name="__main__")
+    except SystemExit as exit_:
+        assert exit_.code == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert set(runs) == {"whole", "frame_mean_64", "per_tile_64"}
+    assert runs["whole"]["delta_db"] == 0 and runs["whole"]["max_diff_levels"] == 0
+    assert runs["frame_mean_64"]["max_diff_levels"] < 1.0
