@@ -172,10 +172,16 @@ def test_quantisation_aware_int8_is_verified_and_carded(exported, tmp_path):
     fine-tuned against the fp32 outputs, converted with int8 input and output."""
     root, model, _ = exported
     report = export_model(root / "model.keras", tmp_path / "out", tile=TILE, halo=HALO,
-                          quant=("qat",), representative=root / "sid/Sony/short",
+                          quant=("int8", "qat"), representative=root / "sid/Sony/short",
                           num_threads=2, calibration_tiles=8, verification_tiles=4)
-    (qat,) = report["variants"]
+    int8, qat = report["variants"]
     assert qat["passed"], qat["verification"]
+    # The same calibration and held-out tiles. On this random-init net QAT has little to
+    # learn and ties PTQ int8 (measured 34.51 vs 34.63 dB on tiles, 33.89 vs 33.69 on the
+    # frame); on the shipped trained GIA-Net at tile 128 it gained 0.9 dB on tiles (40.79 vs
+    # 39.86) and tied on the frame (39.92 vs 40.03).
+    for key in ("tile_psnr_db", "frame_psnr_db"):
+        assert qat["verification"][key] >= int8["verification"][key] - 0.5, key
     assert qat["verification"]["tile_psnr_db"] >= THRESHOLDS_DB["qat"]
     card = read_card(qat["path"])
     assert card["quantization"] == "qat"
