@@ -187,6 +187,13 @@ def test_quantisation_aware_int8_is_verified_and_carded(exported, tmp_path):
     assert card["quantization"] == "qat"
     assert card["inputs"][0]["dtype"] == card["outputs"][0]["dtype"] == "int8"
     assert set(operator_names(read_bytes(qat["path"]))) <= BUILTIN_OPS | {"QUANTIZE"}
+    # a named signature, as the other variants have (LiteRT signature runners and the Android
+    # app bind inputs by it)
+    from ai_edge_litert.interpreter import Interpreter
+
+    signatures = Interpreter(model_path=qat["path"]).get_signature_list()
+    assert signatures == Interpreter(model_path=int8["path"]).get_signature_list()
+    assert signatures["serve"]["inputs"] == ["packed_raw"]
 
 
 @pytest.mark.parametrize("name", ["sid", "gia_net", "se_unet", "sw_net"])

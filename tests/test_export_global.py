@@ -199,6 +199,10 @@ def test_qat_of_a_global_model_fine_tunes_its_main_half(exported, tmp_path):
     assert read_card(main)["global_branch"]["features_file"] == os.path.basename(features)
     assert [t["name"] for t in tensor_details(read_bytes(main))[0]
             if "frame_mean" in t["name"]], "the main file takes frame_mean"
+    from ai_edge_litert.interpreter import Interpreter
+
+    signature = Interpreter(model_path=main).get_signature_list()["serve"]
+    assert sorted(signature["inputs"]) == ["frame_mean", "packed_raw"]
     int8 = _variant(report, "int8")["verification"]["frame_psnr_db"]
     assert variant["verification"]["frame_psnr_db"] >= int8 - 1.0, (
         variant["verification"], int8)

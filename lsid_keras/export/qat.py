@@ -16,6 +16,8 @@ post-training int8 by the exporter.
 
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 
 from lsid_keras.export.errors import ExportError
@@ -147,7 +149,12 @@ def quantization_aware_int8(model, tile, tiles, source="model", epochs=QAT_EPOCH
     import tensorflow as tf
     import tf_keras
 
-    from lsid_keras.export.convert import check_builtin_only
+    from lsid_keras.export.convert import (
+        ENDPOINT,
+        FRAME_MEAN_NAME,
+        INPUT_NAME,
+        check_builtin_only,
+    )
     from lsid_keras.export.tf_keras_twin import build_twin
 
     if not tiles:
@@ -169,25 +176,38 @@ def quantization_aware_int8(model, tile, tiles, source="model", epochs=QAT_EPOCH
     quantized.fit(fit_inputs if len(fit_inputs) > 1 else fit_inputs[0], targets, batch_size=1,
                   epochs=epochs, shuffle=True, verbose=0)
 
-    specs = [tf.TensorSpec([1, tile, tile, inputs.shape[-1]], tf.float32, name="packed_raw")]
+    specs = [tf.TensorSpec([1, tile, tile, inputs.shape[-1]], tf.float32, name=INPUT_NAME)]
     if features is not None:
         specs.append(tf.TensorSpec([1, 1, 1, samples[0][1].shape[-1]], tf.float32,
-                                   name="frame_mean"))
+                                   name=FRAME_MEAN_NAME))
         forward = tf.function(lambda packed_raw, frame_mean: quantized(
             [packed_raw, frame_mean], training=False))
     else:
         forward = tf.function(lambda packed_raw: quantized(packed_raw, training=False))
     concrete = forward.get_concrete_function(*specs)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], quantized)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: (list(s) for s in samples)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    try:
-        data = converter.convert()
-    except Exception as error:  # noqa: BLE001 - the converter raises many kinds
-        first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        raise ExportError(f"{source}: qat conversion failed: {first[:300]}") from None
+    # Through a SavedModel with a named signature, as `convert.write_saved_model` does, so the
+    # file carries the signature (`serve`, inputs by name) that LiteRT's signature runners and
+    # the Android app bind to; `from_concrete_functions` writes none.
+    with tempfile.TemporaryDirectory(prefix="lsid-qat-") as saved:
+        # Only the signature and the variables it reads: saving the tfmot-wrapped layers'
+        # own call functions fails (a Conv2DTranspose wrapper captures a graph tensor).
+        holder = tf.Module()
+        holder.weights = list(quantized.variables)
+        tf.saved_model.save(holder, saved, signatures={ENDPOINT: concrete})
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=[ENDPOINT])
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        # a signature's representative samples are dicts by input name
+        names = [INPUT_NAME, FRAME_MEAN_NAME][: len(samples[0])]
+        converter.representative_dataset = lambda: (
+            {name: value for name, value in zip(names, sample, strict=True)}
+            for sample in samples)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+        try:
+            data = converter.convert()
+        except Exception as error:  # noqa: BLE001 - the converter raises many kinds
+            first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            raise ExportError(f"{source}: qat conversion failed: {first[:300]}") from None
     check_builtin_only(data, source, "qat")
     return data
