@@ -18,28 +18,15 @@ import sys
 
 
 def parse_args(argv=None):
+    from lsid_keras.cli import add_export_arguments
+
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Variants: fp32 (reference), fp16 (half-size weights), dynamic (int8 weights), "
                "int8 (int8 weights, activations, input and output; needs --representative).",
     )
-    parser.add_argument("--model", required=True, help="trained .keras model")
-    parser.add_argument("--out", required=True, help="output folder (created)")
-    parser.add_argument("--tile", type=int, default=None,
-                        help="fixed input side in packed pixels, a multiple of 16 (default: "
-                             "fitted to the camera's full frame, 784 Sony / 736 Fuji)")
-    parser.add_argument("--halo", type=int, default=None,
-                        help="tiling halo in packed pixels recorded in the card (default 32)")
-    parser.add_argument("--quant", default="fp32,fp16,dynamic,int8",
-                        help="comma-separated variants (default: %(default)s)")
-    parser.add_argument("--representative", default=None,
-                        help="`lsid prepare` cache folder or folder of RAW files: int8 "
-                             "calibration and held-out verification data")
-    parser.add_argument("--no-verify", action="store_true",
-                        help="skip verification against the Keras model")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="LiteRT threads for verification (default: all cores)")
+    add_export_arguments(parser)  # the options of `lsid export`, defined once
     return parser.parse_args(argv)
 
 

@@ -401,7 +401,7 @@ def _cmd_export(args):
     # ExportError is an LsidError: main prints it as one line naming the file, exit 2.
     report = export_model(args.model, args.out, tile=args.tile, halo=args.halo, quant=quant,
                           representative=args.representative, verify=not args.no_verify,
-                          progress=None if args.quiet else _stderr)
+                          num_threads=args.threads, progress=None if args.quiet else _stderr)
     for variant in report["variants"]:
         figures = variant["verification"]
         scores = ("not verified" if figures is None else
@@ -447,6 +447,34 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def _add_halo_argument(parser):
+    """`--halo` of the commands that tile a frame (evaluate, enhance)."""
+    parser.add_argument("--halo", type=int, default=32,
+                        help="context around each tile and the frame, packed pixels, >= 0 "
+                        "(default: 32)")
+
+
+def add_export_arguments(parser):
+    """The options of `lsid export`, shared with the thin script `export/convert.py`."""
+    parser.add_argument("--model", required=True, help="trained .keras model")
+    parser.add_argument("--out", required=True, help="output folder (created)")
+    parser.add_argument("--tile", type=int, default=None,
+                        help="fixed input side, packed pixels, a multiple of 16 (default: "
+                        "fitted to the camera's full frame, 784 Sony / 736 Fuji)")
+    parser.add_argument("--halo", type=int, default=None,
+                        help="tiling halo recorded in the card, packed pixels (default 32)")
+    parser.add_argument("--quant", default="fp32,fp16,dynamic,int8",
+                        help="comma-separated variants of fp32, fp16, dynamic, int8, qat "
+                        "(default: %(default)s; qat fine-tunes, minutes to hours)")
+    parser.add_argument("--representative",
+                        help="`lsid prepare` cache or folder of RAW files: int8/qat "
+                        "calibration and held-out verification data")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip verification against the Keras model")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="LiteRT threads for verification (default: all cores)")
 
 
 def build_parser():
@@ -563,9 +591,7 @@ def build_parser():
                           "when it fits in half the free memory, else tiles; 0: always whole "
                           "frames; N: tiles of at most N packed pixels, a multiple of 16 "
                           "(default: auto)")
-    evaluate.add_argument("--halo", type=int, default=32,
-                          help="context around each tile and the frame, packed pixels, >= 0 "
-                          "(default: 32)")
+    _add_halo_argument(evaluate)
     evaluate.add_argument("--out", default="runs/evaluate", help="folder for the CSV and JSON")
     evaluate.add_argument("--save-outputs", help="also write 8-bit PNG outputs to this folder")
     evaluate.add_argument("--lpips", action="store_true", help="also LPIPS (needs lpips)")
@@ -593,9 +619,7 @@ def build_parser():
                          "sized evenly to the frame (a Sony frame takes 2x3 tiles of 784); 0: "
                          "the whole frame in one pass (more memory); ignored for a .tflite, "
                          "whose card fixes it (default: 800)")
-    enhance.add_argument("--halo", type=int, default=32,
-                         help="context around each tile and the frame, packed pixels, >= 0 "
-                         "(default: 32)")
+    _add_halo_argument(enhance)
     enhance.add_argument("--quiet", action="store_true", help="no progress bar")
     enhance.set_defaults(func=_cmd_enhance)
 
@@ -605,21 +629,7 @@ def build_parser():
         "an embedded model card, each verified against the Keras model and written only if "
         "it passes (lsid_keras.export.export_model). Exit 1 if a variant fails verification.",
     )
-    export.add_argument("--model", required=True, help="trained .keras model")
-    export.add_argument("--out", required=True, help="output folder (created)")
-    export.add_argument("--tile", type=int, default=None,
-                        help="fixed input side, packed pixels (default: fitted to the camera's "
-                        "full frame, 784 Sony / 736 Fuji)")
-    export.add_argument("--halo", type=int, default=None,
-                        help="tiling halo recorded in the card, packed pixels (default 32)")
-    export.add_argument("--quant", default="fp32,fp16,dynamic,int8",
-                        help="comma-separated variants of fp32, fp16, dynamic, int8, qat "
-                        "(default: %(default)s; qat fine-tunes, minutes to hours)")
-    export.add_argument("--representative",
-                        help="`lsid prepare` cache or folder of RAW files: int8/qat "
-                        "calibration and held-out verification data")
-    export.add_argument("--no-verify", action="store_true",
-                        help="skip verification against the Keras model")
+    add_export_arguments(export)
     export.add_argument("--quiet", action="store_true", help="no progress lines")
     export.set_defaults(func=_cmd_export)
 

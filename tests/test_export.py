@@ -317,10 +317,16 @@ def test_bad_input_is_one_line_naming_the_file_and_writes_nothing(exported, tmp_
 
 def test_scripts_have_help_and_reverify_an_export(exported, tmp_path):
     root, _, report = exported
+    helps = {}
     for script in ("export/convert.py", "export/verify.py"):
         process = subprocess.run([sys.executable, script, "--help"], capture_output=True,
                                  text=True, timeout=60)
         assert process.returncode == 0 and "usage:" in process.stdout, process.stderr
+        helps[script] = process.stdout
+    # export/convert.py takes the options of `lsid export`, defined once
+    for option in ("--model", "--out", "--tile", "--halo", "--quant", "--representative",
+                   "--no-verify", "--threads"):
+        assert option in helps["export/convert.py"], option
     out = tmp_path / "verify.json"
     process = subprocess.run(
         [sys.executable, "export/verify.py", _variant(report, "int8")["path"], "--model",
@@ -338,9 +344,10 @@ def test_lsid_export_cli_writes_and_reports_bad_input_in_one_line(exported, tmp_
     root, _, _ = exported
     out = tmp_path / "mobile"
     assert main(["export", "--model", str(root / "model.keras"), "--out", str(out), "--tile",
-                 "64", "--halo", "16", "--quant", "fp32", "--quiet"]) == 0
+                 "64", "--halo", "16", "--quant", "fp32", "--threads", "1", "--quiet"]) == 0
     assert "fp32: " in capsys.readouterr().out
-    assert read_card(out / "model_fp32.tflite")["tile"] == 64
+    card = read_card(out / "model_fp32.tflite")
+    assert card["tile"] == 64 and card["verification"]["num_threads"] == 1
     assert main(["export", "--model", str(root / "model.keras"), "--out", str(tmp_path / "x"),
                  "--tile", "64", "--halo", "16", "--quant", "int8", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()

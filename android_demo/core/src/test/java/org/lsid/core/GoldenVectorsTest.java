@@ -147,19 +147,7 @@ class GoldenVectorsTest {
             double[] mean = new double[channels];
             for (int y = 0; y < tile; y++) {
                 for (int x = 0; x < tile; x++) {
-                    java.util.Arrays.fill(mean, 0.0);
-                    for (int dy = -1; dy <= 1; dy++) {
-                        for (int dx = -1; dx <= 1; dx++) {
-                            int yy = y + dy;
-                            int xx = x + dx;
-                            if (yy < 0 || xx < 0 || yy >= tile || xx >= tile) {
-                                continue;
-                            }
-                            for (int c = 0; c < channels; c++) {
-                                mean[c] += input[(yy * tile + xx) * channels + c];
-                            }
-                        }
-                    }
+                    boxSum(input, tile, channels, y, x, mean);
                     for (int i = 0; i < block; i++) {
                         for (int j = 0; j < block; j++) {
                             for (int k = 0; k < 3; k++) {
@@ -225,6 +213,27 @@ class GoldenVectorsTest {
     }
 
     /**
+     * The zero-padded 3x3 box sum of the stand-in models at pixel (y, x) of a {@code tile} x
+     * {@code tile} x {@code channels} input, written into {@code sum} (divide by 9 for the
+     * mean, as make_golden_vectors.py does).
+     */
+    static void boxSum(float[] input, int tile, int channels, int y, int x, double[] sum) {
+        java.util.Arrays.fill(sum, 0.0);
+        for (int dy = -1; dy <= 1; dy++) {
+            for (int dx = -1; dx <= 1; dx++) {
+                int yy = y + dy;
+                int xx = x + dx;
+                if (yy < 0 || xx < 0 || yy >= tile || xx >= tile) {
+                    continue;
+                }
+                for (int c = 0; c < channels; c++) {
+                    sum[c] += input[(yy * tile + xx) * channels + c];
+                }
+            }
+        }
+    }
+
+    /**
      * The global stand-in's features model of make_golden_vectors.py, in Java: the zero-padded
      * 3x3 box mean m, {@code linear @ m + quadratic @ m^2 + bias}, then 16 x 16 block means.
      */
@@ -240,19 +249,7 @@ class GoldenVectorsTest {
             double[] mean = new double[channels];
             for (int y = 0; y < tile; y++) {
                 for (int x = 0; x < tile; x++) {
-                    java.util.Arrays.fill(mean, 0.0);
-                    for (int dy = -1; dy <= 1; dy++) {
-                        for (int dx = -1; dx <= 1; dx++) {
-                            int yy = y + dy;
-                            int xx = x + dx;
-                            if (yy < 0 || xx < 0 || yy >= tile || xx >= tile) {
-                                continue;
-                            }
-                            for (int c = 0; c < channels; c++) {
-                                mean[c] += input[(yy * tile + xx) * channels + c];
-                            }
-                        }
-                    }
+                    boxSum(input, tile, channels, y, x, mean);
                     int cell = ((y / stride) * side + x / stride) * k;
                     for (int j = 0; j < k; j++) {
                         double v = bias[j];
