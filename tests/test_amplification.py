@@ -88,3 +88,29 @@ def test_measure_script_reports_both_rules(emulated, tmp_path, capsys):
     test_pairs = [(s, r) for s, _, r in frames[3:]]  # the fixture reads train first, then test
     assert [row["ratio"] for row in result["pairs"]] == [r for _, r in test_pairs]
     assert [row["auto"] for row in result["pairs"]] == [estimate_ratio(s) for s, _ in test_pairs]
+
+
+@pytest.fixture(scope="module")
+def emulated_test_list(tmp_path_factory):
+    """The alpha 7S II emulation exactly as `lsid synth --camera sony --scenes 20` writes it
+    (default content and splits: test scenes are crops of the held-out photos coffee.png and
+    rocket.jpg), at 512 x 768: its test list, 4 scenes x (x100, x250, x300)."""
+    root = tmp_path_factory.mktemp("auto_ratio_test_list")
+    synthesize_dataset(root, camera="sony", scenes=20, seed=0, size=(512, 768), progress=False)
+    return read_pair_list(root / "Sony_test_list.txt", root=root)
+
+
+def test_auto_ratio_lands_within_1_5x_on_every_emulated_test_pair(emulated_test_list):
+    # Through the path `lsid enhance --ratio auto` and `lsid evaluate` take: the shipped
+    # model's enhancer, the frame mapped into its training camera, then the rule.
+    from lsid_keras.enhance import load_shipped_enhancer, network_input
+
+    enhancer = load_shipped_enhancer()
+    pairs = emulated_test_list
+    assert len(pairs) == 12 and {p.ratio for p in pairs} == {100, 250, 300}
+    misses = []
+    for pair in pairs:
+        _, chosen, _ = network_input(enhancer, read_raw(pair.short_path), "auto")
+        if not 1 / 1.5 <= chosen / pair.ratio <= 1.5:
+            misses.append(f"{pair.short_path}: chose x{chosen:.0f}, true x{pair.ratio:.0f}")
+    assert not misses, misses
