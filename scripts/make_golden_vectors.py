@@ -40,6 +40,13 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
 - `colour.json` + `colour_input.npy` / `colour_mapped.npy`: the 3x3 camera-to-camera matrix of
   `lsid_keras.raw.colour` from an emulated Nikon D850 into the alpha 7S II, and a packed frame
   mapped by it.
+- `as_shot.json` + `as_shot_<case>_mosaic.npy` (uint16 DN) / `as_shot_<case>_rgb.npy` /
+  `as_shot_<case>_out.npy` (float32): `lsid_keras.as_shot_colour`'s `scene_colour` of small
+  Bayer frames (per-position black levels, mosaic partly below black; as-shot multipliers or
+  none, then the D65 fallback; no colour matrix or no signal -> null) and `match_mean_colour`
+  / `as_shot_colour` of small network outputs (values beyond [0, 1], a dark one left as it is,
+  one whose gains are clamped) with the gains they apply. The Java core is Bayer-only, so no
+  X-Trans case.
 - `auto_ratio.json` + `ratio_<case>.npy` (float32 packed, not amplified; `ratio_scene_u8.npy`
   holds 8-bit codes, packed = code / 255 in float32): inputs and the ratio
   `lsid_keras.amplification.estimate_ratio` chooses (`lsid_keras.enhance.estimate_ratio`
@@ -390,6 +397,70 @@ def colour_case(files):
     })
 
 
+def as_shot_cases(files):
+    from lsid_keras.as_shot_colour import as_shot_colour, match_mean_colour, scene_colour
+    from lsid_keras.raw.read import RawFrame
+
+    rng = np.random.default_rng(11)
+    white = 4000
+    frames = {}
+    scenes = []
+    # (name, order, black, camera_wb, matrix, mean signal per colour in DN above black):
+    # the first is a dim warm scene, its mosaic partly below black (read noise that must not
+    # be clipped); the second has no as-shot multipliers (LibRaw reports zeros: D65 gains);
+    # the third carries no colour matrix and the fourth no signal, both null.
+    for name, order, black, wb, matrix, signal in (
+            ("bayer", "BGGR", [[512, 510], [514, 508]], (2.0, 1.0, 1.5, 1.0), COLOR_MATRIX,
+             (60.0, 45.0, 20.0)),
+            ("d65_fallback", "GRBG", [[64, 66], [62, 64]], (0.0, 0.0, 0.0, 0.0), COLOR_MATRIX,
+             (300.0, 500.0, 200.0)),
+            ("no_matrix", "RGGB", [[64, 64], [64, 64]], (2.0, 1.0, 1.5, 1.0), None,
+             (300.0, 500.0, 200.0)),
+            ("no_signal", "GBRG", [[64, 64], [64, 64]], (2.0, 1.0, 1.5, 1.0), COLOR_MATRIX,
+             (-3.0, -3.0, -3.0))):
+        cfa = np.array(BAYER_ORDERS[order])
+        height, width = 11 + len(scenes), 14 + len(scenes)  # odd: the positions' counts differ
+        colours = np.tile(cfa, (height // 2 + 1, width // 2 + 1))[:height, :width]
+        blacks = np.tile(np.array(black, dtype=np.float64),
+                         (height // 2 + 1, width // 2 + 1))[:height, :width]
+        level = blacks + np.asarray(signal)[colours] * rng.uniform(0.5, 1.5, (height, width))
+        mosaic = np.clip(np.round(level + rng.normal(0.0, 6.0, (height, width))), 0, white)
+        mosaic = mosaic.astype(np.uint16)
+        frame = RawFrame(mosaic=mosaic, cfa=cfa, black_level=np.array(black, dtype=np.float64),
+                         white_level=float(white), camera_wb=wb,
+                         xyz_to_camera=None if matrix is None else np.array(matrix))
+        frames[name] = frame
+        colour = scene_colour(frame)
+        files[f"as_shot_{name}_mosaic.npy"] = _npy(mosaic.astype("<u2"))
+        scenes.append({"name": name, "order": order, "black": black, "white": white,
+                       "camera_wb": list(wb), "xyz_to_camera": matrix,
+                       "mosaic": f"as_shot_{name}_mosaic.npy",
+                       "scene_colour": None if colour is None else colour.tolist()})
+    rgb = rng.random((6, 5, 3)).astype(np.float32)
+    rgb[0, 0] = [-0.05, 1.1, 0.5]  # the network's output may leave [0, 1] a little
+    reddish = (rng.random((5, 4, 3)) * [0.9, 0.3, 0.1]).astype(np.float32)
+    dark = (rng.random((4, 6, 3)) * 2e-6).astype(np.float32)
+    dark[0, 0, 0] = -0.01  # below zero and kept: the dark image is returned as it is
+    matches = []
+    for name, image, target, frame in (
+            ("scene", rgb, [0.8, 1.0, 1.3], None),
+            ("clamped", reddish, [0.05, 0.3, 2.0], None),
+            ("zero_target", rgb, [0.0, 1.0, 0.7], None),
+            ("dark", dark, [0.8, 1.0, 1.3], None),
+            ("as_shot", rgb, None, "bayer"),
+            ("as_shot_no_matrix", rgb, None, "no_matrix")):
+        if frame is None:
+            out, gains = match_mean_colour(image, target)
+        else:
+            out, gains = as_shot_colour(image, frames[frame])
+        files[f"as_shot_{name}_rgb.npy"] = _npy(image.astype("<f4"))
+        files[f"as_shot_{name}_out.npy"] = _npy(np.asarray(out).astype("<f4"))
+        matches.append({"name": name, "rgb": f"as_shot_{name}_rgb.npy",
+                        "out": f"as_shot_{name}_out.npy", "target": target, "frame": frame,
+                        "gains": None if gains is None else np.asarray(gains).tolist()})
+    files["as_shot.json"] = _json({"scene_colour": scenes, "match_mean_colour": matches})
+
+
 def auto_ratio_cases(files):
     estimate_ratio = estimate_ratio_function()
     rng = np.random.default_rng(3)
@@ -434,6 +505,7 @@ def golden_files():
     signature_case(files)
     dng_case(files)
     colour_case(files)
+    as_shot_cases(files)
     auto_ratio_cases(files)
     return files
 
