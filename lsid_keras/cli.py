@@ -306,6 +306,7 @@ def _cmd_evaluate(args):
         rows, summary = evaluate_pairs(
             pairs, method=args.method, enhancer=enhancer, tile=args.tile, halo=args.halo,
             lpips=args.lpips, save_dir=args.save_outputs, progress=not args.quiet, log=_stderr,
+            colour=args.colour,
         )
     except BaseException as err:
         for folder in created:  # a failed evaluation leaves no folder it made
@@ -319,7 +320,8 @@ def _cmd_evaluate(args):
                     "SID test protocol: the first burst (_00) of each exposure time",
                     "first_burst_only": not args.all_bursts,
                     "drop_misaligned": args.drop_misaligned, "tile": args.tile,
-                    "halo": args.halo})
+                    "halo": args.halo,
+                    "colour": args.colour if args.method == "network" else None})
     write_rows_csv(os.path.join(args.out, "per_image.csv"), rows)
     write_json_atomic(os.path.join(args.out, "summary.json"), summary)
     if args.json:
@@ -366,6 +368,16 @@ def _output_paths(inputs, out):
         raise UserError(str(err)) from None
 
 
+def _add_colour_argument(parser, default):
+    from lsid_keras.enhance import COLOUR_CHOICES
+
+    parser.add_argument("--colour", choices=COLOUR_CHOICES, default=default,
+                        help="as-shot: give the output the colour the camera's as-shot white "
+                        "balance gives the scene (measured on the RAW with its colour matrix; "
+                        "the network cannot see the white balance); network: keep the "
+                        f"network's colour, the papers' protocol (default: {default})")
+
+
 def _cmd_enhance(args):
     from lsid_keras.enhance import EnhanceError, check_tiling, enhance_file, write_enhanced
     from lsid_keras.raw import RawError
@@ -385,7 +397,8 @@ def _cmd_enhance(args):
     for path, output in zip(args.inputs, outputs, strict=True):
         try:
             result = enhance_file(enhancer, path, ratio=args.ratio, contrast=args.contrast,
-                                  tile=args.tile, halo=args.halo, progress=not args.quiet)
+                                  tile=args.tile, halo=args.halo, progress=not args.quiet,
+                                  colour=args.colour)
         except (RawError, EnhanceError) as err:
             raise UserError(str(err)) from None
         write_enhanced(output, result)  # upright, with EXIF and an sRGB profile
@@ -579,6 +592,7 @@ def build_parser():
     evaluate.add_argument("--list", required=True, help="list file, relative to --data or a path")
     evaluate.add_argument("--method", choices=("network", "isp"), default="network",
                           help="the model, or the traditional pipeline baseline (isp)")
+    _add_colour_argument(evaluate, default="network")
     evaluate.add_argument("--all-bursts", action="store_true",
                           help="evaluate every burst; default: SID's test protocol, the first "
                           "burst (_00) of each exposure time of each scene")
@@ -614,6 +628,7 @@ def build_parser():
                          help="amplification, a number > 0 (SID: 100 to 300), or 'auto' to "
                          "estimate it from the frame's highlights (default: auto)")
     enhance.add_argument("--contrast", action="store_true", help="apply contrast improvement")
+    _add_colour_argument(enhance, default="as-shot")
     enhance.add_argument("--tile", type=_tile, default=800,
                          help="largest tile side in packed pixels, a multiple of 16; tiles are "
                          "sized evenly to the frame (a Sony frame takes 2x3 tiles of 784); 0: "

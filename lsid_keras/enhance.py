@@ -256,6 +256,7 @@ class Enhanced:
     orientation: int = 0  # LibRaw flip code of the RAW; `rgb` is NOT turned (see write_enhanced)
     colour_matrix: np.ndarray | None = None  # 3x3 camera-to-training-camera map, if applied
     frame: object = None  # the RawFrame's metadata (mosaic included), for EXIF
+    colour_gains: np.ndarray | None = None  # (3,) as-shot colour gains, if applied
 
 
 def network_input(enhancer, frame, ratio):
@@ -301,6 +302,8 @@ def write_enhanced(path, result):
     description = f"lsid enhance: amplification ratio x{result.ratio:.4g} ({result.ratio_source})"
     if result.colour_matrix is not None:
         description += "; colour mapped into the model's training camera"
+    if result.colour_gains is not None:
+        description += "; as-shot colour"
     metadata = PhotoMetadata(
         make=getattr(frame, "make", None), model=getattr(frame, "model", None),
         exposure_time=getattr(frame, "exposure_time", None), iso=getattr(frame, "iso", None),
@@ -349,8 +352,31 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False):
     return np.clip(rgb, 0.0, 1.0, out=rgb)  # in place: a 12 MP frame is 145 MiB of float32
 
 
+#: What `enhance_file` does with the network's colour: "as-shot" gives the output the colour
+#: the camera's as-shot white balance gives the scene (`lsid_keras.as_shot_colour`); "network"
+#: keeps the network's own (the papers' protocol).
+COLOUR_CHOICES = ("as-shot", "network")
+
+
+def check_colour(colour):
+    """Raises EnhanceError unless `colour` is one of `COLOUR_CHOICES`."""
+    if colour not in COLOUR_CHOICES:
+        raise EnhanceError(f"colour must be one of {COLOUR_CHOICES}. Received: colour={colour!r}")
+
+
+def finish_colour(rgb, frame, colour):
+    """`(rgb, gains)`: the network's output for `frame` with the colour `colour` asks for
+    (`COLOUR_CHOICES`); gains is None when nothing was applied."""
+    check_colour(colour)
+    if colour == "network":
+        return rgb, None
+    from lsid_keras.as_shot_colour import as_shot_colour
+
+    return as_shot_colour(rgb, frame)
+
+
 def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=None,
-                 progress=False):
+                 progress=False, colour="as-shot"):
     """Enhances one RAW file (any LibRaw format) with `enhancer`.
 
     Args:
@@ -360,6 +386,9 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
         contrast: apply Zamir et al.'s contrast improvement to the output.
         tile, halo: largest tile and halo in packed pixels (see `tiling_for`; None: the
             defaults, or the model card's).
+        colour: "as-shot" (default) gives the output the colour of the camera's as-shot white
+            balance (`lsid_keras.as_shot_colour`; left as the network made it when the file
+            has no colour matrix); "network" keeps the network's colour.
 
     The frame is mapped into the model's training camera's colour space first when it comes
     from another camera (`network_input`). The image is returned as the sensor reads it; the
@@ -376,13 +405,16 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
         raise EnhanceError(f"ratio must be > 0 or 'auto'. Received: ratio={ratio!r}")
     if tile not in (WHOLE_FRAME, AUTO_TILE):  # bad settings fail before the file is read
         tiling_for(enhancer, (SIZE_MULTIPLE, SIZE_MULTIPLE), tile, halo)
+    check_colour(colour)
     frame = read_raw(path)
     source = "auto" if ratio == "auto" else "given"
     amplified, gain, matrix = network_input(enhancer, frame, ratio)
     rgb = enhance_packed(enhancer, amplified, tile, halo, progress)
+    rgb, gains = finish_colour(rgb, frame, colour)
     if contrast:
         from lsid_keras.contrast import improve_contrast
 
         rgb = improve_contrast(rgb)
     return Enhanced(rgb.astype(np.float32, copy=False), gain, source, time.perf_counter() - start,
-                    orientation=frame.orientation, colour_matrix=matrix, frame=frame)
+                    orientation=frame.orientation, colour_matrix=matrix, frame=frame,
+                    colour_gains=gains)

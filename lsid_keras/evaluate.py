@@ -47,7 +47,7 @@ def _lpips_scorer(enabled, log):
 
 
 def evaluate_pairs(pairs, method="network", enhancer=None, tile="auto", halo=DEFAULT_HALO,
-                   lpips=False, save_dir=None, progress=True, log=print):
+                   lpips=False, save_dir=None, progress=True, log=print, colour="network"):
     """Scores every pair; returns (rows, summary).
 
     Args:
@@ -61,12 +61,15 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile="auto", halo=DEF
         lpips: also compute LPIPS when available (skipped with a message otherwise).
         save_dir: write each output as an 8-bit PNG here (as the reference protocol does).
         progress: tqdm progress bar.
+        colour: for "network": "network" (default, the papers' protocol) scores the network's
+            own colour, "as-shot" its output given the as-shot colour
+            (`lsid_keras.enhance.finish_colour`).
 
     Returns:
         rows: one dict per pair (CSV_FIELDS); summary: dict with `n`, mean `psnr` and `ssim`
         (dB and [0, 1]), `lpips` (or None) and `by_ratio` {"100": {...}, ...}.
     """
-    from lsid_keras.enhance import enhance_packed, network_input
+    from lsid_keras.enhance import check_colour, enhance_packed, finish_colour, network_input
     from lsid_keras.image_io import write_image
     from lsid_keras.metrics import psnr, ssim
     from lsid_keras.progress import progress_bar
@@ -77,6 +80,7 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile="auto", halo=DEF
         raise ValueError(f"method must be one of {METHODS}. Received: {method!r}")
     if method == "network" and enhancer is None:
         raise ValueError("method 'network' needs a model")
+    check_colour(colour)
     score_lpips = _lpips_scorer(lpips, log)
     rows = []
     for pair in progress_bar(pairs, desc=f"evaluating ({method})", unit="pair",
@@ -87,8 +91,10 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile="auto", halo=DEF
             output = develop(pair.short_path, ratio=pair.ratio).astype(np.float32) / 65535
         else:
             # another camera's frame is mapped into the model's training camera first
-            amplified, _, _ = network_input(enhancer, read_raw(pair.short_path), pair.ratio)
-            output = enhance_packed(enhancer, amplified, tile, halo)
+            frame = read_raw(pair.short_path)
+            amplified, _, _ = network_input(enhancer, frame, pair.ratio)
+            output, _ = finish_colour(enhance_packed(enhancer, amplified, tile, halo), frame,
+                                      colour)
         if output.shape != target.shape:
             raise ValueError(
                 f"{pair.short_path}: output {output.shape} and ground truth {target.shape} "

@@ -157,3 +157,24 @@ class SSIM(_ImageQualityMean):
     """
 
     _score = staticmethod(ssim)
+
+
+def mean_ab_error(output, target) -> float:
+    """Colour cast between two images: the CIELAB a*b* distance (D65) between their mean sRGB
+    colours.
+
+    Args:
+        output, target: (H, W, 3) sRGB in [0, 1] (any size; each is averaged first).
+
+    Returns:
+        float >= 0, in CIELAB units (about 2: just visible side by side; above 10: a plain
+        cast).
+    """
+    import numpy as np
+    from skimage.color import rgb2lab
+
+    def ab(image):
+        mean = np.asarray(image, np.float64).reshape(-1, 3).mean(axis=0)
+        return rgb2lab(mean.reshape(1, 1, 3))[0, 0, 1:]
+
+    return float(np.linalg.norm(ab(output) - ab(target)))

@@ -4,11 +4,13 @@ Runs the test pairs of a second emulated camera (`lsid synth --camera nikon`) th
 trained on the emulated alpha 7S II, once as the package did before issue 11 (packed frame
 straight into the network) and once mapped into the training camera's raw colour space
 (`lsid_keras.raw.colour.to_training_camera`, what `lsid enhance` and `lsid evaluate` now do),
-and the traditional pipeline (LibRaw on the short exposure x ratio). For reference it runs the
+then mapped and given the as-shot colour (`lsid_keras.as_shot_colour`, what `lsid enhance`
+does by default), and the traditional pipeline (LibRaw on the short exposure x ratio). For
+reference it runs the
 alpha 7S II's own test pairs through the same model. Per method it reports PSNR (the reference
 protocol: 8-bit RGB) against the ground truth and the colour error: the CIELAB a*b* distance
 between the whole frame's mean colour of the output and of the ground truth
-(`skimage.color.rgb2lab` of the mean sRGB colour). The true ratios are used (from the file
+(`lsid_keras.metrics.mean_ab_error`). The true ratios are used (from the file
 names), so only colour differs. Prints a table and writes JSON.
 
     lsid quickstart --out /tmp/q --minutes 5           # a small Sony-trained model
@@ -32,17 +34,6 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
-def mean_ab_error(output, target):
-    """CIELAB a*b* distance between the mean sRGB colours of two (H, W, 3) images in [0, 1]."""
-    from skimage.color import rgb2lab
-
-    def ab(image):
-        mean = np.asarray(image, np.float64).reshape(-1, 3).mean(axis=0)
-        return rgb2lab(mean.reshape(1, 1, 3))[0, 0, 1:]
-
-    return float(np.linalg.norm(ab(output) - ab(target)))
-
-
 def score_pairs(enhancer, list_path, methods, limit=None, reference=None, log=print):
     """Rows {short, ratio, method, psnr, ab_error} for every pair of a SID-style list.
 
@@ -52,8 +43,8 @@ def score_pairs(enhancer, list_path, methods, limit=None, reference=None, log=pr
     camera's output lies from the one the training camera gets, with the model's own errors
     taken out. Returns (rows, {short file name: output of the first network method})."""
     from lsid_keras.data.sid_list import read_pair_list
-    from lsid_keras.enhance import enhance_packed
-    from lsid_keras.metrics import psnr
+    from lsid_keras.enhance import enhance_packed, finish_colour
+    from lsid_keras.metrics import mean_ab_error, psnr
     from lsid_keras.raw import amplify, pack, read_raw
     from lsid_keras.raw.colour import to_training_camera
     from lsid_keras.raw.develop import develop
@@ -69,9 +60,11 @@ def score_pairs(enhancer, list_path, methods, limit=None, reference=None, log=pr
                 output = develop(pair.short_path, ratio=pair.ratio).astype(np.float32) / 65535
             else:
                 x = packed
-                if method == "mapped":
+                if method in ("mapped", "as-shot"):
                     x, _ = to_training_camera(packed, frame, enhancer.camera, enhancer.cfa_kind)
                 output = enhance_packed(enhancer, amplify(x, pair.ratio))
+                if method == "as-shot":
+                    output, _ = finish_colour(output, frame, "as-shot")
             name = os.path.basename(pair.short_path)
             if method != "isp":
                 outputs.setdefault(name, output)
@@ -145,9 +138,9 @@ def main(argv=None):
     enhancer = load_enhancer(args.model)
     print(f"model {args.model}: training camera {enhancer.camera!r}")
     result = {"model": args.model, "training_camera": enhancer.camera, "lists": {}}
-    runs = [("other", args.other, ("unmapped", "mapped", "isp"))]
+    runs = [("other", args.other, ("unmapped", "mapped", "as-shot", "isp"))]
     if args.reference:
-        runs.insert(0, ("reference", args.reference, ("unmapped", "isp")))
+        runs.insert(0, ("reference", args.reference, ("unmapped", "as-shot", "isp")))
     reference = None
     for name, list_path, methods in runs:
         print(f"{name}: {list_path}")
