@@ -4,6 +4,7 @@ import android.content.Context
 import android.graphics.Bitmap
 import java.util.concurrent.CancellationException
 import java.util.concurrent.atomic.AtomicBoolean
+import org.lsid.core.AsShotColour
 import org.lsid.core.AutoRatio
 import org.lsid.core.Blend
 import org.lsid.core.ColourMapping
@@ -17,7 +18,9 @@ import org.lsid.core.TiledRunner
  * Enhances one [Shot] as `lsid enhance` does: map another camera's frame into the model's
  * training camera ([ColourMapping], when the frame and the card carry XYZ -> camera matrices),
  * amplify (the slider's ratio, or [AutoRatio] as `--ratio auto`, on the mapped frame), run the
- * model tile by tile with the card's tile and halo, and build the before/after bitmaps. A
+ * model tile by tile with the card's tile and halo, give the stitched output the as-shot
+ * colour ([AsShotColour], as `--colour as-shot`; [colour] NETWORK keeps the network's) and
+ * build the before/after bitmaps. A
  * global model (GIA-Net, SE-UNet) runs in two passes as `lsid enhance` runs it: every tile
  * through its features file for the frame's bottleneck average, then every tile through the
  * main file with that average (the core's [TiledRunner.forGlobalCard]). Runs on the caller's
@@ -28,6 +31,7 @@ class EnhanceTask(
     private val bundle: ModelAssets.Loaded,
     private val useGpu: Boolean,
     private val cpuThreads: Int,
+    private val colour: AsShotColour.Mode,
     private val listener: Listener,
 ) {
     private val card: ModelCard = bundle.card
@@ -100,6 +104,8 @@ class EnhanceTask(
             modelNanos += nanos
             listener.onTile(done, total, nanos / 1e6)
         }, cancelled::get)
+        // Once per frame on the stitched output, before anything else (in place).
+        AsShotColour.finish(rgb, colour, shot.cameraMean, shot.whiteBalance, shot.xyzToCamera)
         val after = Bitmap.createBitmap(rgb.toArgb(), rgb.width, rgb.height,
             Bitmap.Config.ARGB_8888)
         val packed = shot.packed

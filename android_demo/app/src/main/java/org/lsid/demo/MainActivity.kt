@@ -22,6 +22,7 @@ import java.io.IOException
 import java.nio.ByteBuffer
 import java.util.Locale
 import java.util.concurrent.Executors
+import org.lsid.core.AsShotColour
 import org.lsid.core.AutoRatio
 import org.lsid.core.BayerPacker
 import org.lsid.core.DngReader
@@ -50,6 +51,7 @@ class MainActivity : AppCompatActivity() {
     private lateinit var ratio: SeekBar
     private lateinit var autoRatio: CheckBox
     private lateinit var useGpu: CheckBox
+    private lateinit var asShotColour: CheckBox
     private lateinit var enhance: Button
     private lateinit var cancel: Button
     private lateinit var save: Button
@@ -73,6 +75,7 @@ class MainActivity : AppCompatActivity() {
         ratio = findViewById(R.id.ratio)
         autoRatio = findViewById(R.id.auto_ratio)
         useGpu = findViewById(R.id.use_gpu)
+        asShotColour = findViewById(R.id.as_shot_colour)
         enhance = findViewById(R.id.enhance)
         cancel = findViewById(R.id.cancel)
         save = findViewById(R.id.save)
@@ -201,7 +204,8 @@ class MainActivity : AppCompatActivity() {
                     ?: throw LsidException("$name: cannot be opened")
                 val frame = DngReader.read(ByteBuffer.wrap(bytes), name)
                 val opened = Shot(BayerPacker.pack(frame), frame.whiteBalance(),
-                    frame.exposureTimeNs, name, frame.xyzToCamera())
+                    frame.exposureTimeNs, name, frame.xyzToCamera(),
+                    AsShotColour.cameraMean(frame))
                 main.post { loaded(opened) }
             } catch (error: LsidException) {
                 main.post { say(error.message ?: error.toString()) }
@@ -217,7 +221,9 @@ class MainActivity : AppCompatActivity() {
         val current = shot ?: return
         val model = bundle ?: return
         val threads = Runtime.getRuntime().availableProcessors().coerceIn(1, 4)
-        val newTask = EnhanceTask(this, model, useGpu.isChecked, threads,
+        val colour = if (asShotColour.isChecked) AsShotColour.Mode.AS_SHOT
+            else AsShotColour.Mode.NETWORK
+        val newTask = EnhanceTask(this, model, useGpu.isChecked, threads, colour,
             object : EnhanceTask.Listener {
                 override fun onStarted(accelerator: String, tiles: Int, ratio: Double) {
                     main.post {

@@ -17,6 +17,7 @@ import android.media.Image
 import android.media.ImageReader
 import android.os.Handler
 import java.util.concurrent.Executor
+import org.lsid.core.AsShotColour
 import org.lsid.core.BayerPacker
 import org.lsid.core.CfaPattern
 import org.lsid.core.LsidException
@@ -224,8 +225,9 @@ class RawCamera(context: Context, private val handler: Handler, private val exec
             val plane = image.planes[0]
             val frame = RawFrame(plane.buffer, image.width, image.height, plane.rowStride,
                 plane.pixelStride, cfa, black, white.toDouble(), gains, exposure, source)
-            // Packing copies what it needs: the image can be closed right after.
-            return Shot(BayerPacker.pack(frame), gains, exposure, source, xyzToCamera())
+            // Packing and the mean copy what they need: the image can be closed right after.
+            return Shot(BayerPacker.pack(frame), gains, exposure, source, xyzToCamera(),
+                AsShotColour.cameraMean(frame))
         }
 
         /**

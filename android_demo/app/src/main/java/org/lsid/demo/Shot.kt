@@ -11,6 +11,9 @@ import org.lsid.core.PackedImage
  * @property source camera id or file name, for messages and the saved file's name
  * @property xyzToCamera the camera's XYZ -> camera matrix (D65 where known), or null; with the
  *     card's training camera matrix it maps the frame into the model's colour space
+ * @property cameraMean the mosaic's mean camera colour
+ *     ([org.lsid.core.AsShotColour.cameraMean], taken before the RAW image is closed), or null;
+ *     with [whiteBalance] and [xyzToCamera] it gives the output its as-shot colour
  */
 class Shot(
     val packed: PackedImage,
@@ -18,4 +21,5 @@ class Shot(
     val exposureNs: Long,
     val source: String,
     val xyzToCamera: Array<DoubleArray>? = null,
+    val cameraMean: DoubleArray? = null,
 )
