@@ -1,16 +1,17 @@
 """Copy a trained run of the shipped model's recipe into the package, with its provenance.
 
     python scripts/ship_pretrained.py --run /work/shipped/model/run \
-        --network-eval eval/net --isp-eval eval/isp [--data /work/shipped/model/data] \
-        [--model eval/epoch3.keras --epoch 3]
+        --network-eval eval/net --isp-eval eval/isp [--as-shot-eval eval/net-as-shot] \
+        [--data /work/shipped/model/data] [--model eval/epoch3.keras --epoch 3]
 
 Writes `lsid_keras/pretrained/gia_net_sony_w16.keras` (the run's `model.keras` without its
 optimizer state: float32 weights only, about 8.3 MB) and `gia_net_sony_w16.json`: epochs
 trained of those planned, the training curve (`training_log.csv`, one row per epoch), the
 figures of `lsid evaluate` on unseen photos for the model and for the traditional pipeline
 (`--network-eval` / `--isp-eval`: the `--out` folders of the two runs, each holding
-`summary.json`), and which photos the test scenes came from (`synth.json` of `--data`).
-Prints the README's tables. Both files are written atomically.
+`summary.json`; `--as-shot-eval`, optional: the model's run with `--colour as-shot`, what
+`lsid enhance` gives by default), and which photos the test scenes came from (`synth.json`
+of `--data`). Prints the README's tables. Both files are written atomically.
 """
 
 import argparse
@@ -30,6 +31,8 @@ def parse_args(argv=None):
                         help="`lsid evaluate --out` folder of the run's model")
     parser.add_argument("--isp-eval", required=True,
                         help="`lsid evaluate --method isp --out` folder on the same list")
+    parser.add_argument("--as-shot-eval",
+                        help="`lsid evaluate --colour as-shot --out` folder of the same model")
     parser.add_argument("--model", help="the model file evaluated (default: the run's "
                         "model.keras); a copy taken at an epoch's end while training goes on")
     parser.add_argument("--epoch", type=int, help="the epochs that model had trained (default: "
@@ -77,16 +80,23 @@ def photo_splits(data):
 
 
 def readme_tables(provenance):
-    net, isp = provenance["network"], provenance["traditional"]
-    lines = ["| ratio | n | shipped model PSNR / SSIM | traditional pipeline PSNR / SSIM |",
-             "|---|---|---|---|"]
-    for ratio, group in net["by_ratio"].items():
-        base = isp["by_ratio"][ratio]
-        lines.append(f"| x{ratio} | {group['n']} | {group['psnr_db']:.2f} dB / "
-                     f"{group['ssim']:.3f} | {base['psnr_db']:.2f} dB / {base['ssim']:.3f} |")
-    lines.append(f"| all | {net['overall']['n']} | {net['overall']['psnr_db']:.2f} dB / "
-                 f"{net['overall']['ssim']:.3f} | {isp['overall']['psnr_db']:.2f} dB / "
-                 f"{isp['overall']['ssim']:.3f} |")
+    """The README's two tables (figures per ratio; training curve), from the provenance."""
+    columns = [("shipped model", provenance["network"])]
+    if provenance.get("network_as_shot"):
+        columns.append(("with as-shot colour (`lsid enhance`)", provenance["network_as_shot"]))
+    columns.append(("traditional pipeline", provenance["traditional"]))
+
+    def cell(group):
+        return f"{group['psnr_db']:.2f} dB / {group['ssim']:.3f}"
+
+    lines = ["| ratio | n | " + " | ".join(f"{name} PSNR / SSIM" for name, _ in columns) + " |",
+             "|---|---|" + "---|" * len(columns)]
+    first = columns[0][1]
+    for ratio, group in first["by_ratio"].items():
+        lines.append(f"| x{ratio} | {group['n']} | " + " | ".join(
+            cell(column["by_ratio"][ratio]) for _, column in columns) + " |")
+    lines.append(f"| all | {first['overall']['n']} | " + " | ".join(
+        cell(column["overall"]) for _, column in columns) + " |")
     lines += ["", "| epoch | loss | l1 term | MS-SSIM term | learning rate |",
               "|---|---|---|---|---|"]
     for row in provenance["training_curve"]:
@@ -117,6 +127,8 @@ def main(argv=None):
         "recipe": os.path.basename(shipped_path(".toml")),
         "training_curve": curve,
         "network": figures(_json(os.path.join(args.network_eval, "summary.json"))),
+        "network_as_shot": figures(_json(os.path.join(args.as_shot_eval, "summary.json")))
+        if args.as_shot_eval else None,
         "traditional": figures(_json(os.path.join(args.isp_eval, "summary.json"))),
         "test_data": photo_splits(args.data),
     }
