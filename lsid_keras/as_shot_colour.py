@@ -28,6 +28,8 @@ import numpy as np
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 #: Gains are clamped to this range: a white-balance correction, not a recolouring.
 GAIN_LIMITS = (0.25, 4.0)
+#: Rows of the output converted at a time (bounds the float64 temporaries).
+ROWS_PER_BAND = 256
 # LibRaw's default output curve (rawpy `gamma=(2.222, 4.5)`): Rec. 709, power 0.45, toe
 # slope 4.5, joined continuously.
 _BT709_ALPHA = 1.0992968268094429
@@ -53,7 +55,8 @@ def linear_to_libraw(linear) -> np.ndarray:
 
 def scene_colour(frame) -> np.ndarray | None:
     """The frame's mean colour in linear sRGB as LibRaw's as-shot rendering gives it, up to
-    scale; None when the frame carries no colour matrix or no signal.
+    scale; None when the frame carries no usable colour matrix (none, or one that cannot be
+    inverted) or no signal.
 
     Per CFA colour, the mean of mosaic - black over the whole frame (not clipped at 0, so read
     noise averages out), times the as-shot white-balance gains
@@ -85,8 +88,11 @@ def scene_colour(frame) -> np.ndarray | None:
             counts[colour] += plane.size
     camera = sums / np.maximum(counts, 1) / max(float(frame.white_level) - float(
         np.max(frame.black_level)), 1.0)
-    gains = white_balance_gains(frame.camera_wb, matrix)
-    colour = np.linalg.inv(srgb_to_camera_matrix(matrix)) @ (camera * gains)
+    try:
+        gains = white_balance_gains(frame.camera_wb, matrix)
+        colour = np.linalg.inv(srgb_to_camera_matrix(matrix)) @ (camera * gains)
+    except (ValueError, np.linalg.LinAlgError):
+        return None  # a matrix that maps no colour back (singular, a zero row sum)
     if not LUMA @ colour > 0:
         return None
     return colour
@@ -106,14 +112,22 @@ def match_mean_colour(rgb, target):
     """
     rgb = np.asarray(rgb)
     target = np.maximum(np.asarray(target, dtype=np.float64), 1e-9)
-    linear = libraw_to_linear(rgb)
-    mean = linear.reshape(-1, 3).mean(axis=0)
+    # Row bands keep the float64 temporaries small (a 12 MP frame whole would take ~1.5 GB).
+    bands = [slice(start, start + ROWS_PER_BAND) for start in range(0, rgb.shape[0],
+                                                                      ROWS_PER_BAND)]
+    total = np.zeros(3)
+    for band in bands:
+        total += libraw_to_linear(rgb[band]).reshape(-1, 3).sum(axis=0)
+    mean = total / max(rgb.shape[0] * rgb.shape[1], 1)
     if not LUMA @ mean > 1e-6:
         return rgb.astype(np.float32, copy=False), np.ones(3)
     gains = target * (LUMA @ mean) / (LUMA @ target) / np.maximum(mean, 1e-9)
     gains = np.clip(gains, *GAIN_LIMITS)
     gains *= (LUMA @ mean) / (LUMA @ (mean * gains))
-    return linear_to_libraw(linear * gains), gains
+    out = np.empty(rgb.shape, np.float32)
+    for band in bands:
+        out[band] = linear_to_libraw(libraw_to_linear(rgb[band]) * gains)
+    return out, gains
 
 
 def as_shot_colour(rgb, frame):

@@ -134,3 +134,36 @@ def test_lsid_evaluate_scores_either_colour_and_says_which(emulated, tmp_path):
     assert summaries["network"]["colour"] == "network"
     assert summaries["as-shot"]["colour"] == "as-shot"
     assert summaries["network"]["psnr"] != summaries["as-shot"]["psnr"]
+
+
+def test_bands_give_the_whole_frame_answer(monkeypatch):
+    # The output is converted in row bands (bounded memory); a frame taller than one band must
+    # get the gains and pixels of the whole-frame formula.
+    import lsid_keras.as_shot_colour as module
+
+    monkeypatch.setattr(module, "ROWS_PER_BAND", 7)
+    rng = np.random.default_rng(2)
+    rgb = rng.uniform(0, 1, (30, 11, 3)).astype(np.float32)
+    target = np.array([1.1, 1.0, 0.7])
+    out, gains = match_mean_colour(rgb, target)
+    linear = libraw_to_linear(rgb)
+    mean = linear.reshape(-1, 3).mean(axis=0)
+    expected = target * (LUMA @ mean) / (LUMA @ target) / mean
+    expected *= (LUMA @ mean) / (LUMA @ (mean * expected))
+    np.testing.assert_allclose(gains, expected, rtol=1e-12)
+    np.testing.assert_allclose(out, linear_to_libraw(linear * expected), atol=1e-7)
+
+
+def test_a_file_with_a_broken_colour_matrix_is_enhanced_as_one_without(tmp_path):
+    # A singular ColorMatrix used to end `lsid enhance` in a traceback (in the camera mapping);
+    # the reader now drops it, and the colour is left as the network made it.
+    from lsid_keras.raw import write_dng
+
+    mosaic = np.random.default_rng(0).integers(600, 3000, (64, 96)).astype(np.uint16)
+    path = write_dng(tmp_path / "broken.dng", mosaic, "RGGB", 512, 16383, camera_wb=(2, 1, 1.5),
+                     color_matrix=[[1, 0, 0], [1, 0, 0], [0, 0, 1]])
+    assert read_raw(path).xyz_to_camera is None
+    out = tmp_path / "out.png"
+    result = _cli("enhance", str(path), "-o", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert read_image(out).shape == (64, 96, 3)

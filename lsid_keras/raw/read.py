@@ -18,7 +18,8 @@ What is taken from LibRaw, and how:
   none (0). LibRaw stores it as float32; it is returned as the shortest decimal of that float32
   (1/25 s reads 0.04, not 0.03999999910593033).
 - xyz_to_camera: the first three rows of `rgb_xyz_matrix` (LibRaw's XYZ -> camera matrix for
-  D65, from its table or the DNG's ColorMatrix), None when LibRaw has none (all zeros).
+  D65, from its table or the DNG's ColorMatrix), None when LibRaw has none (all zeros) or the
+  file's cannot be used (not invertible: the colour code then leaves colour as it is).
 - orientation: `sizes.flip`, LibRaw's rotation for display: 0 none, 3 180 degrees, 5 90 degrees
   counter-clockwise, 6 90 degrees clockwise. The mosaic itself is never rotated.
 - iso: `other.iso_speed`, None when LibRaw reports 0.
@@ -265,13 +266,32 @@ def _exposure_time(raw: rawpy.RawPy) -> float | None:
     return float(str(np.float32(shutter)))
 
 
+def _usable_matrix(matrix) -> np.ndarray | None:
+    """`matrix` as a (3, 3) float64 XYZ -> camera matrix if the colour code can use it:
+    finite, invertible, and mapping sRGB white to a non-zero response in every channel
+    (`lsid_keras.raw.unprocess.srgb_to_camera_matrix` normalises by that); else None, so a
+    file with a broken ColorMatrix is handled like one without (colour left as it is)."""
+    from lsid_keras.raw.unprocess import SRGB_TO_XYZ
+
+    if matrix is None:
+        return None
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)):
+        return None
+    if abs(np.linalg.det(matrix)) < 1e-9 or np.any(np.abs((matrix @ SRGB_TO_XYZ).sum(axis=1))
+                                                   < 1e-9):
+        return None
+    return matrix
+
+
 def _xyz_to_camera(raw: rawpy.RawPy, path: str) -> np.ndarray | None:
     """LibRaw's XYZ -> camera matrix for the camera, else the DNG's own (`dng_color_matrix`):
-    LibRaw's table has none for cameras it does not know, such as many phones."""
+    LibRaw's table has none for cameras it does not know, such as many phones. None when
+    neither is usable (`_usable_matrix`)."""
     matrix = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]
     if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)) or not np.any(matrix):
-        return dng_color_matrix(path)
-    return matrix
+        return _usable_matrix(dng_color_matrix(path))
+    return _usable_matrix(matrix)
 
 
 def _iso(raw: rawpy.RawPy) -> float | None:
