@@ -53,7 +53,6 @@ public final class DngReader {
     private static final int COLOR_MATRIX_2 = 50722;
     private static final int CALIBRATION_ILLUMINANT_1 = 50778;
     private static final int CALIBRATION_ILLUMINANT_2 = 50779;
-    private static final int D65 = 21;
     private static final int CFA_PHOTOMETRIC = 32803;
     private static final int MAX_IFDS = 64;
     private static final int MAX_VALUES = 1 << 20;
@@ -337,25 +336,29 @@ public final class DngReader {
     }
 
     /**
-     * The XYZ -> camera matrix: ColorMatrix2 when its illuminant is D65 and ColorMatrix1's is
-     * not, else ColorMatrix1; null when the file has none.
+     * The XYZ -> camera matrix by {@link SensorColourTransform}'s rule (as
+     * {@code dng_color_matrix}: the daylight one of ColorMatrix1/2, else ColorMatrix2, else
+     * ColorMatrix1); null when the file has none.
      */
-    private double[][] colourMatrix(Map<Integer, Entry> first, Map<Integer, Entry> raw) {
+    private double[][] colourMatrix(Map<Integer, Entry> first, Map<Integer, Entry> raw)
+            throws LsidException {
         Map<Integer, Entry> tags = raw.containsKey(COLOR_MATRIX_1) ? raw : first;
-        double[] one = values(tags, COLOR_MATRIX_1);
-        double[] two = values(tags, COLOR_MATRIX_2);
-        double[] chosen = one;
-        if (two != null && two.length == 9 && scalar(tags, CALIBRATION_ILLUMINANT_2, 0) == D65
-                && scalar(tags, CALIBRATION_ILLUMINANT_1, 0) != D65) {
-            chosen = two;
-        }
-        if (chosen == null || chosen.length != 9) {
+        return SensorColourTransform.xyzToCamera(
+                calibration(tags, COLOR_MATRIX_1, CALIBRATION_ILLUMINANT_1),
+                calibration(tags, COLOR_MATRIX_2, CALIBRATION_ILLUMINANT_2), source);
+    }
+
+    private SensorColourTransform.Calibration calibration(Map<Integer, Entry> tags,
+            int matrixTag, int illuminantTag) throws LsidException {
+        double[] m = values(tags, matrixTag);
+        if (m == null || m.length != 9) {
             return null;
         }
-        return new double[][] {
-            {chosen[0], chosen[1], chosen[2]},
-            {chosen[3], chosen[4], chosen[5]},
-            {chosen[6], chosen[7], chosen[8]}};
+        double[] illuminant = values(tags, illuminantTag);
+        Integer code = illuminant == null || illuminant.length == 0 ? null
+                : (int) illuminant[0];
+        return new SensorColourTransform.Calibration(code, new double[][] {
+            {m[0], m[1], m[2]}, {m[3], m[4], m[5]}, {m[6], m[7], m[8]}}, null);
     }
 
     /** Black per position of the active area's top-left 2x2 cell (the pattern's origin). */
