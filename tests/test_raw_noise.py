@@ -180,3 +180,58 @@ def test_tukey_parameters_follow_the_calibration(calibration):
     assert residual.std() == pytest.approx(std, rel=0.05)
     gaussian = sample_noise_params(0, calibration)
     assert gaussian.read_shape is None
+
+
+def test_noise_extras_add_their_variance_and_keep_the_sensor_pattern():
+    """Column noise and the fixed pattern add their variances (`NoiseParams.variance`); the
+    fixed pattern and hot pixels are the same in two exposures of one sensor; a 12-bit ADC
+    leaves steps of 4 DN; a black-level error shifts the mean."""
+    from lsid_keras.raw.noise import NoiseParams
+
+    clean = np.full((400, 400), 4000.0)
+    params = NoiseParams(system_gain=1.0, read_sigma=2.0, row_sigma=0.0, column_sigma=3.0,
+                         fixed_pattern_sigma=4.0, pattern_seed=11)
+    out = simulate_short_exposure(clean, 10, 512, 16383, np.random.default_rng(0), params)
+    centred = out.astype(np.float64) - 512 - 400
+    assert centred.var() == pytest.approx(params.variance(400.0), rel=0.08)
+    assert centred.mean(axis=0).std() == pytest.approx(3.0, rel=0.2)  # columns
+    again = simulate_short_exposure(clean, 10, 512, 16383, np.random.default_rng(1), params)
+    pattern = np.corrcoef(centred.ravel(), again.astype(np.float64).ravel())[0, 1]
+    assert pattern == pytest.approx(16 / params.variance(400.0), abs=0.05)  # shared fixed part
+
+    hot = NoiseParams(1.0, 1.0, 0.0, hot_pixel_fraction=0.005, pattern_seed=3)
+    dark = np.zeros((200, 200))
+    a = simulate_short_exposure(dark, 100, 512, 16383, 0, hot) > 700
+    b = simulate_short_exposure(dark, 100, 512, 16383, 1, hot) > 700
+    assert 100 < a.sum() < 300 and np.array_equal(a, b)
+
+    step = NoiseParams(1.0, 3.0, 0.0, adc_step=4, black_offset=-2.0)
+    coarse = simulate_short_exposure(clean, 10, 512, 16383, 2, step).astype(np.int64)
+    assert np.all(coarse % 4 == 0)
+    assert coarse.mean() - 512 == pytest.approx(398.0, abs=0.5)
+
+
+def test_wide_family_spans_cameras_and_never_draws_the_held_out_one():
+    from lsid_keras.raw.noise import (
+        ELD_CANON_EOS700D,
+        WIDE_CALIBRATIONS,
+        sample_sensor_noise,
+    )
+
+    draws = [sample_sensor_noise(np.random.default_rng(i), "wide") for i in range(600)]
+    names = {d.calibration.name for d in draws}
+    assert {c.name for c in WIDE_CALIBRATIONS} | {"random heteroscedastic Gaussian"} == names
+    assert ELD_CANON_EOS700D.name not in names
+    assert {d.read_noise for d in draws} == {"gaussian", "tukey"}
+    for field, share in (("column_ratio", 0.25), ("fixed_pattern_ratio", 0.25),
+                         ("hot_pixel_fraction", 0.25), ("black_offset", 0.5)):
+        on = np.mean([getattr(d, field) != 0 for d in draws])
+        assert on == pytest.approx(share, abs=0.07), field
+    assert np.mean([d.adc_step == 4 for d in draws]) == pytest.approx(0.3, abs=0.07)
+    held = sample_sensor_noise(0, "held_out")
+    assert held.calibration is ELD_CANON_EOS700D and held.read_noise == "tukey"
+    camera = sample_sensor_noise(0, "camera")
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    assert camera.exposure_params(rng_a) == sample_noise_params(rng_b)  # the one-camera model
+    with pytest.raises(ValueError, match="noise family"):
+        sample_sensor_noise(0, "everything")
