@@ -127,6 +127,9 @@ def _cmd_synth(args):
             progress=not args.quiet,
             read_noise=args.read_noise,
             content=args.content,
+            noise_family=args.noise_family,
+            ratio_range=args.ratio_range,
+            random_ratios=args.random_ratios,
         )
     except (ValueError, FileNotFoundError, RawError) as err:
         raise UserError(str(err)) from None
@@ -554,7 +557,12 @@ def build_parser():
         "long exposure and physics-noise short exposures (x100/x250/x300) as DNG files, named "
         "and listed exactly like SID.",
     )
-    from lsid_keras.data.synth import CAMERA_CHOICES, CONTENT_CHOICES, READ_NOISE_CHOICES
+    from lsid_keras.data.synth import (
+        CAMERA_CHOICES,
+        CONTENT_CHOICES,
+        NOISE_FAMILIES,
+        READ_NOISE_CHOICES,
+    )
 
     def choices_help(choices):
         return "; ".join(f"{name}: {text}" for name, text in choices)
@@ -569,7 +577,17 @@ def build_parser():
                        "(default: mixed)")
     synth.add_argument("--read-noise", choices=[name for name, _ in READ_NOISE_CHOICES],
                        default="gaussian", help=f"{choices_help(READ_NOISE_CHOICES)} "
-                       "(default: gaussian)")
+                       "(default: gaussian; with --noise-family camera only)")
+    synth.add_argument("--noise-family", choices=[name for name, _ in NOISE_FAMILIES],
+                       default="camera", help=f"{choices_help(NOISE_FAMILIES)} "
+                       "(default: camera)")
+    synth.add_argument("--random-ratios", type=int, default=0, metavar="N",
+                       help="short exposures each training scene adds at ratios drawn "
+                       "log-uniformly from --ratio-range (default: 0; test and val scenes keep "
+                       "x100/x250/x300)")
+    synth.add_argument("--ratio-range", type=float, nargs=2, default=(1.0, 300.0),
+                       metavar=("LOW", "HIGH"), help="where --random-ratios are drawn, "
+                       "1 <= LOW <= HIGH <= 300 (default: 1 300; 1 is a clean input)")
     synth.add_argument("--cfa", help="Bayer order for Bayer cameras (RGGB, GRBG, GBRG, BGGR; "
                        "default RGGB) or 36 X-Trans letters for fuji (default: the X-T2's)")
     synth.add_argument("--scenes", type=_positive_int, default=12,

@@ -474,3 +474,46 @@ def test_brooks_camera_draws_a_new_matrix_per_scene(tmp_path, photos):
     assert len(matrices) == 3
     frame = read_raw(scenes[0][1])
     assert frame.black_level.max() == 512 and pack(frame).shape == (32, 48, 4)
+
+
+def test_training_scenes_draw_ratios_over_the_range_and_test_scenes_keep_sid_ratios(tmp_path):
+    from lsid_keras.data.sid_list import read_pair_list
+
+    summary = synthesize_dataset(tmp_path / "d", scenes=6, size=(64, 96), progress=False,
+                                 random_ratios=3, ratio_range=(1, 300), noise_family="wide")
+    record = json.load(open(tmp_path / "d" / "synth.json"))["datasets"]["Sony"]
+    assert record["parameters"]["random_ratios"] == 3
+    assert record["parameters"]["noise_family"] == "wide"
+    for scene in record["scenes"]:
+        ratios = [short["ratio"] for short in scene["short"]]
+        assert ratios[:3] == [100, 250, 300]
+        assert len(ratios) == (6 if scene["split"] == "train" else 3)
+        assert all(1 <= r <= 300 for r in ratios)
+        assert scene["sensor"]["calibration"]["name"] != "ELD CanonEOS700D"
+    drawn = [s["ratio"] for sc in record["scenes"] if sc["split"] == "train"
+             for s in sc["short"][3:]]
+    assert min(drawn) < 30 and len(set(drawn)) == len(drawn)
+    # The names carry each drawn ratio, as SID's do (within 0.1 %).
+    pairs = read_pair_list(summary["lists"]["train"])
+    listed = sorted(p.ratio for p in pairs)
+    assert np.allclose(listed, sorted(r for sc in record["scenes"] if sc["split"] == "train"
+                                      for r in (s["ratio"] for s in sc["short"])), rtol=1e-3)
+    # Rerunning continues: nothing is written again, the same ratios come out.
+    again = synthesize_dataset(tmp_path / "d", scenes=6, size=(64, 96), progress=False,
+                               random_ratios=3, ratio_range=(1, 300), noise_family="wide")
+    assert again["files_written"] == 0
+    plain = synthesize_dataset(tmp_path / "p", scenes=2, size=(64, 96), progress=False)
+    parameters = json.load(open(tmp_path / "p" / "synth.json"))["datasets"]["Sony"]["parameters"]
+    assert "random_ratios" not in parameters and "noise_family" not in parameters
+    assert plain["pairs"]["train"] == 3
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"random_ratios": 2, "ratio_range": (0.5, 10)}, "1 <= low <= high <= 300"),
+    ({"random_ratios": -1}, "random_ratios must be"),
+    ({"noise_family": "wide", "read_noise": "tukey"}, "draws the read-noise model itself"),
+    ({"noise_family": "loud"}, "noise_family must be one of"),
+])
+def test_bad_ratio_range_or_noise_family_is_refused(tmp_path, extra, message):
+    with pytest.raises(ValueError, match=message):
+        synthesize_dataset(tmp_path / "d", scenes=1, size=(64, 96), progress=False, **extra)

@@ -59,7 +59,13 @@ from lsid_keras.data.sid_list import amplification_ratio, parse_exposure_name
 from lsid_keras.raw.cameras import CAMERA_CHOICES, CameraSpec, camera_spec
 from lsid_keras.raw.dng import write_dng
 from lsid_keras.raw.errors import UnsupportedCFAError
-from lsid_keras.raw.noise import NoiseParams, sample_noise_params, simulate_short_exposure
+from lsid_keras.raw.noise import (
+    NOISE_FAMILIES,
+    NoiseParams,
+    SensorDraw,
+    sample_sensor_noise,
+    simulate_short_exposure,
+)
 from lsid_keras.raw.pack import BAYER, XTRANS, cfa_kind_of, cfa_name
 from lsid_keras.raw.unprocess import UnprocessParams, unprocess
 
@@ -81,6 +87,7 @@ READ_NOISE_CHOICES = (
 __all__ = [
     "CAMERA_CHOICES",
     "CONTENT_CHOICES",
+    "NOISE_FAMILIES",
     "READ_NOISE_CHOICES",
     "assign_photos",
     "split_summary",
@@ -114,8 +121,10 @@ CONTENT_CHOICES = (
 )
 _CONTENTS = tuple(name for name, _ in CONTENT_CHOICES)
 # SeedSequence spawn keys: scenes use (_SCENE_KEY, k), the photo order within split i
-# (_ORDER_KEY, i), dead-leaves images (_LEAVES_KEY, k).
-_SCENE_KEY, _ORDER_KEY, _LEAVES_KEY = 0, 1, 2
+# (_ORDER_KEY, i), dead-leaves images (_LEAVES_KEY, k), a scene's sensor from its noise family
+# (_SENSOR_KEY, k) and its drawn ratios (_RATIO_KEY, k); keys added later leave the draws of
+# the earlier ones as they were.
+_SCENE_KEY, _ORDER_KEY, _LEAVES_KEY, _SENSOR_KEY, _RATIO_KEY = 0, 1, 2, 3, 4
 _BAYER_ORDERS = ("RGGB", "GRBG", "GBRG", "BGGR")
 
 
@@ -207,6 +216,34 @@ def _ratios(ratios) -> tuple[float, ...]:
             f"at 300). Received: ratios={ratios!r}"
         )
     return values
+
+
+def _ratio_range(ratio_range, random_ratios) -> tuple[tuple[float, float] | None, int]:
+    if isinstance(random_ratios, bool) or not isinstance(random_ratios, (int, np.integer)) or (
+        not 0 <= random_ratios <= _MAX_BURST
+    ):
+        raise ValueError(f"random_ratios must be an integer in [0, {_MAX_BURST}]. "
+                         f"Received: random_ratios={random_ratios!r}")
+    if not random_ratios:
+        return None, 0
+    try:
+        low, high = (float(v) for v in ratio_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"ratio_range must be (low, high). Received: {ratio_range!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and 1 <= low <= high <= 300):
+        raise ValueError(f"ratio_range must satisfy 1 <= low <= high <= 300. Received: "
+                         f"ratio_range={ratio_range!r}")
+    return (low, high), int(random_ratios)
+
+
+def _noise_family(noise_family, read_noise) -> str:
+    names = [name for name, _ in NOISE_FAMILIES]
+    if noise_family not in names:
+        raise ValueError(f"noise_family must be one of {names}. Received: {noise_family!r}")
+    if noise_family != "camera" and read_noise != "gaussian":
+        raise ValueError(f"noise_family={noise_family!r} draws the read-noise model itself; "
+                         f"read_noise={read_noise!r} applies to noise_family='camera' only")
+    return noise_family
 
 
 def _read_noise(read_noise, spec: CameraSpec) -> str:
@@ -418,10 +455,17 @@ def _content(content) -> str:
 
 
 def _crop(photo: np.ndarray, size, origin, flip_vertical: bool, flip_horizontal: bool):
-    """A `size` crop of `photo` at fractional `origin`, enlarged first if the photo is smaller."""
+    """A `size` crop of `photo` at fractional `origin`, turned a quarter if that needs less
+    enlarging, and enlarged first if the photo is still smaller."""
     height, width = size
     rows, cols = photo.shape[:2]
     scale = max(height / rows, width / cols)
+    if scale > 1 and max(height / cols, width / rows) < scale:
+        # A portrait photo in a landscape frame (or the reverse) is turned rather than enlarged
+        # more than it must be: enlarging blurs the detail the network should learn to keep.
+        photo = np.rot90(photo)
+        rows, cols = cols, rows
+        scale = max(height / rows, width / cols)
     if scale > 1:
         from skimage.transform import resize
 
@@ -452,6 +496,8 @@ class _Scene:
     flip_vertical: bool
     flip_horizontal: bool
     camera: UnprocessParams
+    sensor: SensorDraw
+    ratios: tuple[float, ...]  # the dataset's ratios, then the scene's drawn ones
     noise: tuple[NoiseParams, ...]
     noise_rngs: tuple[np.random.Generator, ...]  # positioned after the noise parameter draws
 
@@ -473,20 +519,45 @@ def _scene_photo(split: str, number: int, content: str, photo_splits, orders) ->
     return photos[orders[split][index % len(photos)]]
 
 
+def _drawn_ratios(seed, k, ratio_range, count) -> tuple[float, ...]:
+    """Scene k's `count` ratios, log-uniform in `ratio_range`, each rounded to what its
+    short-exposure name recovers (`_exposure_label`)."""
+    if not count:
+        return ()
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_RATIO_KEY, k)))
+    low, high = (math.log(v) for v in ratio_range)
+    ratios = []
+    for value in np.exp(rng.uniform(low, high, size=count)):
+        label = _exposure_label(LONG_EXPOSURE / value, value)
+        ratios.append(amplification_ratio(float(label), LONG_EXPOSURE))
+    return tuple(ratios)
+
+
 def _plan_scene(
-    k, seed, photo_splits, orders, schedule, n_ratios, spec, read_noise, content
+    k, seed, photo_splits, orders, schedule, ratios, spec, read_noise, content,
+    noise_family="camera", ratio_range=None, random_ratios=0,
 ) -> _Scene:
-    """Every random draw of scene k, from seeds that depend on (seed, k) only."""
+    """Every random draw of scene k, from seeds that depend on (seed, k) only.
+
+    Training scenes add `random_ratios` ratios drawn from `ratio_range` to `ratios`; test and
+    val scenes keep `ratios`, so their per-ratio figures compare across datasets.
+    """
+    split, number = schedule[k]
+    if split == "train":
+        ratios = tuple(ratios) + _drawn_ratios(seed, k, ratio_range, random_ratios)
     content_seed, *noise_seeds = np.random.SeedSequence(seed, spawn_key=(_SCENE_KEY, k)).spawn(
-        1 + n_ratios
+        1 + len(ratios)
     )
     rng = np.random.default_rng(content_seed)
     origin = tuple(float(v) for v in rng.random(2))
     flip_vertical, flip_horizontal = (bool(v) for v in rng.random(2) < 0.5)
     camera = spec.sample_unprocess_params(rng)
+    sensor = sample_sensor_noise(
+        np.random.SeedSequence(seed, spawn_key=(_SENSOR_KEY, k)), noise_family, spec.noise,
+        read_noise,
+    )
     noise_rngs = tuple(np.random.default_rng(s) for s in noise_seeds)
-    noise = tuple(sample_noise_params(r, spec.noise, read_noise) for r in noise_rngs)
-    split, number = schedule[k]
+    noise = tuple(sensor.exposure_params(r) for r in noise_rngs)
     return _Scene(
         index=k,
         scene_id=_SET_DIGIT[split] * 10000 + number,
@@ -497,6 +568,8 @@ def _plan_scene(
         flip_vertical=flip_vertical,
         flip_horizontal=flip_horizontal,
         camera=camera,
+        sensor=sensor,
+        ratios=tuple(ratios),
         noise=noise,
         noise_rngs=noise_rngs,
     )
@@ -530,6 +603,9 @@ def synthesize_dataset(
     progress: bool = True,
     read_noise: str = "gaussian",
     content: str = "mixed",
+    noise_family: str = "camera",
+    ratio_range=(1, 300),
+    random_ratios: int = 0,
 ) -> dict:
     """Write a synthetic SID-style dataset of clean 10 s long and noisy short exposures (DNG).
 
@@ -571,6 +647,16 @@ def synthesize_dataset(
         content: "mixed" (default: training scenes alternate the training photos and seeded
             dead-leaves images, `lsid_keras.data.dead_leaves`; test and val scenes are their
             own held-out photos), "photos" or "dead_leaves"; see `CONTENT_CHOICES`.
+        noise_family: where each scene's sensor noise comes from (`NOISE_FAMILIES`):
+            "camera" (default: the camera's own ELD calibration with `read_noise`, as SID's
+            emulation), "wide" (per scene one of several calibrated cameras or a random
+            heteroscedastic sensor, with column noise, fixed pattern, hot pixels, black-level
+            error and 12-bit steps at random; the camera's colour stays) or "held_out" (ELD's
+            Canon EOS 700D, which "wide" never draws: for cross-noise test sets).
+        ratio_range: (low, high) in [1, 300], where `random_ratios` are drawn log-uniformly.
+        random_ratios: short exposures each training scene adds to `ratios`, at ratios drawn
+            from `ratio_range` (0: none). Ratio 1 is a clean, normally exposed input. Test and
+            val scenes keep `ratios` only, so their per-ratio figures stay comparable.
 
     Returns:
         dict with "out_dir", "camera" (folder name), "camera_name", "cfa", "scenes", "pairs"
@@ -590,6 +676,8 @@ def synthesize_dataset(
     start = time.monotonic()
     spec = camera_spec(camera)
     read_noise = _read_noise(read_noise, spec)
+    noise_family = _noise_family(noise_family, read_noise)
+    ratio_range, random_ratios = _ratio_range(ratio_range, random_ratios)
     pattern = _cfa(cfa, spec)
     height, width = _size(size, spec)
     ratios = _ratios(ratios)
@@ -615,7 +703,6 @@ def synthesize_dataset(
 
     labels = [_exposure_label(LONG_EXPOSURE / r, r) for r in ratios]
     short_exposures = [float(label) for label in labels]
-    bursts = [labels[:j].count(label) for j, label in enumerate(labels)]
     long_label = f"{LONG_EXPOSURE:g}"
     parameters = {
         "format_version": _FORMAT_VERSION,
@@ -634,6 +721,12 @@ def synthesize_dataset(
         "images": [os.path.basename(p) for p in photos],
         "content": content,
     }
+    # Recorded only when used, so datasets made before these options compare equal on rerun.
+    if noise_family != "camera":
+        parameters["noise_family"] = noise_family
+    if random_ratios:
+        parameters["ratio_range"] = list(ratio_range)
+        parameters["random_ratios"] = random_ratios
 
     out_dir = os.fspath(out_dir)
     short_dir = os.path.join(out_dir, spec.folder, "short")
@@ -677,14 +770,20 @@ def synthesize_dataset(
     for k in progress_bar(range(scenes), desc=f"synth {spec.folder}", unit="scene",
                           disable=not progress):
         scene = _plan_scene(
-            k, seed, photo_splits, orders, schedule, len(ratios), spec, read_noise, content
+            k, seed, photo_splits, orders, schedule, ratios, spec, read_noise, content,
+            noise_family, ratio_range, random_ratios,
         )
         stem = f"{scene.scene_id:05d}"
         long_name = f"{stem}_00_{long_label}s{_EXTENSION}"
         long_path = os.path.join(long_dir, long_name)
+        scene_labels = labels + [
+            _exposure_label(LONG_EXPOSURE / r, r) for r in scene.ratios[len(ratios):]
+        ]
+        scene_exposures = [float(label) for label in scene_labels]
+        bursts = [scene_labels[:j].count(label) for j, label in enumerate(scene_labels)]
         short_names = [
             f"{stem}_{burst:02d}_{label}s{_EXTENSION}"
-            for burst, label in zip(bursts, labels, strict=True)
+            for burst, label in zip(bursts, scene_labels, strict=True)
         ]
         short_paths = [os.path.join(short_dir, name) for name in short_names]
         missing = [not os.path.exists(p) for p in [long_path, *short_paths]]
@@ -725,7 +824,7 @@ def synthesize_dataset(
                     continue
                 short_dn = simulate_short_exposure(
                     clean_dn,
-                    LONG_EXPOSURE / short_exposures[j],
+                    LONG_EXPOSURE / scene_exposures[j],
                     spec.black_level,
                     spec.white_level,
                     scene.noise_rngs[j],
@@ -737,7 +836,7 @@ def synthesize_dataset(
                     pattern,
                     spec.black_level,
                     spec.white_level,
-                    exposure_time=short_exposures[j],
+                    exposure_time=scene_exposures[j],
                     **metadata,
                 )
                 written += 1
@@ -750,9 +849,9 @@ def synthesize_dataset(
             shorts.append(
                 {
                     "path": relative_short,
-                    "exposure": short_exposures[j],
-                    "ratio": ratios[j],
-                    "simulated_ratio": LONG_EXPOSURE / short_exposures[j],
+                    "exposure": scene_exposures[j],
+                    "ratio": scene.ratios[j],
+                    "simulated_ratio": LONG_EXPOSURE / scene_exposures[j],
                     "noise": scene.noise[j].as_dict(),
                 }
             )
@@ -767,6 +866,7 @@ def synthesize_dataset(
                 "flip_vertical": scene.flip_vertical,
                 "flip_horizontal": scene.flip_horizontal,
                 "camera": scene.camera.as_dict(),
+                **({} if noise_family == "camera" else {"sensor": scene.sensor.as_dict()}),
                 "long": relative_long,
                 "short": shorts,
             }
