@@ -150,3 +150,11 @@ def write_text_atomic(path, text):
 def write_json_atomic(path, data):
     """Writes `data` as indented JSON to `path` atomically."""
     write_text_atomic(path, json.dumps(data, indent=1) + "\n")
+
+
+def copy_file_atomic(source, path):
+    """Copies the file `source` to `path` atomically (a killed copy leaves `path` as it was)."""
+    import shutil
+
+    with atomic_output(path) as temporary:
+        shutil.copyfile(source, temporary)

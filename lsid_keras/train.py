@@ -25,7 +25,10 @@ Rerunning is safe, whatever stopped the run:
 - after the last epoch, the same command says so and returns without touching the model;
 - other settings on the same `out` folder are refused (naming the settings that differ)
   unless `overwrite` is set, which clears the old run first. Only `RUNTIME_SETTINGS` may change
-  between the runs of one model.
+  between the runs of one model;
+- on a new machine, where `out` is gone, `resume_from` names a resume state saved with
+  `save_resume_state` (weights, optimiser state, epoch, settings and log; the project commits
+  its shipped model's): the run continues from it instead of starting over.
 Nothing is created in `out` until the settings, the cache and the model have been checked.
 """
 
@@ -58,9 +61,14 @@ PAPER_EPOCHS = 4000
 FINETUNE_EPOCHS = 100
 #: Settings that may differ between the runs that continue one training (they change how it
 #: is run or shown, not what is trained); any other difference is another training.
-RUNTIME_SETTINGS = ("out", "max_minutes", "verbose", "image_every", "jit_compile", "overwrite")
+RUNTIME_SETTINGS = ("out", "max_minutes", "verbose", "image_every", "jit_compile", "overwrite",
+                    "resume_from")
 #: Settings holding file paths, stored absolute so a rerun from another folder compares equal.
-_PATH_SETTINGS = ("cache", "init_model")
+_PATH_SETTINGS = ("cache", "init_model", "resume_from")
+#: The files of a resume state (`save_resume_state`): Keras' BackupAndRestore weights (model
+#: and optimiser variables) and epoch, the run's settings and its per-epoch log.
+RESUME_FILES = ("latest.weights.h5", "training_metadata.json", "config.json",
+                "training_log.csv")
 
 
 class TrainingDiverged(LsidError, RuntimeError):
@@ -111,6 +119,9 @@ class TrainConfig:
             `max_minutes` budget, for open-ended epoch counts).
         overwrite: discard a previous run in `out` made with other settings (or finished) and
             start again; without it such a run is refused.
+        resume_from: a resume state folder (`save_resume_state`) to continue from when `out`
+            holds no run yet (e.g. on a new machine); its settings must equal these but for
+            file paths and runtime settings. Ignored when `out` holds a run.
     """
 
     cache: str = ""
@@ -143,6 +154,7 @@ class TrainConfig:
     jit_compile: bool = False
     verbose: int | str = "auto"
     overwrite: bool = False
+    resume_from: str | None = None
     _resolved: bool = field(default=False, repr=False)
 
     def resolved(self):
@@ -361,6 +373,80 @@ def _previous_run(config, work, out):
     return done
 
 
+def _identity(settings):
+    """Settings that identify a training across machines: no runtime settings, no paths."""
+    return {k: v for k, v in settings.items()
+            if k not in RUNTIME_SETTINGS and k not in _PATH_SETTINGS}
+
+
+def _seed_from_resume_state(config, work, out):
+    """Puts the resume state `config.resume_from` into a new run folder; returns its epoch.
+
+    Raises:
+        ValueError: the folder lacks a file, or it was saved from a run with other settings.
+    """
+    source = config.resume_from
+    missing = [name for name in RESUME_FILES[:3]
+               if not os.path.isfile(os.path.join(source, name))]
+    if missing:
+        raise ValueError(f"{source}: not a resume state (missing {', '.join(missing)}); "
+                         "save one with lsid_keras.train.save_resume_state")
+    try:
+        with open(os.path.join(source, "config.json"), encoding="utf-8") as file:
+            saved = json.load(file)
+        with open(os.path.join(source, "training_metadata.json"), encoding="utf-8") as file:
+            epoch = int(json.load(file)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{source}: unreadable resume state ({error})") from None
+    defaults = TrainConfig()
+    current = _identity(config.to_dict())
+    differing = [k for k in current if saved.get(k, getattr(defaults, k)) != current[k]]
+    if differing:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {current[k]!r}" for k in differing)
+        raise ValueError(f"{source}: a resume state of a run with other settings ({detail})")
+    from lsid_keras.atomic import copy_file_atomic
+
+    backup = os.path.join(work, "backup")
+    os.makedirs(backup, exist_ok=True)
+    for name in RESUME_FILES[:2]:
+        copy_file_atomic(os.path.join(source, name), os.path.join(backup, name))
+    log = os.path.join(source, "training_log.csv")
+    if os.path.isfile(log):
+        copy_file_atomic(log, os.path.join(work, "training_log.csv"))
+    write_json_atomic(os.path.join(out, "config.json"), config.to_dict())
+    return epoch
+
+
+def save_resume_state(out, dest):
+    """Copies the resume state of the run in `out` (its last finished epoch: weights with the
+    optimiser's variables, epoch, settings, log) into `dest`, for `resume_from` on another
+    machine. Pause the training (or call between epochs) so the backup is not being written.
+
+    Returns:
+        The epoch saved.
+
+    Raises:
+        ValueError: `out` holds no resumable run.
+    """
+    from lsid_keras.atomic import copy_file_atomic
+
+    backup = os.path.join(out, "backup")
+    sources = {"latest.weights.h5": backup, "training_metadata.json": backup,
+               "config.json": out, "training_log.csv": out}
+    missing = [name for name, folder in sources.items()
+               if not os.path.isfile(os.path.join(folder, name))]
+    if missing:
+        raise ValueError(f"{out}: no resume state to save (missing {', '.join(missing)})")
+    epoch = _epochs_done(out)
+    os.makedirs(dest, exist_ok=True)
+    for name, folder in sources.items():
+        copy_file_atomic(os.path.join(folder, name), os.path.join(dest, name))
+    if _epochs_done(out) != epoch:
+        raise ValueError(f"{out}: an epoch ended while its state was copied; pause the "
+                         "training and save again")
+    return epoch
+
+
 def train(config=None, **settings):
     """Trains a model as `config` says (or `TrainConfig(**settings)`); returns a `TrainResult`.
 
@@ -392,6 +478,10 @@ def train(config=None, **settings):
     work = out if chief else os.path.join(out, f".worker-{index}")
     model_path = os.path.join(work, "model.keras")
     done = _previous_run(config, work, out)
+    if done == 0 and config.resume_from and not any(
+        os.path.exists(path) for path in _run_files(work, out)
+    ):
+        done = _seed_from_resume_state(config, work, out)
     if done >= config.epochs:
         return TrainResult(model_path, done, {}, "finished", config.epochs)
 

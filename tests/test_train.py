@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -303,3 +304,47 @@ def test_budget_progress_off_a_terminal_is_a_few_whole_lines(monkeypatch, capsys
     budget.on_train_end()
     lines = stream.getvalue().splitlines()
     assert "\r" not in stream.getvalue() and 1 <= len(lines) <= 3, lines
+
+
+def _weights(out):
+    return keras.models.load_model(os.path.join(out, "model.keras"), compile=False).get_weights()
+
+
+def test_resume_state_continues_on_a_new_machine_with_weights_and_optimiser(
+    cache, tmp_path, capsys
+):
+    """A run paused after one epoch is saved with `save_resume_state`; a new run folder given
+    `--resume-from` it (the run folder gone, as on a new machine) trains exactly what the
+    original folder's own rerun trains, and not what a restart from the weights alone (no
+    optimiser state) trains."""
+    from lsid_keras.train import save_resume_state
+
+    settings = ["--cache", cache, "--model", "sid", "--epochs", "3", *TINY]
+    first = str(tmp_path / "first")
+    # Epoch 0, then the budget pauses (it never cuts a training's first epoch).
+    assert main(["train", "--out", first, "--max-minutes", "0.001", *settings]) == 0
+    state = str(tmp_path / "state")
+    assert save_resume_state(first, state) == 1
+    shutil.copytree(first, str(tmp_path / "first-copy"))
+
+    moved = str(tmp_path / "moved")
+    assert main(["train", "--out", moved, "--resume-from", state, *settings]) == 0
+    assert _logged_epochs(moved) == [0, 1, 2] and _backup_epoch(moved) == 3
+    same = str(tmp_path / "first-copy")
+    assert main(["train", "--out", same, *settings]) == 0  # the original folder's own rerun
+    for a, b in zip(_weights(moved), _weights(same), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+    fresh = str(tmp_path / "fresh")  # the same weights, a new optimiser
+    assert main(["train", "--out", fresh, "--init-model", os.path.join(first, "model.keras"),
+                 *settings]) == 0
+    assert max(np.abs(a - b).max() for a, b in zip(_weights(moved), _weights(fresh),
+                                                    strict=True)) > 1e-4
+    capsys.readouterr()
+
+    # A resume state of other settings is refused in one line, and nothing is created.
+    other = str(tmp_path / "other")
+    assert main(["train", "--out", other, "--resume-from", state, *settings, "--width",
+                 "4"]) == 2
+    assert "other settings (width: 2 -> 4)" in capsys.readouterr().err
+    assert not os.path.exists(os.path.join(other, "backup"))
