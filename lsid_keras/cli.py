@@ -144,6 +144,40 @@ def _cmd_synth(args):
     return 0
 
 
+def _cmd_photos(args):
+    from lsid_keras.data import photo_sets
+
+    if args.list:
+        print(photo_sets.describe_photo_sets())
+        return 0
+    if not args.names:
+        raise UserError("name the photo sets to fetch (see `lsid photos --list`), or 'train' "
+                        "or 'evaluation' for all sets of that purpose")
+    if not args.out:
+        raise UserError("--out DIR is required: the folder to fill with photos")
+    try:
+        names = photo_sets.resolve_set_names(args.names)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    purposes = {photo_sets.PHOTO_SETS[n].purpose for n in names}
+    if len(purposes) > 1:
+        raise UserError("training and evaluation sets cannot share one folder (evaluation "
+                        "photos must never reach training); fetch them with separate --out")
+    for name in names:
+        try:
+            summary = photo_sets.download_photo_set(
+                name, args.out, progress=not args.quiet, source_dir=args.source,
+                timeout=args.timeout,
+            )
+        except (ValueError, photo_sets.PhotoSetError) as err:
+            raise UserError(str(err)) from None
+        except OSError as err:
+            raise UserError(f"{args.out}: {err.strerror or err}") from None
+        print(f"{name}: {summary['photos']} photos ({summary['kept']} kept, "
+              f"{summary['copied']} copied, {summary['downloaded']} downloaded) -> {args.out}")
+    return 0
+
+
 def _setting(text):
     """A config value from the command line: none/null, an int, a float, or a string."""
     if text.lower() in ("none", "null"):
@@ -598,6 +632,30 @@ def build_parser():
                        "of 32 (Bayer) or 96 (X-Trans) (default: 512x768 Bayer, 576x768 X-Trans)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_cmd_synth)
+
+    photos = sub.add_parser(
+        "photos",
+        help="fetch public natural-photo sets for `lsid synth --images` (pinned sha256); "
+        "evaluation sets (Set5, Set14, Urban100) are reserved from training",
+        description="Fills a folder with registered photo sets, every file checked against "
+        "its pinned sha256: files already there are kept, files found under --from are "
+        "copied, the rest are downloaded from their pinned commit. Resumable; rerunning "
+        "fetches only what is missing.",
+    )
+    photos.add_argument("names", nargs="*", metavar="NAME",
+                        help="photo sets (see --list), or 'train' / 'evaluation' for every "
+                        "set of that purpose")
+    photos.add_argument("--out", metavar="DIR", help="photo folder to fill (created)")
+    photos.add_argument("--from", dest="source", action="append", metavar="DIR",
+                        help="local folder to copy photos from when their sha256 matches, "
+                        "looked up by repository path or file name (e.g. a repository "
+                        "snapshot exported with `git archive`); repeatable")
+    photos.add_argument("--list", action="store_true",
+                        help="list the registered sets with purpose, photo count and source")
+    photos.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds to wait for the server per request (default: 60)")
+    photos.add_argument("--quiet", action="store_true", help="no progress bar")
+    photos.set_defaults(func=_cmd_photos)
 
     evaluate = sub.add_parser(
         "evaluate", help="PSNR/SSIM on a SID list with the reference protocol",
