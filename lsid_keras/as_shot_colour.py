@@ -14,8 +14,9 @@ pixels), white-balanced with the as-shot multipliers and taken to linear sRGB wi
 colour matrix exactly as LibRaw renders the ground truth (`lsid_keras.raw.develop`). The output
 is then given per-channel gains, in linear light, that bring its mean colour to that colour
 while keeping its mean luminance: a global white-balance correction, so the network's
-denoising, detail and tone stay as they are. It needs the file's colour matrix (DNGs and the
-cameras LibRaw knows); without one the output is left as the network made it.
+denoising, detail and tone stay as they are. A file without a colour matrix gets the colour
+LibRaw renders it with: camera RGB times the as-shot white balance, taken as linear sRGB
+(`lsid_keras.raw.colour.rendering_xyz_to_camera`).
 
 Tiled and untiled runs give one picture: the gains are computed once on the stitched frame.
 """
@@ -55,13 +56,14 @@ def linear_to_libraw(linear) -> np.ndarray:
 
 def scene_colour(frame) -> np.ndarray | None:
     """The frame's mean colour in linear sRGB as LibRaw's as-shot rendering gives it, up to
-    scale; None when the frame carries no usable colour matrix (none, or one that cannot be
-    inverted) or no signal.
+    scale; None when the frame has no signal or its matrix maps no colour back.
 
     Per CFA colour, the mean of mosaic - black over the whole frame (not clipped at 0, so read
     noise averages out), times the as-shot white-balance gains
     (`lsid_keras.raw.colour.white_balance_gains`), times LibRaw's camera -> sRGB matrix (the
-    inverse of the row-normalised sRGB -> camera matrix of the file's XYZ -> camera matrix).
+    inverse of the row-normalised sRGB -> camera matrix of the file's XYZ -> camera matrix;
+    the identity for a file without one, as LibRaw renders it:
+    `lsid_keras.raw.colour.rendering_xyz_to_camera`).
 
     Args:
         frame: a `lsid_keras.raw.RawFrame` (its mosaic, cfa, black_level, camera_wb and
@@ -70,12 +72,10 @@ def scene_colour(frame) -> np.ndarray | None:
     Returns:
         (3,) float64 linear sRGB, or None.
     """
-    from lsid_keras.raw.colour import white_balance_gains
+    from lsid_keras.raw.colour import rendering_xyz_to_camera, white_balance_gains
     from lsid_keras.raw.unprocess import srgb_to_camera_matrix
 
-    matrix = getattr(frame, "xyz_to_camera", None)
-    if matrix is None:
-        return None
+    matrix = rendering_xyz_to_camera(frame)
     mosaic = frame.mosaic
     n = frame.cfa.shape[0]
     sums, counts = np.zeros(3), np.zeros(3)
@@ -132,8 +132,8 @@ def match_mean_colour(rgb, target):
 
 def as_shot_colour(rgb, frame):
     """`(rgb, gains)`: the network's output for `frame` given the as-shot colour
-    (`scene_colour`, `match_mean_colour`); `(rgb, None)` unchanged when the frame carries no
-    colour matrix."""
+    (`scene_colour`, `match_mean_colour`); `(rgb, None)` unchanged when the frame has no
+    colour to measure (no signal)."""
     target = scene_colour(frame)
     if target is None:
         return np.asarray(rgb, dtype=np.float32), None

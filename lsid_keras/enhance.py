@@ -387,8 +387,8 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
         tile, halo: largest tile and halo in packed pixels (see `tiling_for`; None: the
             defaults, or the model card's).
         colour: "as-shot" (default) gives the output the colour of the camera's as-shot white
-            balance (`lsid_keras.as_shot_colour`; left as the network made it when the file
-            has no colour matrix); "network" keeps the network's colour.
+            balance (`lsid_keras.as_shot_colour`; for a file without a colour matrix, the
+            colour LibRaw renders it with); "network" keeps the network's colour.
 
     The frame is mapped into the model's training camera's colour space first when it comes
     from another camera (`network_input`). The image is returned as the sensor reads it; the

@@ -39,7 +39,8 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
   for the Java DNG reader (the app opens DNGs picked from storage with it).
 - `colour.json` + `colour_input.npy` / `colour_mapped.npy`: the 3x3 camera-to-camera matrix of
   `lsid_keras.raw.colour` from an emulated Nikon D850 into the alpha 7S II, and a packed frame
-  mapped by it.
+  mapped by it; and the matrices of frames without a colour matrix (LibRaw's rule: camera RGB
+  x white balance taken as sRGB) into the alpha 7S II, white-balanced (gains 1) and not.
 - `as_shot.json` + `as_shot_<case>_mosaic.npy` (uint16 DN) / `as_shot_<case>_rgb.npy` /
   `as_shot_<case>_out.npy` (float32): `lsid_keras.as_shot_colour`'s `scene_colour` of small
   Bayer frames (per-position black levels, mosaic partly below black; as-shot multipliers or
@@ -380,7 +381,8 @@ def dng_case(files):
 
 def colour_case(files):
     from lsid_keras.raw.cameras import camera_spec
-    from lsid_keras.raw.colour import apply_to_packed, camera_to_camera_matrix
+    from lsid_keras.raw.colour import apply_to_packed, camera_to_camera_matrix, mapping_for
+    from lsid_keras.raw.read import RawFrame
 
     source = camera_spec("nikon").xyz_to_camera
     target = camera_spec("sony").xyz_to_camera
@@ -389,11 +391,20 @@ def colour_case(files):
     packed = (np.random.default_rng(9).random((6, 7, 4)) * 0.8).astype(np.float32)
     files["colour_input.npy"] = _npy(packed.astype("<f4"))
     files["colour_mapped.npy"] = _npy(apply_to_packed(packed, matrix, "bayer").astype("<f4"))
+    # Frames without a colour matrix, mapped by LibRaw's rule (camera RGB x white balance taken
+    # as sRGB): white-balanced data (gains 1) and raw data with as-shot gains.
+    without = []
+    for wb in ([1.0, 1.0, 1.0], [2.0, 1.0, 1.6]):
+        frame = RawFrame(mosaic=np.zeros((2, 2), np.uint16), cfa=[[0, 1], [1, 2]],
+                         black_level=0, white_level=1, camera_wb=wb)
+        without.append({"as_shot_gains": wb,
+                        "matrix": mapping_for(frame, "sony").tolist()})
     files["colour.json"] = _json({
         "source_xyz_to_camera": np.asarray(source).tolist(),
         "target_xyz_to_camera": np.asarray(target).tolist(),
         "as_shot_gains": gains, "matrix": matrix.tolist(),
         "packed": "colour_input.npy", "mapped": "colour_mapped.npy",
+        "without_matrix": without,
     })
 
 

@@ -65,9 +65,8 @@ def _frame(matrix, wb=(2.0, 1.0, 1.5, 0.0)):
 def test_nothing_is_mapped_for_the_same_or_an_unknown_camera():
     packed = np.full((2, 2, 4), 0.3, np.float32)
     assert mapping_for(_frame(SONY.xyz_to_camera), "sony") is None
-    assert mapping_for(_frame(None), "sony") is None
     assert mapping_for(_frame(NIKON.xyz_to_camera), None) is None
-    same, matrix = to_training_camera(packed, _frame(None), "sony")
+    same, matrix = to_training_camera(packed, _frame(NIKON.xyz_to_camera), None)
     assert same is packed and matrix is None
     mapped, matrix = to_training_camera(packed, _frame(NIKON.xyz_to_camera), "sony")
     assert matrix.shape == (3, 3) and not np.allclose(mapped, packed)
@@ -94,3 +93,29 @@ def test_the_model_card_carries_the_training_cameras_matrix():
     assert told["name"] == "fuji" and not told["assumed"]
     assert assumed["name"] == "sony" and assumed["assumed"]
     np.testing.assert_array_equal(assumed["xyz_to_camera"], SONY.xyz_to_camera)
+
+
+@pytest.mark.parametrize("wb", [(1.0, 1.0, 1.0, 0.0), (2.0, 1.0, 1.6, 0.0)])
+def test_a_frame_without_a_matrix_is_mapped_by_the_rule_libraw_renders_it_with(wb):
+    # LibRaw renders a RAW without a colour matrix as camera RGB x white balance = linear sRGB.
+    # So camera values c / wb stand for the linear sRGB colour c under the light whose white
+    # is 1 / wb; for white-balanced data (wb 1) that is sRGB's own D65 white. The Sony sees
+    # that colour as rows-normalised(M_sony @ sRGB->XYZ) @ c / (its gains for that light):
+    # spelled out here from the matrices, not through camera_to_camera_matrix.
+    from lsid_keras.raw.unprocess import SRGB_TO_XYZ
+
+    rng = np.random.default_rng(4)
+    srgb = rng.uniform(0.05, 0.8, size=(6, 8, 3))
+    gains = np.asarray(wb[:3])
+    source = _packed(srgb / gains)
+    to_sony = SONY.xyz_to_camera @ SRGB_TO_XYZ
+    to_sony /= to_sony.sum(axis=1, keepdims=True)
+    white = SONY.xyz_to_camera @ SRGB_TO_XYZ @ (1.0 / gains)  # the Sony's raw of that white
+    sony_gains = white[1] / white
+    expected = _packed(srgb @ to_sony.T / sony_gains)
+    matrix = mapping_for(_frame(None, wb), "sony")
+    assert matrix is not None
+    np.testing.assert_allclose(apply_to_packed(source, matrix, "bayer"), expected, atol=1e-5)
+    if wb[0] == 1.0:  # pre-balanced data: the Sony's own gains for a D65 white
+        d65 = SONY.xyz_to_camera @ [0.95047, 1.0, 1.08883]
+        np.testing.assert_allclose(sony_gains, d65[1] / d65, rtol=1e-3)

@@ -26,9 +26,15 @@ their own noise) and a flat patch is mapped by exactly A. The result is clipped 
 What it does not fix: noise (another sensor's read/shot noise and its black-level
 behaviour differ from what the network saw), spectral responses that no 3x3 matrix relates
 (the matrices are Adobe's least-squares fits for one illuminant), saturated highlights (a
-clipped channel stays wrong), and white balance the file does not record. Files without an
-XYZ -> camera matrix (LibRaw knows none for the camera, no DNG ColorMatrix) are left as they
-are.
+clipped channel stays wrong), and white balance the file does not record.
+
+Files without an XYZ -> camera matrix (LibRaw knows none for the camera, no DNG ColorMatrix,
+or one that cannot be inverted) are mapped by the rule LibRaw develops them with: its camera ->
+sRGB matrix stays the identity, so white-balanced camera RGB is taken as linear sRGB. That is
+the camera whose XYZ -> camera matrix is XYZ -> linear sRGB (`SRGB_AS_CAMERA`), and the formula
+above applies unchanged (`N_s` is then the identity): a file whose data is already
+white-balanced (gains 1, 1, 1) reaches the network as the training camera's raw of a D65 scene,
+not as raw values of no camera the network knows (which came out deep magenta).
 
 NumPy only; no Keras, no TensorFlow.
 """
@@ -37,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lsid_keras.raw.unprocess import srgb_to_camera_matrix
+from lsid_keras.raw.unprocess import SRGB_TO_XYZ, srgb_to_camera_matrix
 
 #: Colour (0 R, 1 G, 2 B) of each packed channel (`lsid_keras.raw.pack`).
 CHANNEL_COLOURS = {
@@ -49,6 +55,11 @@ CHANNEL_COLOURS = {
 DEFAULT_TRAINING_CAMERA = {"bayer": "sony", "xtrans": "fuji"}
 # Two matrices closer than this (per entry) are the same camera: nothing to map.
 _SAME_CAMERA_ATOL = 1e-4
+#: The XYZ -> camera matrix LibRaw develops a RAW without one with: XYZ -> linear sRGB (LibRaw
+#: leaves its camera -> sRGB matrix at the identity, so camera RGB times the white balance is
+#: taken as linear sRGB).
+SRGB_AS_CAMERA = np.linalg.inv(SRGB_TO_XYZ)
+SRGB_AS_CAMERA.setflags(write=False)
 
 
 def _matrix(value, name) -> np.ndarray:
@@ -128,14 +139,22 @@ def training_camera_matrix(camera) -> np.ndarray | None:
     return _matrix(camera, "training camera xyz_to_camera")
 
 
+def rendering_xyz_to_camera(frame) -> np.ndarray:
+    """The XYZ -> camera matrix LibRaw renders `frame` (a `RawFrame`) with: its own, or
+    `SRGB_AS_CAMERA` when it carries none (camera RGB taken as linear sRGB)."""
+    matrix = getattr(frame, "xyz_to_camera", None)
+    return SRGB_AS_CAMERA if matrix is None else np.asarray(matrix, dtype=np.float64)
+
+
 def mapping_for(frame, training_camera) -> np.ndarray | None:
     """The 3x3 camera-to-camera matrix for `frame` (a `RawFrame`) into `training_camera`, or
-    None when there is nothing to do: the file carries no XYZ -> camera matrix, the model's
-    camera is unknown, or both are the same camera."""
+    None when there is nothing to do: the model's camera is unknown, or both are the same
+    camera. A frame without an XYZ -> camera matrix is mapped from the camera LibRaw renders
+    it as (`rendering_xyz_to_camera`)."""
     target = training_camera_matrix(training_camera)
-    source = getattr(frame, "xyz_to_camera", None)
-    if target is None or source is None:
+    if target is None:
         return None
+    source = rendering_xyz_to_camera(frame)
     if np.allclose(source, target, rtol=0, atol=_SAME_CAMERA_ATOL):
         return None
     gains = white_balance_gains(frame.camera_wb, source)
@@ -148,7 +167,8 @@ def to_training_camera(packed, frame, training_camera, cfa_kind=None):
 
     Args:
         packed: `pack(frame)`, (H, W, C) in [0, 1], not amplified.
-        frame: the `RawFrame` it was packed from (its `xyz_to_camera` and `camera_wb`).
+        frame: the `RawFrame` it was packed from (its `xyz_to_camera`, see
+            `rendering_xyz_to_camera`, and `camera_wb`).
         training_camera: the camera the model was trained on (`CAMERA_SPECS` name or 3x3
             XYZ -> camera matrix), or None.
         cfa_kind: "bayer" or "xtrans" (default: the frame's).

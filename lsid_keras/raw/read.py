@@ -19,7 +19,9 @@ What is taken from LibRaw, and how:
   (1/25 s reads 0.04, not 0.03999999910593033).
 - xyz_to_camera: the first three rows of `rgb_xyz_matrix` (LibRaw's XYZ -> camera matrix for
   D65, from its table or the DNG's ColorMatrix), None when LibRaw has none (all zeros) or the
-  file's cannot be used (not invertible: the colour code then leaves colour as it is).
+  file's cannot be used (not invertible). The colour code then renders the file as LibRaw does
+  one without a matrix: camera RGB times the white balance taken as linear sRGB
+  (`lsid_keras.raw.colour.rendering_xyz_to_camera`).
 - orientation: `sizes.flip`, LibRaw's rotation for display: 0 none, 3 180 degrees, 5 90 degrees
   counter-clockwise, 6 90 degrees clockwise. The mosaic itself is never rotated.
 - iso: `other.iso_speed`, None when LibRaw reports 0.

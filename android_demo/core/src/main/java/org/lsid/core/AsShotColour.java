@@ -12,8 +12,9 @@ package org.lsid.core;
  * the as-shot gains and taken to linear sRGB with the camera's colour matrix as LibRaw renders
  * the ground truth. The output then gets per-channel gains in linear light that bring its mean
  * colour to that colour while keeping its mean luminance: a global white-balance correction,
- * so the network's denoising, detail and tone stay as they are. Without a colour matrix the
- * output is left as the network made it.
+ * so the network's denoising, detail and tone stay as they are. A frame without a colour matrix
+ * gets the colour LibRaw renders it with: camera RGB times the white balance, taken as linear
+ * sRGB ({@link ColourMapping#renderingXyzToCamera}).
  *
  * <p>Applied once per frame on the stitched output (tiled and untiled runs give one picture),
  * after the network and before anything else. The mosaic statistic ({@link #cameraMean}) is
@@ -23,7 +24,7 @@ package org.lsid.core;
 public final class AsShotColour {
     /** What colour the finished picture gets, as {@code lsid enhance --colour}. */
     public enum Mode {
-        /** The as-shot colour (the default); the network's when the frame has no matrix. */
+        /** The as-shot colour (the default). */
         AS_SHOT("as-shot"),
         /** The network's colour, unchanged. */
         NETWORK("network");
@@ -94,22 +95,24 @@ public final class AsShotColour {
      *
      * @param cameraMean from {@link #cameraMean}, or null
      * @param whiteBalance as-shot gains (R, G, B), or null when unknown
-     * @param xyzToCamera the camera's XYZ -> camera matrix (D65), or null when unknown
-     * @return (3) linear sRGB with positive luminance, or null when the matrix or the mean is
-     *     unknown or the frame has no signal (luminance <= 0)
+     * @param xyzToCamera the camera's XYZ -> camera matrix (D65), or null when unknown (then
+     *     camera RGB is taken as sRGB, as LibRaw renders such a file)
+     * @return (3) linear sRGB with positive luminance, or null when the mean is unknown or the
+     *     frame has no signal (luminance <= 0)
      * @throws LsidException a matrix that cannot be inverted
      */
     public static double[] sceneColour(double[] cameraMean, float[] whiteBalance,
             double[][] xyzToCamera) throws LsidException {
-        if (cameraMean == null || xyzToCamera == null) {
+        if (cameraMean == null) {
             return null;
         }
-        double[] gains = ColourMapping.whiteBalanceGains(whiteBalance, xyzToCamera);
+        double[][] matrix = ColourMapping.renderingXyzToCamera(xyzToCamera);
+        double[] gains = ColourMapping.whiteBalanceGains(whiteBalance, matrix);
         double[] balanced = new double[3];
         for (int c = 0; c < 3; c++) {
             balanced[c] = cameraMean[c] * gains[c];
         }
-        double[][] toCamera = ColourMapping.srgbToCamera(xyzToCamera, "XYZ -> camera");
+        double[][] toCamera = ColourMapping.srgbToCamera(matrix, "XYZ -> camera");
         double[] colour = ColourMapping.multiply(
                 ColourMapping.inverse(toCamera, "sRGB -> camera"), balanced);
         return luminance(colour) > 0 ? colour : null;
@@ -117,9 +120,6 @@ public final class AsShotColour {
 
     /** {@link #sceneColour(double[], float[], double[][])} of a frame and its metadata. */
     public static double[] sceneColour(RawFrame frame) throws LsidException {
-        if (frame.xyzToCamera() == null) {
-            return null;
-        }
         return sceneColour(cameraMean(frame), frame.whiteBalance(), frame.xyzToCamera());
     }
 
@@ -196,7 +196,7 @@ public final class AsShotColour {
      *
      * @param cameraMean, whiteBalance, xyzToCamera the frame's, as for {@link #sceneColour}
      * @return the gains applied, or null when the picture was left as the network made it
-     *     ({@link Mode#NETWORK}, or no colour matrix, or no signal)
+     *     ({@link Mode#NETWORK}, or no signal)
      * @throws LsidException a matrix that cannot be inverted
      */
     public static double[] finish(RgbImage rgb, Mode mode, double[] cameraMean,

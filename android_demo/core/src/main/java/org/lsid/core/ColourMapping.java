@@ -14,6 +14,9 @@ package org.lsid.core;
  *
  * <pre>camera_t = diag(1 / w_t) N_t inv(N_s) diag(w_s) camera_s</pre>
  *
+ * <p>A frame without a colour matrix is mapped by the rule LibRaw renders it with: camera RGB
+ * times the white balance taken as linear sRGB ({@link #SRGB_AS_CAMERA}).
+ *
  * <p>On the packed frame each channel of colour c becomes {@code A[c][c] * itself + sum over
  * the other colours j of A[c][j] * mean(channels of colour j)}, so the two greens keep their own
  * values; the result is clipped to [0, 1]. Green keeps its level, so the ratio is unchanged.
@@ -26,6 +29,12 @@ public final class ColourMapping {
         {0.2126729, 0.7151522, 0.0721750},
         {0.0193339, 0.1191920, 0.9503041},
     };
+    /**
+     * The XYZ -> camera matrix LibRaw develops a RAW without one with: XYZ -> linear sRGB
+     * (LibRaw keeps its camera -> sRGB matrix at the identity, so camera RGB times the white
+     * balance is taken as linear sRGB), as {@code lsid_keras.raw.colour.SRGB_AS_CAMERA}.
+     */
+    static final double[][] SRGB_AS_CAMERA = srgbAsCamera();
     /** Colour (0 R, 1 G, 2 B) of each Bayer packed channel R, G, B, G. */
     static final int[] BAYER_COLOURS = {0, 1, 2, 1};
     /** Two matrices closer than this per entry are the same camera: nothing to map. */
@@ -33,6 +42,23 @@ public final class ColourMapping {
     private static final double[] D65_XYZ = {0.95047, 1.0, 1.08883};
 
     private ColourMapping() {
+    }
+
+    private static double[][] srgbAsCamera() {
+        try {
+            return inverse(SRGB_TO_XYZ, "sRGB -> XYZ");
+        } catch (LsidException impossible) {
+            throw new AssertionError(impossible);
+        }
+    }
+
+    /**
+     * The XYZ -> camera matrix LibRaw renders a frame with: the frame's own, or
+     * {@link #SRGB_AS_CAMERA} when it has none (null).
+     */
+    public static double[][] renderingXyzToCamera(double[][] xyzToCamera) {
+        double[][] m = xyzToCamera == null ? SRGB_AS_CAMERA : xyzToCamera;
+        return new double[][] {m[0].clone(), m[1].clone(), m[2].clone()};
     }
 
     static double[][] multiply(double[][] a, double[][] b) {
@@ -141,13 +167,17 @@ public final class ColourMapping {
 
     /**
      * The matrix for a frame into the training camera, or null when there is nothing to do:
-     * either matrix unknown, or both the same camera.
+     * the training camera unknown (null), or both the same camera. A frame without a matrix
+     * (source null) is mapped from the camera LibRaw renders it as
+     * ({@link #renderingXyzToCamera}): a RAW whose data is already white-balanced then
+     * reaches the network as the training camera's raw of a D65 scene.
      */
-    public static double[][] mappingFor(double[][] source, float[] asShot, double[][] target)
-            throws LsidException {
-        if (source == null || target == null) {
+    public static double[][] mappingFor(double[][] frameXyzToCamera, float[] asShot,
+            double[][] target) throws LsidException {
+        if (target == null) {
             return null;
         }
+        double[][] source = renderingXyzToCamera(frameXyzToCamera);
         boolean same = true;
         for (int i = 0; i < 3; i++) {
             for (int j = 0; j < 3; j++) {

@@ -165,9 +165,20 @@ class AsShotColourTest {
         assertNull(AsShotColour.finish(rgb, AsShotColour.Mode.NETWORK,
                 AsShotColour.cameraMean(frame), frame.whiteBalance(), frame.xyzToCamera()));
         assertArrayEquals(network, rgb.data);
-        assertNull(AsShotColour.finish(rgb, AsShotColour.Mode.AS_SHOT,
-                AsShotColour.cameraMean(frame), frame.whiteBalance(), null));
-        assertArrayEquals(network, rgb.data);
+    }
+
+    @Test
+    void aFrameWithoutMatrixGetsTheColourLibRawRendersItWith() throws Exception {
+        // No matrix: camera RGB x white balance is the linear sRGB colour, as LibRaw renders it.
+        Map<String, Object> c = scene("no_matrix");
+        RawFrame frame = frame(c);
+        double[] mean = AsShotColour.cameraMean(frame);
+        float[] wb = frame.whiteBalance();
+        double[] colour = AsShotColour.sceneColour(mean, wb, null);
+        assertClose(new double[] {mean[0] * wb[0] / wb[1], mean[1], mean[2] * wb[2] / wb[1]},
+                colour, "camera x white balance");
+        RgbImage rgb = image("as_shot_scene_rgb.npy");
+        assertNotNull(AsShotColour.finish(rgb, AsShotColour.Mode.AS_SHOT, mean, wb, null));
     }
 
     @Test

@@ -51,8 +51,38 @@ class ColourMappingTest {
     void sameOrUnknownCameraIsLeftAlone() throws Exception {
         double[][] target = matrix(Golden.json("colour.json").get("target_xyz_to_camera"));
         assertNull(ColourMapping.mappingFor(target, new float[] {2f, 1f, 1.5f}, target));
-        assertNull(ColourMapping.mappingFor(null, null, target));
         assertNull(ColourMapping.mappingFor(target, null, null));
+        assertNull(ColourMapping.mappingFor(null, null, null));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aFrameWithoutMatrixIsMappedAsLibRawRendersItAsPythonDoes() throws Exception {
+        // LibRaw renders a RAW without a colour matrix as camera RGB x white balance = sRGB;
+        // the mapping into the training camera follows that rule (lsid_keras.raw.colour).
+        Map<String, Object> golden = Golden.json("colour.json");
+        double[][] target = matrix(golden.get("target_xyz_to_camera"));
+        List<Map<String, Object>> cases = (List<Map<String, Object>>) golden.get("without_matrix");
+        assertEquals(2, cases.size());
+        for (Map<String, Object> c : cases) {
+            List<?> gainList = (List<?>) c.get("as_shot_gains");
+            float[] gains = new float[3];
+            for (int k = 0; k < 3; k++) {
+                gains[k] = (float) (double) (Double) gainList.get(k);
+            }
+            double[][] expected = matrix(c.get("matrix"));
+            double[][] got = ColourMapping.mappingFor(null, gains, target);
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(expected[i], got[i], 1e-6, "gains " + gainList + " row " + i);
+            }
+        }
+        // sRGB as the camera: its sRGB -> camera matrix is the identity.
+        double[][] identity = ColourMapping.srgbToCamera(ColourMapping.SRGB_AS_CAMERA, "sRGB");
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 3; j++) {
+                assertEquals(i == j ? 1.0 : 0.0, identity[i][j], 1e-12);
+            }
+        }
     }
 
     @Test
