@@ -63,18 +63,31 @@ class PhotoMetadata:
     software: str | None = None
 
 
-#: LibRaw flip code (`RawFrame.orientation`) -> counter-clockwise quarter turns for display.
-_QUARTER_TURNS = {0: 0, 3: 2, 5: 1, 6: -1}
-
 _TAG_IMAGE_DESCRIPTION, _TAG_MAKE, _TAG_MODEL, _TAG_ORIENTATION = 270, 271, 272, 274
 _TAG_SOFTWARE, _TAG_EXPOSURE_TIME, _TAG_ISO, _TAG_EXIF_IFD = 305, 33434, 34855, 34665
 
 
 def orient(rgb, orientation):
-    """An (H, W, C) image turned upright for a LibRaw flip code: 0 as is, 3 180 degrees,
-    5 90 degrees counter-clockwise, 6 90 degrees clockwise (other codes: as is)."""
-    turns = _QUARTER_TURNS.get(int(orientation or 0), 0)
-    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else np.asarray(rgb)
+    """An (H, W, C) image shown as LibRaw displays it for a LibRaw flip code (`sizes.flip`,
+    `RawFrame.orientation`, 0-7), mirrors and transposes included.
+
+    The code's bits, applied as LibRaw's `flip_index` reads its output from the sensor image
+    (LibRaw src/write/file_write.cpp): 1 mirrors left-right, 2 mirrors top-bottom, 4 then
+    transposes (rows become columns). EXIF / TIFF Orientation 1-8 read as 0, 1, 3, 2, 4, 6, 7,
+    5 (LibRaw's parse_tiff_ifd: `"50132467"[orientation & 7]`): 3 is a half turn, 5 a quarter
+    turn counter-clockwise, 6 clockwise; 1, 2, 4, 7 are mirrored. Other codes: as is.
+    """
+    code = int(orientation or 0)
+    rgb = np.asarray(rgb)
+    if not 0 < code < 8:
+        return rgb
+    if code & 1:
+        rgb = rgb[:, ::-1]
+    if code & 2:
+        rgb = rgb[::-1]
+    if code & 4:
+        rgb = np.swapaxes(rgb, 0, 1)
+    return np.ascontiguousarray(rgb)
 
 
 @functools.lru_cache(maxsize=1)

@@ -38,7 +38,7 @@ import io  # noqa: E402
 
 import rawpy  # noqa: E402
 from PIL import Image, ImageCms  # noqa: E402
-from raw_fixtures import set_dng_tag, write_test_dng  # noqa: E402
+from raw_fixtures import write_test_dng  # noqa: E402
 
 from lsid_keras import __version__  # noqa: E402
 from lsid_keras.image_io import PhotoMetadata, orient  # noqa: E402
@@ -93,26 +93,67 @@ def test_without_metadata_only_the_profile_is_written(tmp_path):
 
 
 def _portrait_dng(directory, name, orientation):
-    """A landscape sensor frame the camera says to show turned (EXIF Orientation)."""
+    """A landscape sensor frame the camera says to show turned or mirrored (EXIF Orientation)."""
     yy, xx = np.mgrid[:64, :96]
     mosaic = (400 + 30 * yy + 150 * (xx > 70)).astype(np.uint16)  # asymmetric: a bright band
     nikon = CAMERA_SPECS["nikon"]
-    path = write_test_dng(directory, name, mosaic, "RGGB", 400, 16383, camera_wb=(2.0, 1.0, 1.4),
+    return write_test_dng(directory, name, mosaic, "RGGB", 400, 16383, camera_wb=(2.0, 1.0, 1.4),
                           color_matrix=nikon.xyz_to_camera, exposure_time=1 / 25,
-                          **nikon.dng_identity)
-    set_dng_tag(path, _ORIENTATION_TAG, orientation)
-    return path
+                          orientation=orientation, **nikon.dng_identity)
 
 
-@pytest.mark.parametrize("exif_orientation, flip", [(6, 6), (8, 5), (3, 3)])
-def test_orient_turns_as_libraw_displays(tmp_path, exif_orientation, flip):
+#: EXIF Orientation -> LibRaw flip code, as LibRaw's parse_tiff_ifd reads the tag.
+_LIBRAW_FLIP = {1: 0, 2: 1, 3: 3, 4: 2, 5: 4, 6: 6, 7: 7, 8: 5}
+#: The eight ways to lay an image down: turns and mirrors, spelled with numpy alone.
+_DIHEDRAL = {f"rot{k}" + ("_mirrored" if m else ""): (lambda a, k=k, m=m: np.rot90(
+    a[:, ::-1] if m else a, k)) for k in range(4) for m in (False, True)}
+
+
+def _as_libraw_lays_it(shown, sensor):
+    """The one of the eight layouts that turns `sensor` into `shown` (asserted unique)."""
+    names = [n for n, f in _DIHEDRAL.items()
+             if f(sensor).shape == shown.shape and np.array_equal(f(sensor), shown)]
+    assert len(names) == 1, names
+    return _DIHEDRAL[names[0]]
+
+
+@pytest.mark.parametrize("exif_orientation", range(1, 9))
+def test_orient_turns_and_mirrors_as_libraw_displays(tmp_path, exif_orientation):
+    from lsid_keras.raw import read_raw
+
     path = _portrait_dng(tmp_path, "p.dng", exif_orientation)
+    flip = _LIBRAW_FLIP[exif_orientation]
     with rawpy.imread(str(path)) as raw:
         assert raw.sizes.flip == flip
         shown = raw.postprocess(half_size=True, no_auto_bright=True)  # LibRaw turns it
     with rawpy.imread(str(path)) as raw:
         sensor = raw.postprocess(half_size=True, no_auto_bright=True, user_flip=0)
+    assert read_raw(path).orientation == flip
     np.testing.assert_array_equal(orient(sensor, flip), shown)
+
+
+def test_every_orientation_comes_out_of_lsid_enhance_as_libraw_renders_it(tmp_path):
+    # One sensor frame under the eight EXIF orientations: each enhanced picture must be laid
+    # out as rawpy.postprocess lays out the same file (the layout found from LibRaw's own
+    # renderings of orientation 1 and of the file, not from the code under test).
+    from lsid_keras.cli import main
+    from lsid_keras.models import get_model
+
+    model = tmp_path / "model.keras"
+    get_model("sid", width=2).save(model)
+    paths = [_portrait_dng(tmp_path, f"o{k}.dng", k) for k in range(1, 9)]
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["enhance", *map(str, paths), "--model", str(model), "-o", str(out),
+                 "--ratio", "100", "--quiet"]) == 0
+    with rawpy.imread(str(paths[0])) as raw:
+        libraw_plain = raw.postprocess(use_camera_wb=True)
+    plain = read_image(out / "o1.png")
+    for k, path in enumerate(paths, start=1):
+        with rawpy.imread(str(path)) as raw:
+            lay_out = _as_libraw_lays_it(raw.postprocess(use_camera_wb=True), libraw_plain)
+        np.testing.assert_array_equal(read_image(out / f"o{k}.png"), lay_out(plain),
+                                      err_msg=f"EXIF orientation {k}")
 
 
 def test_a_portrait_raw_comes_out_upright_from_lsid_enhance(tmp_path, capsys):

@@ -135,6 +135,8 @@ def test_replaces_atomically_and_leaves_no_temporaries(tmp_path):
         ({"camera_wb": (1, 0, 1)}, "camera_wb"),
         ({"color_matrix": np.eye(2)}, "color_matrix"),
         ({"exposure_time": 0}, "exposure_time"),
+        ({"orientation": 0}, "orientation"),
+        ({"orientation": 9}, "orientation"),
     ],
 )
 def test_bad_arguments_write_nothing(tmp_path, kwargs, match):

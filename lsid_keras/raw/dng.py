@@ -100,6 +100,7 @@ def write_dng(
     exposure_time: float | None = None,
     make: str = _MAKE,
     model: str = _MODEL,
+    orientation: int = 1,
 ) -> str:
     """Write a 16-bit uncompressed CFA DNG, atomically.
 
@@ -124,6 +125,8 @@ def write_dng(
             for a camera in its table, `rawpy.RawPy.rgb_xyz_matrix` then reports the table's
             XYZ -> camera matrix, while development still uses `color_matrix` (ColorMatrix1).
             UniqueCameraModel reads "<make> <model> (lsid_keras)".
+        orientation: the TIFF / EXIF Orientation, 1-8, how the mosaic is to be shown (1 as
+            stored; 2, 4, 5, 7 mirrored; LibRaw reports it as `sizes.flip`).
 
     Returns:
         The path written, as a string.
@@ -163,12 +166,16 @@ def write_dng(
             f"Received: white_level={white_level!r}, black max={black.max()}"
         )
 
+    if isinstance(orientation, bool) or orientation not in range(1, 9):
+        raise ValueError(f"orientation must be an EXIF Orientation 1-8. "
+                         f"Received: orientation={orientation!r}")
+
     tags = DNGTags()
     tags.set(Tag.ImageWidth, width)
     tags.set(Tag.ImageLength, height)
     tags.set(Tag.TileWidth, width)
     tags.set(Tag.TileLength, height)
-    tags.set(Tag.Orientation, 1)
+    tags.set(Tag.Orientation, int(orientation))
     tags.set(Tag.PhotometricInterpretation, _CFA_PHOTOMETRIC)
     tags.set(Tag.SamplesPerPixel, 1)
     tags.set(Tag.BitsPerSample, 16)

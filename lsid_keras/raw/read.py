@@ -22,8 +22,10 @@ What is taken from LibRaw, and how:
   file's cannot be used (not invertible). The colour code then renders the file as LibRaw does
   one without a matrix: camera RGB times the white balance taken as linear sRGB
   (`lsid_keras.raw.colour.rendering_xyz_to_camera`).
-- orientation: `sizes.flip`, LibRaw's rotation for display: 0 none, 3 180 degrees, 5 90 degrees
-  counter-clockwise, 6 90 degrees clockwise. The mosaic itself is never rotated.
+- orientation: `sizes.flip`, LibRaw's flip code for display, 0-7 (bit 1 mirror left-right,
+  2 mirror top-bottom, 4 transpose; `lsid_keras.image_io.orient` applies it): 0 none, 3 180
+  degrees, 5 90 degrees counter-clockwise, 6 90 degrees clockwise, and the mirrored 1, 2, 4, 7
+  (EXIF Orientation 2, 4, 5, 7). The mosaic itself is never turned.
 - iso: `other.iso_speed`, None when LibRaw reports 0.
 - make, model: the TIFF Make / Model tags of TIFF-based files (DNG, ARW, NEF, CR2, ...), read
   from the first IFD; None for other containers (rawpy does not expose LibRaw's names).
@@ -99,7 +101,8 @@ class RawFrame:
         exposure_time: seconds, or None when the file does not say.
         path: source file, or None for in-memory frames.
         xyz_to_camera: (3, 3) XYZ -> camera matrix (D65) of the camera, or None if unknown.
-        orientation: LibRaw flip code for display: 0, 3 (180), 5 (90 CCW), 6 (90 CW).
+        orientation: LibRaw flip code for display, 0-7: 0, 3 (180), 5 (90 CCW), 6 (90 CW) and
+            the mirrored 1, 2, 4, 7 (`lsid_keras.image_io.orient`).
         iso: ISO speed, or None when the file does not say.
         make, model: camera maker and model as the file names them, or None.
 
@@ -409,7 +412,7 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
             exposure_time=_exposure_time(raw),
             path=path,
             xyz_to_camera=_xyz_to_camera(raw, path),
-            orientation=int(raw.sizes.flip) if int(raw.sizes.flip) in (0, 3, 5, 6) else 0,
+            orientation=int(raw.sizes.flip) if 0 <= int(raw.sizes.flip) < 8 else 0,
             iso=_iso(raw),
             make=make,
             model=model,
