@@ -44,10 +44,15 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
 - `as_shot.json` + `as_shot_<case>_mosaic.npy` (uint16 DN) / `as_shot_<case>_rgb.npy` /
   `as_shot_<case>_out.npy` (float32): `lsid_keras.as_shot_colour`'s `scene_colour` of small
   Bayer frames (per-position black levels, mosaic partly below black; as-shot multipliers or
-  none, then the D65 fallback; no colour matrix or no signal -> null) and `match_mean_colour`
+  none, then the D65 fallback; no colour matrix: camera RGB x gains as sRGB, LibRaw's rule;
+  no signal -> null) and `match_mean_colour`
   / `as_shot_colour` of small network outputs (values beyond [0, 1], a dark one left as it is,
   one whose gains are clamped) with the gains they apply. The Java core is Bayer-only, so no
   X-Trans case.
+- `orientation.json` + `orientation_input.npy` / `orientation_<flip>.npy` (float32): the LibRaw
+  flip code rawpy reports for a DNG written with each EXIF Orientation 1-8
+  (`write_dng(orientation=...)`), and a small image laid out for display by
+  `lsid_keras.image_io.orient` for each flip code 0-7 (mirrors and transposes included).
 - `auto_ratio.json` + `ratio_<case>.npy` (float32 packed, not amplified; `ratio_scene_u8.npy`
   holds 8-bit codes, packed = code / 255 in float32): inputs and the ratio
   `lsid_keras.amplification.estimate_ratio` chooses (`lsid_keras.enhance.estimate_ratio`
@@ -472,6 +477,35 @@ def as_shot_cases(files):
     files["as_shot.json"] = _json({"scene_colour": scenes, "match_mean_colour": matches})
 
 
+def orientation_cases(files):
+    import tempfile
+
+    import rawpy
+
+    from lsid_keras.image_io import orient
+    from lsid_keras.raw.dng import write_dng
+
+    mosaic = np.random.default_rng(13).integers(0, 4001, size=(24, 26)).astype(np.uint16)
+    exif_to_flip = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for exif in range(1, 9):
+            path = os.path.join(directory, f"o{exif}.dng")
+            write_dng(path, mosaic, "GRBG", 64, 4000, orientation=exif)
+            with rawpy.imread(path) as raw:
+                exif_to_flip[str(exif)] = int(raw.sizes.flip)
+    # An image with no symmetry (3 rows, 5 columns): every layout is distinct.
+    image = np.arange(3 * 5 * 3, dtype=np.float32).reshape(3, 5, 3) / 45
+    files["orientation_input.npy"] = _npy(image.astype("<f4"))
+    cases = []
+    for flip in range(8):
+        out = orient(image, flip)
+        files[f"orientation_{flip}.npy"] = _npy(np.asarray(out).astype("<f4"))
+        cases.append({"flip": flip, "out": f"orientation_{flip}.npy",
+                      "height": int(out.shape[0]), "width": int(out.shape[1])})
+    files["orientation.json"] = _json({"exif_to_flip": exif_to_flip,
+                                       "input": "orientation_input.npy", "cases": cases})
+
+
 def auto_ratio_cases(files):
     estimate_ratio = estimate_ratio_function()
     rng = np.random.default_rng(3)
@@ -517,6 +551,7 @@ def golden_files():
     dng_case(files)
     colour_case(files)
     as_shot_cases(files)
+    orientation_cases(files)
     auto_ratio_cases(files)
     return files
 

@@ -13,8 +13,8 @@ import java.util.Set;
  * Reads the Bayer mosaic of an uncompressed 16-bit CFA DNG (what Android's {@code DngCreator}
  * writes, and {@code lsid_keras.raw.dng.write_dng}) into a {@link RawFrame}: strips or tiles,
  * either byte order, the raw image found in the IFD chain or its SubIFDs, cropped to the
- * ActiveArea, with CFAPattern, BlackLevel (scalar or 2x2 pattern), WhiteLevel, AsShotNeutral
- * and ExposureTime.
+ * ActiveArea, with CFAPattern, BlackLevel (scalar or 2x2 pattern), WhiteLevel, AsShotNeutral,
+ * ExposureTime, ColorMatrix and Orientation (as LibRaw's flip code, {@link Orientation}).
  *
  * <p>Android has no decoder that returns a DNG's mosaic, so the app reads picked files with
  * this. Compressed DNGs (lossless JPEG, most camera apps other than the platform's), linearised
@@ -332,7 +332,26 @@ public final class DngReader {
         ByteBuffer bytes = ByteBuffer.allocate(mosaic.length * 2).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asShortBuffer().put(mosaic);
         return new RawFrame(bytes, frame.width, frame.height, frame.width * 2, 2, cfa, black,
-                white, gains, Math.round(exposure * 1e9), colourMatrix(first, raw), source);
+                white, gains, Math.round(exposure * 1e9), colourMatrix(first, raw),
+                orientation(first, raw), source);
+    }
+
+    /**
+     * LibRaw's flip code: the first IFD's Orientation that is not "as stored", else the raw
+     * image's (LibRaw takes the first IFD with a non-zero flip; a DNG keeps it in IFD 0); 0
+     * when neither says.
+     */
+    private int orientation(Map<Integer, Entry> first, Map<Integer, Entry> raw) {
+        int flip = orientation(first);
+        return flip != Orientation.NONE ? flip : orientation(raw);
+    }
+
+    private int orientation(Map<Integer, Entry> tags) {
+        Entry entry = tags.get(Orientation.TAG);
+        if (entry == null || entry.count < 1 || (entry.type != 3 && entry.type != 4)) {
+            return Orientation.NONE;
+        }
+        return Orientation.flipOfExif((int) values(entry)[0]);
     }
 
     /**

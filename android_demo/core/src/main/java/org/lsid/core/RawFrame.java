@@ -32,6 +32,10 @@ public final class RawFrame {
     public final long exposureTimeNs;
     /** The camera's XYZ -> camera matrix (D65 where known), or null when unknown. */
     private final double[][] xyzToCamera;
+    /**
+     * How the frame is to be shown: a LibRaw flip code 0-7 ({@link Orientation}); 0 as stored.
+     */
+    public final int orientation;
     /** Where the frame came from (camera id and time, or file name), for messages. */
     public final String source;
 
@@ -57,6 +61,22 @@ public final class RawFrame {
     public RawFrame(ByteBuffer samples, int width, int height, int rowStride, int pixelStride,
             CfaPattern cfa, double[][] blackLevel, double whiteLevel, float[] whiteBalance,
             long exposureTimeNs, double[][] xyzToCamera, String source) throws LsidException {
+        this(samples, width, height, rowStride, pixelStride, cfa, blackLevel, whiteLevel,
+                whiteBalance, exposureTimeNs, xyzToCamera, Orientation.NONE, source);
+    }
+
+    /**
+     * As above, with how the frame is to be shown: a LibRaw flip code 0-7 ({@link Orientation};
+     * a DNG's Orientation tag through {@link Orientation#flipOfExif}).
+     */
+    public RawFrame(ByteBuffer samples, int width, int height, int rowStride, int pixelStride,
+            CfaPattern cfa, double[][] blackLevel, double whiteLevel, float[] whiteBalance,
+            long exposureTimeNs, double[][] xyzToCamera, int orientation, String source)
+            throws LsidException {
+        if (orientation < 0 || orientation > 7) {
+            throw new LsidException(source + ": orientation " + orientation
+                    + " is not a LibRaw flip code 0-7");
+        }
         if (xyzToCamera != null && (xyzToCamera.length != 3 || xyzToCamera[0].length != 3
                 || xyzToCamera[1].length != 3 || xyzToCamera[2].length != 3)) {
             throw new LsidException(source + ": XYZ -> camera matrix must be 3 x 3");
@@ -108,6 +128,7 @@ public final class RawFrame {
         this.exposureTimeNs = exposureTimeNs;
         this.xyzToCamera = xyzToCamera == null ? null : new double[][] {
             xyzToCamera[0].clone(), xyzToCamera[1].clone(), xyzToCamera[2].clone()};
+        this.orientation = orientation;
         this.source = source;
     }
 
