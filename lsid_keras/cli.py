@@ -155,6 +155,8 @@ def _cmd_photos(args):
                         "or 'evaluation' for all sets of that purpose")
     if not args.out:
         raise UserError("--out DIR is required: the folder to fill with photos")
+    if not args.timeout > 0:
+        raise UserError(f"--timeout must be > 0 seconds. Received: {args.timeout}")
     try:
         names = photo_sets.resolve_set_names(args.names)
     except ValueError as err:

@@ -177,6 +177,7 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, fake_sets, capsys):
         (["photos", "nope", "--out", str(tmp_path / "b")], "unknown photo set"),
         (["photos", "tiny", "tiny_eval", "--out", str(tmp_path / "c")], "separate --out"),
         (["photos", "tiny"], "--out DIR is required"),
+        (["photos", "tiny", "--out", str(tmp_path / "f"), "--timeout", "0"], "--timeout"),
         (["photos", "--out", str(tmp_path / "d")], "name the photo sets"),
         (["photos", "tiny", "--out", str(tmp_path / "e"), "--from", str(tmp_path / "no")],
          "source folder not found"),
