@@ -517,3 +517,30 @@ def test_training_scenes_draw_ratios_over_the_range_and_test_scenes_keep_sid_rat
 def test_bad_ratio_range_or_noise_family_is_refused(tmp_path, extra, message):
     with pytest.raises(ValueError, match=message):
         synthesize_dataset(tmp_path / "d", scenes=1, size=(64, 96), progress=False, **extra)
+
+
+def test_an_evaluation_photo_never_reaches_training_scenes(tmp_path, monkeypatch):
+    """A photo whose content is one of an evaluation set (Set5, Set14, Urban100), renamed or
+    not, is refused while training scenes are made, and allowed in a test-only set."""
+    from lsid_keras.data import photo_sets
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for name in ("a.png", "renamed.png"):
+        Image.fromarray((rng.random((64, 96, 3)) * 255).astype(np.uint8)).save(folder / name)
+    reserved = folder / "renamed.png"
+    digest = photo_sets.file_sha256(reserved)
+    fake = photo_sets.PhotoSet(
+        name="set5", description="", purpose="evaluation", repository="https://github.com/x/y",
+        commit="0" * 40, licence="", image_size="",
+        files=(photo_sets.PhotoFile("set5_woman.png", "https://example/x", digest,
+                                    reserved.stat().st_size, "CSet5/woman.png"),))
+    monkeypatch.setattr(photo_sets, "PHOTO_SETS", {"set5": fake})
+    with pytest.raises(ValueError, match=r"1 photo\(s\) reserved for evaluation \(renamed.png"):
+        synthesize_dataset(tmp_path / "d", images=folder, scenes=2, size=(64, 96),
+                           progress=False, splits=(0.5, 0.5, 0), content="photos")
+    assert not (tmp_path / "d").exists()
+    summary = synthesize_dataset(tmp_path / "t", images=folder, scenes=2, size=(64, 96),
+                                 progress=False, splits=(0, 1, 0), content="photos")
+    assert summary["pairs"]["test"] == 6

@@ -668,8 +668,10 @@ def synthesize_dataset(
     Raises:
         FileNotFoundError: `images` does not exist (or no default photos found).
         ValueError: bad camera, cfa, size, ratios, splits, scenes or seed; no readable photo in
-            `images`; a photo that cannot be decoded; `out_dir` holds a dataset of this camera
-            made with other parameters.
+            `images`; a photo of an evaluation set (`lsid_keras.data.photo_sets`: Set5, Set14,
+            Urban100, found by content) among them while training scenes are made; a photo
+            that cannot be decoded; `out_dir` holds a dataset of this camera made with other
+            parameters.
     """
     from lsid_keras.progress import progress_bar
 
@@ -694,6 +696,18 @@ def synthesize_dataset(
     seed = int(seed)
     content = _content(content)
     photos = [] if content == "dead_leaves" else _photo_paths(images)
+    if photos and fractions[0] > 0:
+        from lsid_keras.data.photo_sets import reserved_for_evaluation
+
+        reserved = reserved_for_evaluation(photos)
+        if reserved:
+            names = ", ".join(os.path.basename(p) for p in reserved[:5])
+            raise ValueError(
+                f"{os.path.dirname(os.path.abspath(reserved[0]))}: {len(reserved)} photo(s) "
+                f"reserved for evaluation ({names}{', ...' if len(reserved) > 5 else ''}; "
+                "Set5, Set14, Urban100) could reach training scenes; remove them, or make a "
+                "test-only set with splits=(0, 1, 0)"
+            )
     try:
         photo_splits = assign_photos(
             photos, fractions, content, DEFAULT_HELD_OUT if images is None else ()
