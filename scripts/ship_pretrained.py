@@ -11,7 +11,10 @@ figures of `lsid evaluate` on unseen photos for the model and for the traditiona
 (`--network-eval` / `--isp-eval`: the `--out` folders of the two runs, each holding
 `summary.json`; `--as-shot-eval`, optional: the model's run with `--colour as-shot`, what
 `lsid enhance` gives by default), and which photos the test scenes came from (`synth.json`
-of `--data`). Prints the README's tables. Both files are written atomically.
+of `--data`); `--generalisation` adds the held-out figures of `scripts/measure_generalisation.py`
+(cross-noise set, real camera files) and `--recipe` copies the recipe the run trained with
+(default: the run's own settings are checked against `gia_net_sony_w16.toml`). Prints the
+README's tables. Every file is written atomically.
 """
 
 import argparse
@@ -39,6 +42,10 @@ def parse_args(argv=None):
                         "every row of training_log.csv); the curve stops there")
     parser.add_argument("--data", help="the synthetic dataset root (its synth.json names the "
                         "photos of each split)")
+    parser.add_argument("--generalisation", help="JSON of scripts/measure_generalisation.py for "
+                        "the same model (cross-noise set, real files)")
+    parser.add_argument("--recipe", help="the recipe (.toml) the run trained with, copied to "
+                        "the shipped model's recipe file")
     return parser.parse_args(argv)
 
 
@@ -132,6 +139,22 @@ def main(argv=None):
         "traditional": figures(_json(os.path.join(args.isp_eval, "summary.json"))),
         "test_data": photo_splits(args.data),
     }
+    if args.generalisation:
+        measured = _json(args.generalisation)
+        provenance["generalisation"] = {
+            "cross_noise": (measured.get("cross_noise") or {}).get("summary"),
+            "cross_noise_family": (measured.get("cross_noise") or {}).get("noise_family"),
+            "real_files": measured.get("real_files"),
+            "cpu_flags": measured.get("cpu_flags"), "date": measured.get("date")}
+    if args.recipe:
+        import tomllib
+
+        with open(args.recipe, "rb") as file:
+            recipe = tomllib.load(file)
+        differing = sorted(k for k, v in recipe.items() if config.get(k) != v)
+        if differing:
+            raise SystemExit(f"{args.recipe}: the run trained with other settings "
+                             f"({', '.join(differing)})")
     model = load_model(args.model or os.path.join(args.run, "model.keras"))  # uncompiled
     with atomic_output(shipped_path()) as temporary:
         model.save(temporary)
@@ -139,6 +162,10 @@ def main(argv=None):
         if size > MAX_BYTES:
             raise SystemExit(f"{shipped_path()}: {size / 2**20:.1f} MiB exceeds the "
                              f"{MAX_BYTES / 2**20:.0f} MiB limit for the repository")
+    if args.recipe:
+        from lsid_keras.atomic import copy_file_atomic
+
+        copy_file_atomic(args.recipe, shipped_path(".toml"))
     write_json_atomic(shipped_path(".json"), provenance)
     print(f"wrote {shipped_path()} ({size / 1e6:.1f} MB, {len(curve)} of "
           f"{config.get('epochs')} epochs) and {shipped_path('.json')}")
