@@ -1,13 +1,10 @@
 package org.lsid.demo
 
-import android.content.Context
 import android.graphics.Bitmap
 import java.util.concurrent.CancellationException
 import java.util.concurrent.atomic.AtomicBoolean
 import org.lsid.core.AsShotColour
-import org.lsid.core.AutoRatio
 import org.lsid.core.Blend
-import org.lsid.core.ColourMapping
 import org.lsid.core.LsidException
 import org.lsid.core.ModelCard
 import org.lsid.core.PackedImage
@@ -15,30 +12,31 @@ import org.lsid.core.RawPreview
 import org.lsid.core.TiledRunner
 
 /**
- * Enhances one [Shot] as `lsid enhance` does: map another camera's frame into the model's
- * training camera ([ColourMapping], when the frame and the card carry XYZ -> camera matrices),
- * amplify (the slider's ratio, or [AutoRatio] as `--ratio auto`, on the mapped frame), run the
- * model tile by tile with the card's tile and halo, give the stitched output the as-shot
- * colour ([AsShotColour], as `--colour as-shot`; [colour] NETWORK keeps the network's) and
- * build the before/after bitmaps. A
- * global model (GIA-Net, SE-UNet) runs in two passes as `lsid enhance` runs it: every tile
- * through its features file for the frame's bottleneck average, then every tile through the
- * main file with that average (the core's [TiledRunner.forGlobalCard]). Runs on the caller's
- * (worker) thread; reports through [Listener].
+ * Enhances one [Shot] as `lsid enhance` does: the frame comes mapped into the model's training
+ * camera ([PreparedShot]: [org.lsid.core.ColourMapping] when the frame and the card carry
+ * XYZ -> camera matrices) with its ratio chosen (planned, slider or
+ * [org.lsid.core.AutoRatio]); this amplifies it, runs the model tile by tile with the card's
+ * tile and halo, gives the stitched output the as-shot colour ([AsShotColour], as
+ * `--colour as-shot`; [colour] NETWORK keeps the network's) and builds the before/after
+ * bitmaps. A global model (GIA-Net, SE-UNet) runs in two passes as `lsid enhance` runs it:
+ * every tile through its features file for the frame's bottleneck average, then every tile
+ * through the main file with that average (the core's [TiledRunner.forGlobalCard]).
+ *
+ * The models come compiled from [session] (compiled on the first run, reused after). Runs on
+ * the session's model thread; reports through [Listener]; [cancel] stops it between tiles.
  */
 class EnhanceTask(
-    private val context: Context,
-    private val bundle: ModelAssets.Loaded,
+    private val session: ModelSession,
     private val useGpu: Boolean,
     private val cpuThreads: Int,
     private val colour: AsShotColour.Mode,
     private val listener: Listener,
 ) {
-    private val card: ModelCard = bundle.card
+    private val card: ModelCard = session.bundle.card
 
-    /** Progress and results; called on the worker thread (post to the UI yourself). */
+    /** Progress and results; called on the model thread (post to the UI yourself). */
     interface Listener {
-        /** @param tiles tile runs: the plan's tiles, twice for a global model's two passes */
+        /** @param tiles tile runs: the plan's, twice for a global model's two passes */
         fun onStarted(accelerator: String, tiles: Int, ratio: Double)
         fun onTile(done: Int, total: Int, tileMillis: Double)
         fun onFinished(before: Bitmap, after: Bitmap, timing: Timing)
@@ -57,24 +55,21 @@ class EnhanceTask(
 
     private val cancelled = AtomicBoolean(false)
 
+    /** Stops the run before its next tile (any thread). */
     fun cancel() = cancelled.set(true)
 
-    /** @param ratio the amplification, or null for automatic */
-    fun run(shot: Shot, ratio: Double?) {
+    /**
+     * @param input the frame as the model takes it (mapped, not amplified)
+     * @param gain the amplification ratio
+     */
+    fun run(shot: Shot, input: PackedImage, gain: Double) {
         val start = System.nanoTime()
+        var models: ModelSession.Models? = null
         try {
-            val mapping = ColourMapping.mappingFor(shot.xyzToCamera, shot.whiteBalance,
-                card.trainingXyzToCamera())
-            val input = if (mapping == null) shot.packed
-                else ColourMapping.applyToPacked(shot.packed, mapping)
-            val gain = ratio ?: AutoRatio.estimate(input)
+            if (cancelled.get()) throw CancellationException()
             val amplified = input.amplified(gain.toFloat())
-            LiteRtTileModel(context, ModelAssets.MODEL, card, useGpu, cpuThreads).use { model ->
-                val features = bundle.featuresFile?.let {
-                    LiteRtTileModel(context, it, bundle.featuresCard!!, useGpu, cpuThreads)
-                }
-                features.use { runTiles(shot, gain, amplified, model, it, start) }
-            }
+            models = session.models(useGpu, cpuThreads)
+            runTiles(shot, gain, amplified, models, start)
         } catch (error: CancellationException) {
             listener.onCancelled()
         } catch (error: LsidException) {
@@ -84,20 +79,25 @@ class EnhanceTask(
                 "${shot.packed.width * card.blockSize} x ${shot.packed.height * card.blockSize} " +
                 "output; try a smaller frame")
         } catch (error: Exception) {
-            // LiteRT errors (a model that does not match its card, a lost GPU context, ...).
+            // LiteRT errors (a model that does not match its card, a lost GPU context, a GPU
+            // buffer that cannot be mapped, ...). A GPU failure releases the compiled models:
+            // the next Enhance compiles again, for the CPU.
+            val gpu = models?.onGpu == true
+            if (gpu) session.gpuRunFailed()
             listener.onError("assets/${ModelAssets.MODEL}: ${error.javaClass.simpleName}: " +
-                (error.message ?: "no message"))
+                (error.message ?: "no message") +
+                if (gpu) " (on the GPU: released it; Enhance again runs on the CPU)" else "")
         }
     }
 
     /** Runs the tiles (both passes for a global model) and reports the bitmaps. */
     private fun runTiles(shot: Shot, gain: Double, amplified: PackedImage,
-                         model: LiteRtTileModel, features: LiteRtTileModel?, start: Long) {
-        val runner = if (features == null) TiledRunner.forCard(model, card, Blend.CROP)
-            else TiledRunner.forGlobalCard(model, features, card, Blend.CROP)
+                         models: ModelSession.Models, start: Long) {
+        val features = models.features
+        val runner = if (features == null) TiledRunner.forCard(models.main, card, Blend.CROP)
+            else TiledRunner.forGlobalCard(models.main, features, card, Blend.CROP)
         val tiles = runner.tileRuns(shot.packed.height, shot.packed.width)
-        val accelerator = model.acceleratorName +
-            if (features == null) "" else " (features: ${features.acceleratorName})"
+        val accelerator = models.acceleratorName
         listener.onStarted(accelerator, tiles, gain)
         var modelNanos = 0L
         val rgb = runner.run(amplified, { done, total, nanos ->

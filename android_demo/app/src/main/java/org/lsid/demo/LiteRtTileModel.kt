@@ -14,8 +14,9 @@ import org.lsid.core.TfliteSignature
 import org.lsid.core.TileModel
 
 /**
- * Owns one LiteRT model's life: compiles it (GPU, else CPU threads), runs one tile at a time
- * for the core's [org.lsid.core.TiledRunner], and releases it in [close].
+ * Owns one LiteRT model's life: compiles it once (GPU with CPU fallback, or CPU), runs one
+ * tile at a time for the core's [org.lsid.core.TiledRunner] with the same input and output
+ * buffers for every tile, and releases it in [close].
  *
  * One class for the three kinds of exported file, as its card says: a local model (tile in,
  * RGB out: [TileModel]), a global model's main file (tile and the frame's bottleneck average
@@ -25,13 +26,17 @@ import org.lsid.core.TileModel
  * input is the one the card's `global_branch.frame_mean_input` names, never the n-th.
  *
  * Create, run and close it on one thread (the GPU accelerator is bound to the thread that
- * compiled it). Int8 models take and give int8 tensors: the card's scales and zero points
- * quantise the inputs and dequantise the output here, so the runner always sees floats.
+ * compiled it; [ModelSession] keeps it on its model thread). Int8 models take and give int8
+ * tensors: the card's scales and zero points quantise the inputs and dequantise the output
+ * here, so the runner always sees floats.
  *
  * @param asset the `.tflite` in the app's assets
  * @param card that file's own card
- * @param useGpu try the GPU accelerator first (LiteRT's default GPU precision, which computes
- *     in FP16 where the GPU supports it); fall back to the CPU when it cannot compile the model
+ * @param useGpu compile with `setOf(Accelerator.GPU, Accelerator.CPU)`: LiteRT puts every op
+ *     the GPU delegate takes on the GPU (its default precision computes in FP16 where the GPU
+ *     supports it) and the rest on the CPU, instead of refusing the whole model for one op;
+ *     when that cannot compile or its buffers cannot be made, the GPU attempt is released and
+ *     the model compiled for the CPU alone
  * @param cpuThreads threads for the CPU (XNNPACK) path
  */
 class LiteRtTileModel(
@@ -41,20 +46,35 @@ class LiteRtTileModel(
     useGpu: Boolean,
     cpuThreads: Int,
 ) : TileModel, GlobalTileModel, FeaturesModel, AutoCloseable {
-    /** Which accelerator runs the model, for the UI. */
+    /** Which accelerators run the model, for the UI. */
     val acceleratorName: String
 
-    private val model: CompiledModel
+    /** Whether the GPU takes part (a GPU failure while running should release this model). */
+    val onGpu: Boolean
+
     private val signature: String
     private val packedKey: String
     private val meanKey: String?
     private val outputKey: String
-    private val packedInput: TensorBuffer
-    private val meanInput: TensorBuffer?
-    private val outputBuffer: TensorBuffer
+    private val compiled: Compiled
     private val inputBytes: ByteArray?
     private val meanBytes: ByteArray?
     private var lastMean: FloatArray? = null
+
+    /** A compiled model with its buffers, released together. */
+    private class Compiled(
+        val model: CompiledModel,
+        val packedInput: TensorBuffer,
+        val meanInput: TensorBuffer?,
+        val output: TensorBuffer,
+    ) : AutoCloseable {
+        override fun close() {
+            packedInput.close()
+            meanInput?.close()
+            output.close()
+            model.close()
+        }
+    }
 
     init {
         val source = "assets/$asset"
@@ -79,40 +99,56 @@ class LiteRtTileModel(
         meanKey = mean?.key
         outputKey = file.outputs[0].key
 
-        var compiled: CompiledModel? = null
-        var name = ""
+        val cpuOptions = CompiledModel.CpuOptions(cpuThreads, null, null)
         var gpuError: String? = null
-        if (useGpu) {
-            try {
-                val options = CompiledModel.Options(setOf(Accelerator.GPU))
-                options.gpuOptions = CompiledModel.GpuOptions(
-                    precision = CompiledModel.GpuOptions.Precision.DEFAULT,
-                )
-                compiled = CompiledModel.create(context.assets, asset, options, null)
-                name = "GPU"
-            } catch (error: LiteRtException) {
-                gpuError = error.message
-            }
+        val onGpuAttempt: Compiled? = if (!useGpu) null else try {
+            val options = CompiledModel.Options(setOf(Accelerator.GPU, Accelerator.CPU))
+            options.gpuOptions = CompiledModel.GpuOptions(
+                precision = CompiledModel.GpuOptions.Precision.DEFAULT,
+            )
+            options.cpuOptions = cpuOptions
+            compile(context, options)
+        } catch (error: LiteRtException) {
+            gpuError = error.message ?: "no message"
+            null
         }
-        if (compiled == null) {
-            try {
-                val options = CompiledModel.Options(setOf(Accelerator.CPU))
-                options.cpuOptions = CompiledModel.CpuOptions(cpuThreads, null, null)
-                compiled = CompiledModel.create(context.assets, asset, options, null)
-                name = "CPU, $cpuThreads threads" +
-                    if (gpuError != null) " (GPU refused it)" else ""
-            } catch (error: LiteRtException) {
-                throw LsidException("$source: LiteRT cannot load it " +
-                    "(${error.message}); is it an `lsid export` .tflite?", error)
-            }
+        compiled = onGpuAttempt ?: try {
+            val options = CompiledModel.Options(setOf(Accelerator.CPU))
+            options.cpuOptions = cpuOptions
+            compile(context, options)
+        } catch (error: LiteRtException) {
+            throw LsidException("$source: LiteRT cannot load it " +
+                "(${error.message}); is it an `lsid export` .tflite?", error)
         }
-        model = compiled!!
-        acceleratorName = name
-        packedInput = model.createInputBuffer(packedKey, signature)
-        meanInput = meanKey?.let { model.createInputBuffer(it, signature) }
-        outputBuffer = model.createOutputBuffer(outputKey, signature)
+        onGpu = onGpuAttempt != null
+        acceleratorName = when {
+            onGpu -> "GPU (CPU for ops it lacks, $cpuThreads threads)"
+            gpuError != null -> "CPU, $cpuThreads threads (GPU refused it: $gpuError)"
+            else -> "CPU, $cpuThreads threads"
+        }
         inputBytes = if (card.input.isQuantized) ByteArray(card.input.size()) else null
         meanBytes = card.frameMean?.let { if (it.isQuantized) ByteArray(it.size()) else null }
+    }
+
+    /**
+     * Compiles the asset and makes its buffers; releases whatever was made when a step fails
+     * (a GPU that compiles the model but cannot allocate its buffers must not leak it).
+     */
+    private fun compile(context: Context, options: CompiledModel.Options): Compiled {
+        val model = CompiledModel.create(context.assets, asset, options, null)
+        var packed: TensorBuffer? = null
+        var meanBuffer: TensorBuffer? = null
+        try {
+            packed = model.createInputBuffer(packedKey, signature)
+            meanBuffer = meanKey?.let { model.createInputBuffer(it, signature) }
+            val output = model.createOutputBuffer(outputKey, signature)
+            return Compiled(model, packed, meanBuffer, output)
+        } catch (error: Throwable) {
+            packed?.close()
+            meanBuffer?.close()
+            model.close()
+            throw error
+        }
     }
 
     /** A local model's tile, or a features file's bottleneck map ([FeaturesModel]). */
@@ -129,19 +165,18 @@ class LiteRtTileModel(
     }
 
     private fun runTile(input: FloatArray, frameMean: FloatArray?, output: FloatArray) {
-        write(packedInput, card.input, input, inputBytes)
+        write(compiled.packedInput, card.input, input, inputBytes)
+        val meanInput = compiled.meanInput
         if (meanInput != null && frameMean != null && frameMean !== lastMean) {
             // The same average for every tile of a frame: written once per frame.
             write(meanInput, card.frameMean, frameMean, meanBytes)
             lastMean = frameMean
         }
-        val inputs = mutableMapOf(packedKey to packedInput)
-        if (meanKey != null && meanInput != null) {
-            inputs[meanKey] = meanInput
-        }
-        model.run(inputs, mapOf(outputKey to outputBuffer), signature)
+        compiled.model.run(inputs, outputs, signature)
+        // LiteRT 2.1's Kotlin TensorBuffer reads into a new array (no read-into form): one
+        // output-sized array per tile is the API's, every other buffer is reused.
         if (card.output.isQuantized) {
-            val values = outputBuffer.readInt8()
+            val values = compiled.output.readInt8()
             check(values.size == output.size) {
                 "model output has ${values.size} values; the card says ${output.size}"
             }
@@ -149,7 +184,7 @@ class LiteRtTileModel(
                 output[i] = card.output.dequantize(values[i].toInt())
             }
         } else {
-            val values = outputBuffer.readFloat()
+            val values = compiled.output.readFloat()
             check(values.size == output.size) {
                 "model output has ${values.size} values; the card says ${output.size}"
             }
@@ -169,10 +204,16 @@ class LiteRtTileModel(
         }
     }
 
-    override fun close() {
-        packedInput.close()
-        meanInput?.close()
-        outputBuffer.close()
-        model.close()
+    /** The input and output maps [CompiledModel.run] takes, built once. */
+    private val inputs: Map<String, TensorBuffer> by lazy {
+        val map = mutableMapOf(packedKey to compiled.packedInput)
+        val meanInput = compiled.meanInput
+        if (meanKey != null && meanInput != null) {
+            map[meanKey] = meanInput
+        }
+        map
     }
+    private val outputs: Map<String, TensorBuffer> by lazy { mapOf(outputKey to compiled.output) }
+
+    override fun close() = compiled.close()
 }

@@ -8,45 +8,107 @@ import android.hardware.camera2.CameraCharacteristics
 import android.hardware.camera2.CameraDevice
 import android.hardware.camera2.CameraManager
 import android.hardware.camera2.CameraMetadata
+import android.hardware.camera2.CaptureFailure
 import android.hardware.camera2.CaptureRequest
 import android.hardware.camera2.CaptureResult
+import android.hardware.camera2.DngCreator
 import android.hardware.camera2.TotalCaptureResult
+import android.hardware.camera2.params.ColorSpaceTransform
 import android.hardware.camera2.params.OutputConfiguration
 import android.hardware.camera2.params.SessionConfiguration
 import android.media.Image
 import android.media.ImageReader
 import android.os.Handler
+import android.os.SystemClock
+import android.util.Size
+import android.view.Surface
+import java.io.ByteArrayOutputStream
+import java.util.Locale
 import java.util.concurrent.Executor
+import org.lsid.core.ActiveArea
 import org.lsid.core.AsShotColour
 import org.lsid.core.BayerPacker
 import org.lsid.core.CfaPattern
+import org.lsid.core.ExposurePlanner
 import org.lsid.core.LsidException
 import org.lsid.core.RawFrame
+import org.lsid.core.SensorColourTransform
+import org.lsid.core.StillMatcher
 
 /**
- * Captures one `RAW_SENSOR` frame with Camera2 and packs it with the core.
+ * Captures one `RAW_SENSOR` frame with Camera2, packs it with the core and keeps it as a DNG.
  *
- * Only cameras that report `REQUEST_AVAILABLE_CAPABILITIES_RAW` are used. The CFA arrangement
- * and white level come from the characteristics; the black level from the capture result's
- * `SENSOR_DYNAMIC_BLACK_LEVEL` when the device publishes it, else the static
- * `SENSOR_BLACK_LEVEL_PATTERN`; the white level from `SENSOR_DYNAMIC_WHITE_LEVEL` likewise;
- * white-balance gains from `COLOR_CORRECTION_GAINS`, exposure from `SENSOR_EXPOSURE_TIME`. The
- * image plane's row and pixel strides are passed to [RawFrame] as they are.
+ * Every callback (camera state, session state, capture results, images) runs on [handler]'s
+ * thread, the camera's own `HandlerThread`, never the UI's or the model's; so does every field
+ * of a capture in flight. One capture at a time: a second request while one runs is answered
+ * with a message.
  *
- * Auto exposure runs for up to [METERING_FRAMES] frames on the RAW stream before the still
- * capture (no preview surface is needed).
+ * A capture meters with auto-exposure on the RAW stream (no preview surface), at most
+ * [METERING_FRAMES] frames, then takes the still:
+ * - [Mode.NIGHT]: the papers' setting. [ExposurePlanner] turns the metered exposure time,
+ *   sensitivity and post-RAW boost and the target ratio into a manual exposure (AE off,
+ *   handheld-safe time, sensitivity within `SENSOR_INFO_SENSITIVITY_RANGE`), and the shot
+ *   records the ratio it realises, which the enhancement then uses by default. Needs the
+ *   `MANUAL_SENSOR` capability.
+ * - [Mode.NORMAL]: the still as auto-exposure sets it (the ratio is then automatic).
+ *
+ * The still's image and result are paired by sensor timestamp ([StillMatcher]: the image
+ * can come before or after `onCaptureStarted` / `onCaptureCompleted`, metering frames still in
+ * flight are closed). Every way a capture can end closes the camera and the reader and says
+ * why: the pair, `onCaptureFailed`, `onCaptureBufferLost`, an aborted sequence, a
+ * disconnected or failing camera, a session that cannot be configured, a Camera2 exception,
+ * or no still within [TIMEOUT_MS].
+ *
+ * The frame is cropped to the active array when the image covers the whole pixel array
+ * ([ActiveArea]); the black level comes from the result's `SENSOR_DYNAMIC_BLACK_LEVEL` when
+ * published, else `SENSOR_BLACK_LEVEL_PATTERN`; the white level likewise
+ * (`SENSOR_DYNAMIC_WHITE_LEVEL`, `SENSOR_INFO_WHITE_LEVEL`); white balance from
+ * `COLOR_CORRECTION_GAINS`; the XYZ -> camera matrix from `SENSOR_COLOR_TRANSFORM1/2` and
+ * `SENSOR_CALIBRATION_TRANSFORM1/2` by [SensorColourTransform]'s rule.
  */
-class RawCamera(context: Context, private val handler: Handler, private val executor: Executor) {
-    private val manager = context.getSystemService(CameraManager::class.java)
+class RawCamera(context: Context, private val handler: Handler) {
+    private val manager = context.getSystemService(Context.CAMERA_SERVICE) as CameraManager
+    private val executor = Executor { command -> handler.post(command) }
+    private var attempt: Attempt? = null
 
-    /** Result of [capture], on the handler's thread. */
+    /** How the still is exposed. */
+    enum class Mode { NIGHT, NORMAL }
+
+    /** Outcome and progress of [capture], on the camera thread (post to the UI yourself). */
     interface Callback {
+        fun onProgress(message: String)
         fun onShot(shot: Shot)
         fun onError(message: String)
     }
 
+    /**
+     * Opens the RAW camera, meters, captures one frame, packs it and closes the camera.
+     *
+     * @param targetRatio for [Mode.NIGHT], how much less light than the metered exposure the
+     *     still gets (1 to 300; SID's short exposures are 1/100 to 1/300)
+     */
+    @SuppressLint("MissingPermission") // the activity asks for CAMERA before calling
+    fun capture(mode: Mode, targetRatio: Double, callback: Callback) {
+        handler.post {
+            if (attempt != null) {
+                callback.onError("a capture is already running")
+                return@post
+            }
+            try {
+                start(mode, targetRatio, callback)
+            } catch (error: Exception) {
+                callback.onError("camera: ${describe(error)}")
+            }
+        }
+    }
+
+    /** Ends a capture in flight (closing the camera), e.g. when the app goes away. */
+    fun abort() {
+        handler.post { attempt?.fail("the capture was abandoned") }
+    }
+
     /** The first back-facing (else any) camera that can deliver RAW, or null. */
-    fun rawCameraId(): String? {
+    private fun rawCameraId(): String? {
         val raw = manager.cameraIdList.filter { id ->
             val capabilities = manager.getCameraCharacteristics(id)
                 .get(CameraCharacteristics.REQUEST_AVAILABLE_CAPABILITIES) ?: IntArray(0)
@@ -58,9 +120,8 @@ class RawCamera(context: Context, private val handler: Handler, private val exec
         } ?: raw.firstOrNull()
     }
 
-    /** Opens the RAW camera, meters, captures one frame, packs it and closes the camera. */
-    @SuppressLint("MissingPermission") // the activity asks for CAMERA before calling
-    fun capture(callback: Callback) {
+    @SuppressLint("MissingPermission")
+    private fun start(mode: Mode, targetRatio: Double, callback: Callback) {
         val id = rawCameraId()
         if (id == null) {
             callback.onError("No camera on this device reports the RAW capability " +
@@ -68,131 +129,279 @@ class RawCamera(context: Context, private val handler: Handler, private val exec
             return
         }
         val characteristics = manager.getCameraCharacteristics(id)
-        val sizes = characteristics.get(CameraCharacteristics.SCALER_STREAM_CONFIGURATION_MAP)
+        val size = characteristics.get(CameraCharacteristics.SCALER_STREAM_CONFIGURATION_MAP)
             ?.getOutputSizes(ImageFormat.RAW_SENSOR)
-        val size = sizes?.maxByOrNull { it.width.toLong() * it.height }
+            ?.maxByOrNull { it.width.toLong() * it.height }
         if (size == null) {
             callback.onError("camera $id: no RAW_SENSOR output size")
             return
         }
-        val reader = ImageReader.newInstance(size.width, size.height, ImageFormat.RAW_SENSOR, 3)
-        manager.openCamera(id, executor, object : CameraDevice.StateCallback() {
-            override fun onOpened(device: CameraDevice) {
-                Session(id, device, characteristics, reader, callback).start()
-            }
-
-            override fun onDisconnected(device: CameraDevice) {
-                device.close()
-                reader.close()
-            }
-
-            override fun onError(device: CameraDevice, error: Int) {
-                device.close()
-                reader.close()
-                handler.post { callback.onError("camera $id: could not be opened (error $error)") }
-            }
-        })
+        val planner = if (mode == Mode.NIGHT) nightPlanner(id, characteristics, callback)
+            ?: return else null
+        val current = Attempt(id, mode, targetRatio, planner, characteristics, size, callback)
+        attempt = current
+        current.open()
     }
 
-    private inner class Session(
+    /** The night planner from the sensor's ranges, or null (and a message) without them. */
+    private fun nightPlanner(id: String, characteristics: CameraCharacteristics,
+                             callback: Callback): ExposurePlanner? {
+        val capabilities = characteristics.get(
+            CameraCharacteristics.REQUEST_AVAILABLE_CAPABILITIES) ?: IntArray(0)
+        val times = characteristics.get(CameraCharacteristics.SENSOR_INFO_EXPOSURE_TIME_RANGE)
+        val gains = characteristics.get(CameraCharacteristics.SENSOR_INFO_SENSITIVITY_RANGE)
+        if (CameraMetadata.REQUEST_AVAILABLE_CAPABILITIES_MANUAL_SENSOR !in capabilities ||
+            times == null || gains == null
+        ) {
+            callback.onError("camera $id cannot set its exposure by hand (no MANUAL_SENSOR " +
+                "capability): untick \"Night shot\" for an auto-exposed RAW")
+            return null
+        }
+        return ExposurePlanner(times.lower, times.upper, gains.lower, gains.upper,
+            ExposurePlanner.HANDHELD_LIMIT_NS)
+    }
+
+    /** One capture, from opening the camera to closing it; lives on the camera thread. */
+    private inner class Attempt(
         private val id: String,
-        private val device: CameraDevice,
+        private val mode: Mode,
+        private val targetRatio: Double,
+        private val planner: ExposurePlanner?,
         private val characteristics: CameraCharacteristics,
-        private val reader: ImageReader,
+        private val size: Size,
         private val callback: Callback,
     ) {
-        // stillRequested is set on the executor, read on the handler's thread; the rest lives
-        // on the handler's thread.
+        private val reader =
+            ImageReader.newInstance(size.width, size.height, ImageFormat.RAW_SENSOR, MAX_IMAGES)
+        // One buffer stays free for the still while metering frames are held.
+        private val matcher = StillMatcher<Image, TotalCaptureResult>(MAX_IMAGES - 1) {
+            it.close()
+        }
+        private val startedAt = SystemClock.elapsedRealtime()
+        private val timeout = Runnable { onTimeout() }
+        private var device: CameraDevice? = null
+        private var finished = false
+        private var stillRequested = false
         private var metered = 0
-        @Volatile private var stillRequested = false
-        private var stillResult: TotalCaptureResult? = null
-        private var stillImage: Image? = null
+        private var plan: ExposurePlanner.Plan? = null
 
-        fun start() {
-            reader.setOnImageAvailableListener({ r ->
-                val image = r.acquireNextImage() ?: return@setOnImageAvailableListener
-                if (stillRequested && stillImage == null &&
-                    (stillResult == null || stillResult!!.get(CaptureResult.SENSOR_TIMESTAMP) ==
-                        image.timestamp)
-                ) {
-                    stillImage = image
-                    finishIfReady()
-                } else {
-                    image.close() // metering frames
-                }
-            }, handler)
+        @SuppressLint("MissingPermission")
+        fun open() {
+            handler.postDelayed(timeout, TIMEOUT_MS)
+            reader.setOnImageAvailableListener({ onImage(it) }, handler)
+            guard {
+                manager.openCamera(id, object : CameraDevice.StateCallback() {
+                    override fun onOpened(opened: CameraDevice) {
+                        device = opened
+                        if (finished) opened.close() else guard { configure(opened) }
+                    }
+
+                    override fun onDisconnected(lost: CameraDevice) {
+                        device = lost
+                        fail("the camera was disconnected (another app took it?)")
+                    }
+
+                    override fun onError(failed: CameraDevice, error: Int) {
+                        device = failed
+                        fail("the camera reported error $error (${deviceError(error)})")
+                    }
+                }, handler)
+            }
+        }
+
+        private fun configure(opened: CameraDevice) {
             val outputs = listOf(OutputConfiguration(reader.surface))
             val config = SessionConfiguration(SessionConfiguration.SESSION_REGULAR, outputs,
                 executor, object : CameraCaptureSession.StateCallback() {
-                    override fun onConfigured(session: CameraCaptureSession) = meter(session)
-                    override fun onConfigureFailed(session: CameraCaptureSession) =
-                        fail("camera $id: the RAW capture session could not be configured")
-                })
-            device.createCaptureSession(config)
-        }
-
-        private fun meter(session: CameraCaptureSession) {
-            val request = device.createCaptureRequest(CameraDevice.TEMPLATE_PREVIEW).apply {
-                addTarget(reader.surface)
-            }.build()
-            session.setSingleRepeatingRequest(request, executor,
-                object : CameraCaptureSession.CaptureCallback() {
-                    override fun onCaptureCompleted(
-                        s: CameraCaptureSession,
-                        r: CaptureRequest,
-                        result: TotalCaptureResult,
-                    ) {
-                        metered++
-                        val state = result.get(CaptureResult.CONTROL_AE_STATE)
-                        val converged = state == CaptureResult.CONTROL_AE_STATE_CONVERGED ||
-                            state == CaptureResult.CONTROL_AE_STATE_FLASH_REQUIRED ||
-                            state == null
-                        if (!stillRequested && (converged || metered >= METERING_FRAMES)) {
-                            stillRequested = true
-                            s.stopRepeating()
-                            still(s)
-                        }
+                    override fun onConfigured(session: CameraCaptureSession) {
+                        if (!finished) guard { meter(opened, session) }
                     }
+
+                    override fun onConfigureFailed(session: CameraCaptureSession) =
+                        fail("the RAW capture session could not be configured")
                 })
+            opened.createCaptureSession(config)
         }
 
-        private fun still(session: CameraCaptureSession) {
-            val request = device.createCaptureRequest(CameraDevice.TEMPLATE_STILL_CAPTURE).apply {
+        private fun meter(opened: CameraDevice, session: CameraCaptureSession) {
+            callback.onProgress("camera $id: metering ...")
+            val request = opened.createCaptureRequest(CameraDevice.TEMPLATE_PREVIEW).apply {
                 addTarget(reader.surface)
-                // The network does its own denoising: ask for the sensor's data untouched.
-                set(CaptureRequest.NOISE_REDUCTION_MODE, CaptureRequest.NOISE_REDUCTION_MODE_OFF)
             }.build()
-            session.capture(request, object : CameraCaptureSession.CaptureCallback() {
+            session.setRepeatingRequest(request, object : CameraCaptureSession.CaptureCallback() {
                 override fun onCaptureCompleted(
                     s: CameraCaptureSession,
                     r: CaptureRequest,
                     result: TotalCaptureResult,
                 ) {
-                    handler.post {
-                        stillResult = result
-                        val image = stillImage
-                        if (image != null &&
-                            result.get(CaptureResult.SENSOR_TIMESTAMP) != image.timestamp
-                        ) {
-                            image.close() // a late metering frame; the still one follows
-                            stillImage = null
+                    if (finished || stillRequested) return
+                    metered++
+                    val state = result.get(CaptureResult.CONTROL_AE_STATE)
+                    val settled = state == null ||
+                        state == CaptureResult.CONTROL_AE_STATE_CONVERGED ||
+                        state == CaptureResult.CONTROL_AE_STATE_FLASH_REQUIRED ||
+                        state == CaptureResult.CONTROL_AE_STATE_LOCKED
+                    if (settled || metered >= METERING_FRAMES) {
+                        stillRequested = true
+                        guard {
+                            s.stopRepeating()
+                            still(opened, s, result)
                         }
-                        finishIfReady()
                     }
                 }
             }, handler)
         }
 
-        private fun finishIfReady() {
-            val image = stillImage ?: return
-            val result = stillResult ?: return
-            try {
-                callback.onShot(pack(image, result))
+        private fun still(opened: CameraDevice, session: CameraCaptureSession,
+                          metering: TotalCaptureResult) {
+            val builder = opened.createCaptureRequest(CameraDevice.TEMPLATE_STILL_CAPTURE)
+            builder.addTarget(reader.surface)
+            val noiseModes = characteristics.get(
+                CameraCharacteristics.NOISE_REDUCTION_AVAILABLE_NOISE_REDUCTION_MODES)
+            if (noiseModes != null && CaptureRequest.NOISE_REDUCTION_MODE_OFF in noiseModes) {
+                // The network does its own denoising: ask for the sensor's data untouched.
+                builder.set(CaptureRequest.NOISE_REDUCTION_MODE,
+                    CaptureRequest.NOISE_REDUCTION_MODE_OFF)
+            }
+            if (planner != null) {
+                val exposure = metering.get(CaptureResult.SENSOR_EXPOSURE_TIME)
+                val sensitivity = metering.get(CaptureResult.SENSOR_SENSITIVITY)
+                if (exposure == null || sensitivity == null) {
+                    fail("auto-exposure reported no exposure time or sensitivity to plan from")
+                    return
+                }
+                val boost = metering.get(CaptureResult.CONTROL_POST_RAW_SENSITIVITY_BOOST) ?: 100
+                val planned = planner.plan(exposure, sensitivity, boost, targetRatio)
+                val minFrame = characteristics
+                    .get(CameraCharacteristics.SCALER_STREAM_CONFIGURATION_MAP)
+                    ?.getOutputMinFrameDuration(ImageFormat.RAW_SENSOR, size) ?: 0L
+                builder.set(CaptureRequest.CONTROL_AE_MODE, CaptureRequest.CONTROL_AE_MODE_OFF)
+                builder.set(CaptureRequest.SENSOR_EXPOSURE_TIME, planned.exposureNs)
+                builder.set(CaptureRequest.SENSOR_SENSITIVITY, planned.sensitivity)
+                builder.set(CaptureRequest.SENSOR_FRAME_DURATION,
+                    maxOf(planned.exposureNs, minFrame))
+                // White balance as metered on the normally exposed frames, not re-estimated
+                // on the dark one.
+                builder.set(CaptureRequest.CONTROL_AWB_LOCK, true)
+                plan = planned
+                callback.onProgress(String.format(Locale.US,
+                    "camera %s: night shot %s; metered 1/%.0f s at ISO %d", id, planned,
+                    1e9 / exposure, sensitivity))
+            }
+            session.capture(builder.build(), object : CameraCaptureSession.CaptureCallback() {
+                override fun onCaptureStarted(
+                    s: CameraCaptureSession,
+                    r: CaptureRequest,
+                    timestamp: Long,
+                    frameNumber: Long,
+                ) = settle(matcher.stillStarted(timestamp))
+
+                override fun onCaptureCompleted(
+                    s: CameraCaptureSession,
+                    r: CaptureRequest,
+                    result: TotalCaptureResult,
+                ) {
+                    val timestamp = result.get(CaptureResult.SENSOR_TIMESTAMP)
+                    if (timestamp == null) {
+                        fail("the still's result has no SENSOR_TIMESTAMP")
+                    } else {
+                        settle(matcher.resultArrived(result, timestamp))
+                    }
+                }
+
+                override fun onCaptureFailed(
+                    s: CameraCaptureSession,
+                    r: CaptureRequest,
+                    failure: CaptureFailure,
+                ) = settle(matcher.captureFailed(
+                    if (failure.reason == CaptureFailure.REASON_FLUSHED) "flushed"
+                    else "error in the camera pipeline"))
+
+                override fun onCaptureBufferLost(
+                    s: CameraCaptureSession,
+                    r: CaptureRequest,
+                    target: Surface,
+                    frameNumber: Long,
+                ) = settle(matcher.bufferLost())
+
+                override fun onCaptureSequenceAborted(s: CameraCaptureSession, sequenceId: Int) =
+                    settle(matcher.aborted("the still's capture sequence was aborted"))
+            }, handler)
+        }
+
+        private fun onImage(from: ImageReader) {
+            if (finished) return
+            val image = try {
+                from.acquireNextImage()
+            } catch (error: IllegalStateException) {
+                fail("no free image buffer (${error.message})")
+                return
+            } ?: return
+            settle(matcher.imageArrived(image, image.timestamp))
+        }
+
+        private fun onTimeout() {
+            if (finished) return
+            val waited = SystemClock.elapsedRealtime() - startedAt
+            if (!stillRequested) {
+                fail("auto-exposure gave no frame to meter within $waited ms")
+            } else {
+                matcher.timedOut(waited)
+                fail(matcher.failure() ?: "timed out after $waited ms")
+            }
+        }
+
+        private fun settle(state: StillMatcher.State) {
+            if (finished) return
+            when (state) {
+                StillMatcher.State.DONE -> deliver()
+                StillMatcher.State.FAILED -> fail(matcher.failure() ?: "the capture failed")
+                StillMatcher.State.WAITING -> Unit
+            }
+        }
+
+        private fun deliver() {
+            val image = matcher.takeImage() ?: return fail("the still's image was taken twice")
+            val result = matcher.result() ?: return fail("the still has no result")
+            val shot = try {
+                pack(image, result)
             } catch (error: LsidException) {
-                callback.onError(error.message ?: error.toString())
+                return fail(error.message ?: error.toString())
+            } catch (error: OutOfMemoryError) {
+                return fail("the frame is too large for this device's memory")
+            } catch (error: Exception) {
+                return fail(describe(error))
             } finally {
                 image.close()
-                close()
+            }
+            finish()
+            callback.onShot(shot)
+        }
+
+        /** Ends the capture with a message (once; later calls do nothing). */
+        fun fail(message: String) {
+            if (finished) return
+            finish()
+            callback.onError("camera $id: $message")
+        }
+
+        /** Closes everything this capture opened, in every outcome. */
+        private fun finish() {
+            finished = true
+            handler.removeCallbacks(timeout)
+            matcher.aborted("closed")
+            matcher.close()
+            runCatching { device?.close() } // closes the session too
+            runCatching { reader.close() }
+            if (attempt === this) attempt = null
+        }
+
+        /** Runs Camera2 calls; any exception they throw ends the capture with a message. */
+        private inline fun guard(block: () -> Unit) {
+            try {
+                block()
+            } catch (error: Exception) {
+                fail(describe(error))
             }
         }
 
@@ -222,47 +431,94 @@ class RawCamera(context: Context, private val handler: Handler, private val exec
                 floatArrayOf(it.red / green, 1f, it.blue / green)
             }
             val exposure = result.get(CaptureResult.SENSOR_EXPOSURE_TIME) ?: 0L
+            val sensitivity = result.get(CaptureResult.SENSOR_SENSITIVITY)
+            val pixelArray = characteristics.get(CameraCharacteristics.SENSOR_INFO_PIXEL_ARRAY_SIZE)
+            val active = characteristics.get(
+                CameraCharacteristics.SENSOR_INFO_PRE_CORRECTION_ACTIVE_ARRAY_SIZE)
+            val area = ActiveArea.forCamera2(image.width, image.height,
+                pixelArray?.width ?: image.width, pixelArray?.height ?: image.height,
+                active?.let { intArrayOf(it.left, it.top, it.right, it.bottom) }, source)
             val plane = image.planes[0]
-            val frame = RawFrame(plane.buffer, image.width, image.height, plane.rowStride,
-                plane.pixelStride, cfa, black, white.toDouble(), gains, exposure, source)
-            // Packing and the mean copy what they need: the image can be closed right after.
-            return Shot(BayerPacker.pack(frame), gains, exposure, source, xyzToCamera(),
-                AsShotColour.cameraMean(frame))
+            val matrix = xyzToCamera(source)
+            val frame = RawFrame(area.crop(plane.buffer, plane.rowStride, plane.pixelStride),
+                area.width, area.height, plane.rowStride, plane.pixelStride, cfa, black,
+                white.toDouble(), gains, exposure, matrix, source)
+            val planned = plan
+            val exposed = planned?.let { "night: $it" } ?: String.format(Locale.US,
+                "auto: 1/%.0f s at ISO %s", 1e9 / maxOf(exposure, 1L), sensitivity ?: "?")
+            // Packing, the mean and the DNG copy what they need: the image closes right after.
+            return Shot(BayerPacker.pack(frame), gains, exposure, source, matrix,
+                AsShotColour.cameraMean(frame),
+                plannedRatio = planned?.ratio, exposure = exposed,
+                dng = dng(image, result, exposed))
         }
 
         /**
-         * `SENSOR_COLOR_TRANSFORM2` when its reference illuminant is D65 and the first's is
-         * not, else `SENSOR_COLOR_TRANSFORM1` (XYZ -> reference sensor colour space, the DNG
-         * ColorMatrix `DngCreator` writes); null when the camera publishes neither.
+         * The capture as a DNG (DngCreator writes the whole image with its ActiveArea, CFA,
+         * levels, colour matrices and calibration), or null when it cannot be written; the
+         * enhancement does not need it.
          */
-        private fun xyzToCamera(): Array<DoubleArray>? {
-            val first = characteristics.get(CameraCharacteristics.SENSOR_COLOR_TRANSFORM1)
-            val second = characteristics.get(CameraCharacteristics.SENSOR_COLOR_TRANSFORM2)
-            val d65 = CameraMetadata.SENSOR_REFERENCE_ILLUMINANT1_D65
-            val firstIsD65 =
-                characteristics.get(CameraCharacteristics.SENSOR_REFERENCE_ILLUMINANT1) == d65
-            val secondIsD65 = characteristics
-                .get(CameraCharacteristics.SENSOR_REFERENCE_ILLUMINANT2)?.toInt() == d65
-            val chosen = if (second != null && secondIsD65 && !firstIsD65) second else first
-                ?: return null
-            return Array(3) { row ->
-                DoubleArray(3) { column -> chosen.getElement(column, row).toDouble() }
+        private fun dng(image: Image, result: TotalCaptureResult, exposed: String): ByteArray? =
+            try {
+                DngCreator(characteristics, result).use { creator ->
+                    creator.setDescription("lsid demo $exposed")
+                    // ORIENTATION (issue 18): the DNG is in sensor orientation. Wire the core's
+                    // Orientation here (creator.setOrientation(ExifInterface code)) once it
+                    // lands; JPEG and DNG should then carry the same code.
+                    val out = ByteArrayOutputStream(image.width * image.height * 2 + 65536)
+                    creator.writeImage(out, image)
+                    out.toByteArray()
+                }
+            } catch (error: Exception) {
+                callback.onProgress("camera $id: the DNG could not be written " +
+                    "(${describe(error)}); the enhancement goes on without it")
+                null
+            } catch (error: OutOfMemoryError) {
+                callback.onProgress("camera $id: no memory for the DNG; the enhancement goes " +
+                    "on without it")
+                null
             }
-        }
 
-        private fun fail(message: String) {
-            handler.post { callback.onError(message) }
-            close()
-        }
-
-        private fun close() {
-            device.close()
-            reader.close()
+        /** XYZ -> this unit's camera matrix by [SensorColourTransform]'s rule, or null. */
+        private fun xyzToCamera(source: String): Array<DoubleArray>? {
+            val first = SensorColourTransform.Calibration(
+                characteristics.get(CameraCharacteristics.SENSOR_REFERENCE_ILLUMINANT1),
+                matrix(characteristics.get(CameraCharacteristics.SENSOR_COLOR_TRANSFORM1)),
+                matrix(characteristics.get(CameraCharacteristics.SENSOR_CALIBRATION_TRANSFORM1)))
+            val second = SensorColourTransform.Calibration(
+                characteristics.get(CameraCharacteristics.SENSOR_REFERENCE_ILLUMINANT2)?.toInt(),
+                matrix(characteristics.get(CameraCharacteristics.SENSOR_COLOR_TRANSFORM2)),
+                matrix(characteristics.get(CameraCharacteristics.SENSOR_CALIBRATION_TRANSFORM2)))
+            return SensorColourTransform.xyzToCamera(first, second, source)
         }
     }
+
+    /** A row-major 3x3 copy of a Camera2 transform, or null. */
+    private fun matrix(transform: ColorSpaceTransform?): Array<DoubleArray>? =
+        transform?.let { t ->
+            Array(3) { row -> DoubleArray(3) { column -> t.getElement(column, row).toDouble() } }
+        }
+
+    private fun deviceError(error: Int): String = when (error) {
+        CameraDevice.StateCallback.ERROR_CAMERA_IN_USE -> "in use by another client"
+        CameraDevice.StateCallback.ERROR_MAX_CAMERAS_IN_USE -> "too many cameras open"
+        CameraDevice.StateCallback.ERROR_CAMERA_DISABLED -> "disabled by policy"
+        CameraDevice.StateCallback.ERROR_CAMERA_DEVICE -> "fatal device error"
+        CameraDevice.StateCallback.ERROR_CAMERA_SERVICE -> "camera service error"
+        else -> "unknown"
+    }
+
+    private fun describe(error: Throwable): String =
+        "${error.javaClass.simpleName}: ${error.message ?: "no message"}"
 
     companion object {
         /** Frames of auto exposure before the still capture, at most. */
         const val METERING_FRAMES = 30
+
+        /** RAW buffers in the reader: the still plus metering frames in flight. */
+        const val MAX_IMAGES = 3
+
+        /** A capture that has not ended after this long is ended with a message. */
+        const val TIMEOUT_MS = 15_000L
     }
 }
