@@ -289,6 +289,46 @@ def test_separable_ms_ssim_matches_tf_within_1e_4(shape, factors):
     assert np.max(np.abs(value - exact)) <= np.max(np.abs(tf_value - exact)) + 1e-6
 
 
+def _negatively_correlated(case):
+    """Two images whose structure is anticorrelated: "inverse" an image and its negative
+    (every scale's contrast-structure term about -1); "fine_inverse" a smooth image plus and
+    minus a one-pixel checkerboard, anticorrelated at full resolution (about -1 there) and
+    identical from the first 2x2 halving on (the checkerboard averages out, so the coarser
+    scales give about +1)."""
+    rng = np.random.default_rng(42)
+    if case == "inverse":
+        x = rng.uniform(0.05, 0.95, (2, 32, 40, 3)).astype("float32")
+        return x, 1.0 - x
+    rows, cols = np.mgrid[0:64, 0:72]
+    smooth = 0.5 + 0.1 * np.sin(rows / 9.0)[..., None] * np.cos(cols / 11.0)[..., None]
+    checker = np.where((rows + cols) % 2, 0.2, -0.2)[..., None]
+    x = np.broadcast_to(smooth + checker, (2, 64, 72, 3)).astype("float32")
+    y = np.broadcast_to(smooth - checker, (2, 64, 72, 3)).astype("float32")
+    return x, y
+
+
+@pytest.mark.parametrize("case, factors", [("inverse", (1.0,)), ("inverse", (1.0, 1.0)),
+                                           ("fine_inverse", (1.0, 1.0, 1.0))])
+def test_ms_ssim_of_negatively_correlated_images_is_zero(case, factors):
+    # A negative contrast-structure term is clipped at 0 (a ReLU per scale, as in
+    # tf.image.ssim_multiscale): MS-SSIM stays in [0, 1] and the loss in [0, 1]. Unclipped,
+    # the one-scale inverse gives MS-SSIM about -1 and the fine-scale inverse about -1 times
+    # the coarse scales' +1 (measured -0.97 without the ReLU on the contrast-structure term):
+    # a loss near 2 that would reward inverting the fine detail.
+    x, y = _negatively_correlated(case)
+    value = ms_ssim(tf.constant(x), tf.constant(y), power_factors=factors).numpy()
+    np.testing.assert_allclose(value, 0.0, atol=1e-6)
+    np.testing.assert_allclose(
+        tf.image.ssim_multiscale(x, y, 1.0, power_factors=factors).numpy(), 0.0, atol=1e-6)
+    loss = MSSSIMLoss(power_factors=factors, reduction=None)(x, y).numpy()
+    np.testing.assert_allclose(loss, 1.0, atol=1e-6)
+    # the coarse scales alone see identical images
+    if case == "fine_inverse":
+        coarse = tf.nn.avg_pool2d(x, 2, 2, "VALID"), tf.nn.avg_pool2d(y, 2, 2, "VALID")
+        np.testing.assert_allclose(ms_ssim(*coarse, power_factors=factors[1:]).numpy(), 1.0,
+                                   atol=1e-5)
+
+
 def test_separable_ms_ssim_gradient_matches_tf():
     x, y = image_pair(41, (1, 48, 52, 3))
     factors = (1.0, 1.0, 1.0)
