@@ -176,6 +176,8 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
     }
 
     private fun loaded(shot: Shot) {
+        // An enhancement still running is for the previous frame: stop it.
+        task?.cancel()
         val planned = shot.plannedRatio
         update {
             it.copy(
@@ -261,15 +263,18 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
 
                 override fun onFinished(before: Bitmap, after: Bitmap,
                                         timing: EnhanceTask.Timing) =
-                    finished { it.copy(before = before, after = after,
-                        status = String.format(Locale.US,
+                    finished { if (it.shot !== shot) it else it.copy(before = before,
+                        after = after, status = String.format(Locale.US,
                             "%s, x%.1f: %d tiles, %.0f ms per tile, %.2f s in total",
                             timing.accelerator, timing.ratio, timing.tiles,
                             timing.meanTileMillis, timing.totalMillis / 1000)) }
 
-                override fun onCancelled() = finished { it.copy(status = "cancelled") }
+                // A newer frame's status is not overwritten by this (cancelled) run's end.
+                override fun onCancelled() =
+                    finished { if (it.shot !== shot) it else it.copy(status = "cancelled") }
 
-                override fun onError(message: String) = finished { it.copy(status = message) }
+                override fun onError(message: String) =
+                    finished { if (it.shot !== shot) it else it.copy(status = message) }
             })
         task = newTask
         update { it.copy(enhancing = true, after = null, status = "compiling the model ...") }

@@ -78,6 +78,11 @@ class EnhanceTask(
             listener.onError("${shot.source}: not enough memory for a " +
                 "${shot.packed.width * card.blockSize} x ${shot.packed.height * card.blockSize} " +
                 "output; try a smaller frame")
+        } catch (error: LinkageError) {
+            // UnsatisfiedLinkError / ExceptionInInitializerError: LiteRT's native library is
+            // not in the APK for this device's ABI (the build packs arm64-v8a and x86_64).
+            listener.onError("LiteRT cannot start on this device (${error.javaClass.simpleName}: " +
+                "${error.message}); is its ABI in app/build.gradle.kts abiFilters?")
         } catch (error: Exception) {
             // LiteRT errors (a model that does not match its card, a lost GPU context, a GPU
             // buffer that cannot be mapped, ...). A GPU failure releases the compiled models:
