@@ -135,6 +135,37 @@ def test_tflite_variants_match_keras_within_their_bounds(exported):
     assert np.abs(int8 - reference).max() > 1e-3
 
 
+#: The pass marks the README and the module promise, in dB against Keras fp32.
+PROMISED_THRESHOLDS_DB = {"fp32": 60.0, "fp16": 45.0, "dynamic": 32.0, "int8": 30.0, "qat": 30.0}
+
+
+def test_every_variant_has_its_promised_threshold():
+    from lsid_keras.export.exporter import SUPPORTED_QUANTIZATIONS
+
+    assert THRESHOLDS_DB == PROMISED_THRESHOLDS_DB
+    assert set(SUPPORTED_QUANTIZATIONS) == set(cards.QUANTISATIONS) == set(THRESHOLDS_DB)
+
+
+@pytest.mark.parametrize("quantization, threshold", PROMISED_THRESHOLDS_DB.items())
+def test_verification_passes_a_variant_at_its_threshold_and_fails_it_below(
+        monkeypatch, quantization, threshold):
+    # Tiles off by a constant e have PSNR -20 log10(e) exactly: 0.05 dB either side of the
+    # promised mark must pass and fail (the default threshold is the variant's own).
+    from lsid_keras.export import verify
+
+    monkeypatch.setattr(verify.tflite_file, "operator_names", lambda data: ["CONV_2D"])
+    tiles = [np.zeros((1, 8, 8, 4), np.float32)]
+    reference = np.full((1, 16, 16, 3), 0.5)
+    for margin, passed in ((0.05, True), (-0.05, False)):
+        error = 10 ** (-(threshold + margin) / 20)
+        figures = verify.verify_variant(b"", quantization, lambda t: reference,
+                                        lambda t, e=error: reference + e, tiles, None,
+                                        8, 2, 2)
+        assert figures["threshold_db"] == threshold
+        assert figures["tile_psnr_db"] == pytest.approx(threshold + margin, abs=2e-3)
+        assert figures["passed"] is passed, (quantization, margin, figures)
+
+
 def test_tiled_tflite_enhancement_equals_untiled_keras(exported):
     root, model, report = exported
     raw = root / "sid/Sony/short/00003_00_0.1s.dng"
