@@ -155,7 +155,7 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
                 val frame = DngReader.read(ByteBuffer.wrap(bytes), name)
                 loaded(Shot(BayerPacker.pack(frame), frame.whiteBalance(),
                     frame.exposureTimeNs, name, frame.xyzToCamera(),
-                    AsShotColour.cameraMean(frame)))
+                    AsShotColour.cameraMean(frame), orientation = frame.orientation))
             } catch (error: LsidException) {
                 update { it.copy(status = error.message ?: error.toString()) }
             } catch (error: IOException) {
@@ -231,9 +231,9 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
                 val auto = if (state.ratioMode == RatioChoice.Mode.MANUAL) null else
                     prepared(shot).autoRatio
                 val packed = shot.packed
-                val bitmap = Bitmap.createBitmap(
+                val bitmap = OrientedBitmap.of(
                     RawPreview.toArgb(packed, gain.toFloat(), shot.whiteBalance),
-                    packed.width, packed.height, Bitmap.Config.ARGB_8888)
+                    packed.height, packed.width, shot.orientation)
                 update { if (it.shot === shot) it.copy(before = bitmap, autoRatio = auto) else it }
             } catch (error: LsidException) {
                 update { it.copy(status = error.message ?: error.toString()) }

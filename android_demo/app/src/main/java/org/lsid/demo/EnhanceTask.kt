@@ -111,12 +111,13 @@ class EnhanceTask(
         }, cancelled::get)
         // Once per frame on the stitched output, before anything else (in place).
         AsShotColour.finish(rgb, colour, shot.cameraMean, shot.whiteBalance, shot.xyzToCamera)
-        val after = Bitmap.createBitmap(rgb.toArgb(), rgb.width, rgb.height,
-            Bitmap.Config.ARGB_8888)
+        // Laid out for display (the shot's orientation) as the ARGB pixels, a quarter of the
+        // float image's memory.
+        val after = OrientedBitmap.of(rgb.toArgb(), rgb.height, rgb.width, shot.orientation)
         val packed = shot.packed
-        val before = Bitmap.createBitmap(
+        val before = OrientedBitmap.of(
             RawPreview.toArgb(packed, gain.toFloat(), shot.whiteBalance),
-            packed.width, packed.height, Bitmap.Config.ARGB_8888)
+            packed.height, packed.width, shot.orientation)
         listener.onFinished(before, after, Timing(accelerator, gain, tiles,
             modelNanos / 1e6 / tiles, (System.nanoTime() - start) / 1e6))
     }

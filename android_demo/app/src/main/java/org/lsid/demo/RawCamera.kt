@@ -462,9 +462,13 @@ class RawCamera(context: Context, private val handler: Handler) {
             try {
                 DngCreator(characteristics, result).use { creator ->
                     creator.setDescription("lsid demo $exposed")
-                    // ORIENTATION (issue 18): the DNG is in sensor orientation. Wire the core's
-                    // Orientation here (creator.setOrientation(ExifInterface code)) once it
-                    // lands; JPEG and DNG should then carry the same code.
+                    // ORIENTATION wiring point (issue 18): a capture is kept in sensor
+                    // orientation (Shot.orientation = Orientation.NONE). The core's
+                    // Orientation reads a DNG's tag; a capture needs its EXIF code from
+                    // SENSOR_ORIENTATION, LENS_FACING and the device's rotation at the shot,
+                    // which the core does not map yet. Once it does: the same code goes to
+                    // creator.setOrientation(...) here and, as Orientation.flipOfExif(code),
+                    // to Shot(orientation = ...) below, so JPEG and DNG agree.
                     val out = ByteArrayOutputStream(image.width * image.height * 2 + 65536)
                     creator.writeImage(out, image)
                     out.toByteArray()

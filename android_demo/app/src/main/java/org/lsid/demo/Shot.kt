@@ -1,5 +1,6 @@
 package org.lsid.demo
 
+import org.lsid.core.Orientation
 import org.lsid.core.PackedImage
 
 /**
@@ -18,6 +19,9 @@ import org.lsid.core.PackedImage
  *     ([org.lsid.core.ExposurePlanner]), or null (normal shot, opened DNG): the default ratio
  * @property exposure how it was exposed, for the status line (e.g. "1/1500 s at ISO 1600"), or
  *     null
+ * @property orientation how to show it: a LibRaw flip code 0-7 ([Orientation]; a DNG's
+ *     Orientation tag, [Orientation.NONE] for a capture until its mapping lands, see
+ *     [RawCamera]); the bitmaps, and so the saved JPEG, are laid out by it
  * @property dng the capture as a DNG ([android.hardware.camera2.DngCreator]), saved beside the
  *     enhanced JPEG; null for an opened DNG (the file is already the user's)
  */
@@ -31,4 +35,5 @@ class Shot(
     val plannedRatio: Double? = null,
     val exposure: String? = null,
     val dng: ByteArray? = null,
+    val orientation: Int = Orientation.NONE,
 )
