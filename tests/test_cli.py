@@ -111,14 +111,32 @@ def test_progress_off_a_terminal_is_whole_lines_not_redraws():
 
 
 def test_help_imports_no_tensorflow():
+    # Every subcommand, read from the parser so a new one is covered; each in turn, so the
+    # failure names the command whose --help pulled TensorFlow or Keras in.
     import subprocess
     import sys
 
-    code = ("import sys\nfrom lsid_keras.cli import main\n"
-            "for argv in (['--help'], ['train', '--help'], ['synth', '--help'],"
-            " ['enhance', '--help'], ['export', '--help']):\n"
-            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
-            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
+    code = ("import argparse, contextlib, io, json, sys\n"
+            "from lsid_keras.cli import build_parser, main\n"
+            "sub = next(a for a in build_parser()._actions\n"
+            "           if isinstance(a, argparse._SubParsersAction))\n"
+            "report = {}\n"
+            "for argv in [['--help']] + [[name, '--help'] for name in sub.choices]:\n"
+            "    out = io.StringIO()\n"
+            "    with contextlib.redirect_stdout(out):\n"
+            "        try:\n            main(argv)\n        except SystemExit as exit:\n"
+            "            code = exit.code\n"
+            "    heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+            "    report[' '.join(argv)] = [code, out.getvalue()[:40], heavy]\n"
+            "print(json.dumps(report))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60)
+                            timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    commands = {argv.split()[0] for argv in report} - {"--help"}
+    assert {"quickstart", "models", "prepare", "synth", "photos", "evaluate", "enhance",
+            "export", "train"} <= commands
+    for argv, (code, usage, heavy) in report.items():
+        name = "" if argv == "--help" else " " + argv.split()[0]
+        assert code == 0 and usage.startswith(f"usage: lsid{name}"), (argv, code, usage)
+        assert not heavy, f"lsid {argv} imported {heavy}"
