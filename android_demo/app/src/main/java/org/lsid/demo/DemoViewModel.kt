@@ -315,8 +315,12 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
         onIoThread {
             val message = try {
                 val jpeg = GallerySaver.saveJpeg(app, bitmap, name)
-                val dng = shot?.dng?.let { GallerySaver.saveDng(app, it, name) }
-                "saved to the gallery: $jpeg" + (dng?.let { ", RAW: $it" } ?: "")
+                val raw = try {
+                    shot?.dng?.let { ", RAW: " + GallerySaver.saveDng(app, it, name) } ?: ""
+                } catch (error: IOException) {
+                    "; the RAW was not saved (${error.message})"
+                }
+                "saved to the gallery: $jpeg$raw"
             } catch (error: IOException) {
                 "$name: not saved (${error.message})"
             }
