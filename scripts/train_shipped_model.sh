@@ -27,7 +27,7 @@ from=()
 if [ -n "${LSID_PHOTOS_FROM:-}" ]; then from=(--from "$LSID_PHOTOS_FROM"); fi
 lsid photos sun_hays80 mcmaster kodak24 polyu_mean bsds500 imagenet_samples \
     --out "$run/photos" "${from[@]}"
-lsid synth "$run/data" --camera sony --content mixed --images "$run/photos" --scenes 1600 \
+lsid synth "$run/data" --camera sony --content mixed --images "$run/photos" --scenes 1000 \
     --size 320x480 --seed 0 --noise-family wide --random-ratios 3
 lsid prepare "$run/data" --list Sony_train_list.txt --cache "$run/cache-train"
 resume=()
