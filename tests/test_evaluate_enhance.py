@@ -109,10 +109,13 @@ def test_tiled_enhancement_equals_untiled_inference(tmp_path):
     model = get_model("sid", width=4)
     model.save(tmp_path / "m.keras")
     enhancer = load_enhancer(tmp_path / "m.keras")
-    tiled = enhance_file(enhancer, raw, ratio=100, tile=64, halo=16).rgb
-    from lsid_keras.raw import amplify, pack, read_raw
+    # The network's colour: this compares tilings, not the as-shot colour after them.
+    tiled = enhance_file(enhancer, raw, ratio=100, tile=64, halo=16, colour="network").rgb
+    from lsid_keras.enhance import network_input
+    from lsid_keras.raw import read_raw
 
-    packed = amplify(pack(read_raw(raw)), 100)
+    # The input the network takes (the matrix-less frame mapped into the training camera).
+    packed, _, _ = network_input(enhancer, read_raw(raw), 100)
     # The same padded frame as the tiles read (reflect by the halo on every side).
     untiled = np.clip(run_untiled(enhancer.predict, packed, block=2, halo=16), 0, 1)
     # halo 16 at tile 64: measured seam error of a random width-4 net well under 1/255
