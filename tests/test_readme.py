@@ -1,4 +1,5 @@
-"""Every Python snippet in README.md runs, each in a fresh interpreter, as a reader would run it.
+"""Every Python snippet in README.md and docs/*.md runs, each in a fresh interpreter, as a reader
+would run it (a snippet that appears on several pages runs once).
 
 The snippets name files a reader has (`night.dng`, a prepared cache `sid-cache/sony-train`, a
 saved `gia_net.keras`); the fixture makes small ones in the working folder. Only sizes are
@@ -17,7 +18,9 @@ import pytest
 from raw_fixtures import random_mosaic, write_test_dng
 from sid_fixtures import write_sid_dataset
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 #: (text in a README snippet, what the test runs instead): full-size models and paper-length
 #: training shrunk to test size; nothing else is changed.
 SHRINK = (
@@ -46,21 +49,33 @@ def reader_folder(tmp_path_factory):
     return folder
 
 
+def doc_snippets():
+    """{snippet: "page:index" where it first appears} over README.md and docs/*.md."""
+    snippets = {}
+    for document in DOCUMENTS:
+        for index, code in enumerate(python_snippets(document.read_text(encoding="utf-8"))):
+            snippets.setdefault(code, f"{document.relative_to(ROOT)}:{index + 1}")
+    return snippets
+
+
+SNIPPETS = doc_snippets()
+
+
 def test_readme_has_the_snippets_this_test_expects():
-    snippets = python_snippets(README.read_text())
-    assert len(snippets) >= 4
-    joined = "\n".join(snippets)
+    assert python_snippets(README.read_text())  # the front page shows code too
+    assert len(SNIPPETS) >= 4
+    joined = "\n".join(SNIPPETS)
     for text, _ in SHRINK:
-        assert text in joined, f"README no longer contains {text!r}; update SHRINK"
+        assert text in joined, f"README and docs no longer contain {text!r}; update SHRINK"
 
 
-@pytest.mark.parametrize("index", range(len(python_snippets(README.read_text()))))
-def test_readme_snippet_runs(reader_folder, index):
-    code = python_snippets(README.read_text())[index]
+@pytest.mark.parametrize("code", list(SNIPPETS), ids=list(SNIPPETS.values()))
+def test_readme_snippet_runs(reader_folder, code):
+    where = SNIPPETS[code]
     for text, replacement in SHRINK:
         code = code.replace(text, replacement)
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", code], cwd=reader_folder, env=environment,
                             capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, f"README snippet {index + 1} failed:\n{code}\n" \
+    assert result.returncode == 0, f"snippet {where} failed:\n{code}\n" \
         f"{result.stderr[-3000:]}"
