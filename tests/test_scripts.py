@@ -2,6 +2,9 @@ import json
 import runpy
 import sys
 
+import numpy as np
+import pytest
+
 
 def run_script(monkeypatch, argv):
     """Runs `scripts/<argv[0]>` as `python scripts/... argv[1:]` does; fails on a non-zero
@@ -49,8 +52,48 @@ def test_measure_edges_scores_the_border_band_and_the_interior(tmp_path, monkeyp
     result = json.loads(out.read_text())
     assert result["pairs"] == 1 and result["band_px"] == 8  # the _00 pair only
     row = result["rows"][0]
-    assert result["band_minus_interior_db"] == row["band_psnr"] - row["interior_psnr"]
+    assert np.isfinite(row["band_psnr"]) and np.isfinite(row["interior_psnr"])
     assert "difference" in capsys.readouterr().out
+
+
+def test_measure_edges_on_outputs_off_by_known_levels(tmp_path, monkeypatch):
+    # Outputs off a black ground truth by 2 (scene 1) and 4 (scene 2) 8-bit levels in the
+    # 8-pixel band and 1 level inside: PSNR 20 log10(255 / k), so the band scores 42.110 and
+    # 36.090 dB (mean 39.100), the interior 48.131 dB, and the band is 30 log10(2) = 9.031 dB
+    # worse.
+    from sid_fixtures import write_sid_dataset
+
+    import lsid_keras.enhance
+    import lsid_keras.raw
+    import lsid_keras.raw.develop
+
+    write_sid_dataset(tmp_path / "sid", scenes=2)
+
+    def output(path):
+        image = np.full((64, 96, 3), 1 / 255, np.float32)
+        levels = 2 if "00001_" in str(path) else 4
+        image[:8], image[-8:], image[:, :8], image[:, -8:] = (levels / 255,) * 4
+        return image
+
+    monkeypatch.setattr(lsid_keras.enhance, "load_enhancer", lambda path: None)
+    monkeypatch.setattr(lsid_keras.raw, "read_raw", lambda path: path)
+    monkeypatch.setattr(lsid_keras.enhance, "network_input",
+                        lambda enhancer, frame, ratio: (frame, ratio, None))
+    monkeypatch.setattr(lsid_keras.enhance, "enhance_packed",
+                        lambda enhancer, frame, tile: output(frame))
+    monkeypatch.setattr(lsid_keras.raw.develop, "develop",
+                        lambda path, **kwargs: np.zeros((64, 96, 3), np.uint16))
+    out = tmp_path / "edges.json"
+    run_script(monkeypatch, [
+        "measure_edges.py", "--model", "stub.keras", "--data", str(tmp_path / "sid"),
+        "--list", "Sony_train_list.txt", "--band", "8", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert [row["band_psnr"] for row in result["rows"]] == pytest.approx([42.1102, 36.0896],
+                                                                         abs=1e-4)
+    assert [row["interior_psnr"] for row in result["rows"]] == pytest.approx([48.1308] * 2,
+                                                                             abs=1e-4)
+    assert result["band_psnr"] == pytest.approx(39.0999, abs=1e-4)
+    assert result["band_minus_interior_db"] == pytest.approx(-30 * np.log10(2), abs=1e-5)
 
 
 def test_bench_int8_conv_times_both_precisions_and_writes_json(tmp_path, monkeypatch, capsys):
@@ -61,9 +104,55 @@ def test_bench_int8_conv_times_both_precisions_and_writes_json(tmp_path, monkeyp
     result = json.loads(out.read_text())
     assert set(result["results"]) == {"fp32", "int8"}
     assert all(len(r["rounds_ms"]) == 2 and r["ms"] > 0 for r in result["results"].values())
-    assert result["int8_speedup"] == result["results"]["fp32"]["ms"] / result["results"][
-        "int8"]["ms"]
+    assert result["int8_speedup"] > 0
     assert "int8 speed-up over float32" in capsys.readouterr().out
+
+
+def test_bench_int8_conv_figures_from_known_timings(tmp_path, monkeypatch, capsys):
+    # Invocations timed (in run order: fp32, int8, fp32, int8) 1/4, 1/8, 3/16 and 1/16 s, exact
+    # in binary: best fp32 187.5 ms, best int8 62.5 ms, a 3x speed-up. Two 3x3 convolutions
+    # of 8 channels over 16 x 16 pixels are 2 x 16 * 16 * 9 * 8 * 8 multiply-adds, 589,824
+    # operations, so fp32 runs at 589824 / 0.1875 s = 3.145728 MOP/s.
+    import importlib.util
+    from types import SimpleNamespace
+
+    import ai_edge_litert.interpreter
+
+    spec = importlib.util.spec_from_file_location("bench_int8_conv", "scripts/bench_int8_conv.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    clock = iter(np.cumsum([0.0, 0.25, 0.0, 0.125, 0.0, 0.1875, 0.0, 0.0625]))
+
+    class Interpreter:
+        def __init__(self, model_content, num_threads):
+            pass
+
+        def allocate_tensors(self):
+            pass
+
+        def get_input_details(self):
+            return [{"index": 0, "shape": (1, 16, 16, 8), "dtype": np.float32}]
+
+        def set_tensor(self, index, value):
+            pass
+
+        def invoke(self):
+            pass
+
+    monkeypatch.setattr(ai_edge_litert.interpreter, "Interpreter", Interpreter)
+    monkeypatch.setattr(script, "convert", lambda size, channels, quantization, workdir: b"")
+    monkeypatch.setattr(script, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    out = tmp_path / "int8.json"
+    assert script.main(["--size", "16", "--channels", "8", "--rounds", "2",
+                        "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    fp32, int8 = result["results"]["fp32"], result["results"]["int8"]
+    assert fp32["rounds_ms"] == [250.0, 187.5] and int8["rounds_ms"] == [125.0, 62.5]
+    assert (fp32["ms"], int8["ms"], result["int8_speedup"]) == (187.5, 62.5, 3.0)
+    assert result["gop"] == pytest.approx(589824e-9, rel=1e-12)
+    assert fp32["gop_per_s"] == pytest.approx(0.003145728, rel=1e-12)
+    assert int8["gop_per_s"] == pytest.approx(0.009437184, rel=1e-12)
+    assert "int8 speed-up over float32: 3.00x" in capsys.readouterr().out
 
 
 def test_measure_global_tiling_compares_the_three_ways(tmp_path, monkeypatch, capsys):
