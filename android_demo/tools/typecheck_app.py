@@ -547,7 +547,18 @@ class TensorBuffer : JniHandle() {
 }
 
 class Environment private constructor() : JniHandle() {
+    enum class Option { CompilerPluginLibraryDir, DispatchLibraryDir, SystemRuntimeHandle }
+
+    @Throws(LiteRtException::class)
+    fun getAvailableAccelerators(): Set<Accelerator> = emptySet()
+
     override fun destroy() {}
+
+    companion object {
+        @Throws(LiteRtException::class)
+        @JvmStatic
+        fun create(options: Map<Option, String> = mapOf()): Environment = Environment()
+    }
 }
 
 class CompiledModel private constructor() : JniHandle() {

@@ -3,6 +3,7 @@ package org.lsid.demo
 import android.content.Context
 import com.google.ai.edge.litert.Accelerator
 import com.google.ai.edge.litert.CompiledModel
+import com.google.ai.edge.litert.Environment
 import com.google.ai.edge.litert.LiteRtException
 import com.google.ai.edge.litert.TensorBuffer
 import org.lsid.core.FeaturesModel
@@ -100,8 +101,8 @@ class LiteRtTileModel(
         outputKey = file.outputs[0].key
 
         val cpuOptions = CompiledModel.CpuOptions(cpuThreads, null, null)
-        var gpuError: String? = null
-        val onGpuAttempt: Compiled? = if (!useGpu) null else try {
+        var gpuError: String? = if (useGpu) gpuMissing() else null
+        val onGpuAttempt: Compiled? = if (!useGpu || gpuError != null) null else try {
             val options = CompiledModel.Options(setOf(Accelerator.GPU, Accelerator.CPU))
             options.gpuOptions = CompiledModel.GpuOptions(
                 precision = CompiledModel.GpuOptions.Precision.DEFAULT,
@@ -123,11 +124,25 @@ class LiteRtTileModel(
         onGpu = onGpuAttempt != null
         acceleratorName = when {
             onGpu -> "GPU (CPU for ops it lacks, $cpuThreads threads)"
-            gpuError != null -> "CPU, $cpuThreads threads (GPU refused it: $gpuError)"
+            gpuError != null -> "CPU, $cpuThreads threads (not on the GPU: $gpuError)"
             else -> "CPU, $cpuThreads threads"
         }
         inputBytes = if (card.input.isQuantized) ByteArray(card.input.size()) else null
         meanBytes = card.frameMean?.let { if (it.isQuantized) ByteArray(it.size()) else null }
+    }
+
+    /**
+     * Why the GPU cannot be asked for (LiteRT's environment lists no GPU accelerator: the
+     * emulator, a phone without its GPU library), or null. Without this, a GPU + CPU request
+     * on such a device would run on the CPU under the GPU's name.
+     */
+    private fun gpuMissing(): String? = try {
+        Environment.create().use { env ->
+            if (Accelerator.GPU in env.getAvailableAccelerators()) null
+            else "no GPU accelerator on this device"
+        }
+    } catch (error: LiteRtException) {
+        "LiteRT lists no accelerators (${error.message})"
     }
 
     /**
