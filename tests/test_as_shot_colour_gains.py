@@ -1,4 +1,4 @@
-"""The as-shot colour's gain clamp at the bounds the README promises, [0.25, 4].
+"""The as-shot colour's gain clamp at the bounds docs/raw.md promises, [0.25, 4].
 
 (Beside tests/test_as_shot_colour.py, whose clamp test checks the gains against
 `GAIN_LIMITS` itself with a factor of 2 of slack, so it passes whatever the limits are.)

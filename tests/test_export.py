@@ -135,7 +135,7 @@ def test_tflite_variants_match_keras_within_their_bounds(exported):
     assert np.abs(int8 - reference).max() > 1e-3
 
 
-#: The pass marks the README and the module promise, in dB against Keras fp32.
+#: The pass marks docs/export.md and the module promise, in dB against Keras fp32.
 PROMISED_THRESHOLDS_DB = {"fp32": 60.0, "fp16": 45.0, "dynamic": 32.0, "int8": 30.0, "qat": 30.0}
 
 
