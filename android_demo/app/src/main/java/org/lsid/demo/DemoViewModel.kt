@@ -280,8 +280,9 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
         update { it.copy(enhancing = true, after = null, status = "compiling the model ...") }
         onModelThread {
             try {
-                val ready = prepared(shot)
-                newTask.run(shot, ready.input, ratioFor(snapshot(), shot))
+                // The ratio first: an auto estimate maps the frame for itself and drops it.
+                val gain = ratioFor(snapshot(), shot)
+                newTask.run(shot, prepared(shot).input(), gain)
             } catch (error: LsidException) {
                 finished { it.copy(status = error.message ?: error.toString()) }
             } catch (error: OutOfMemoryError) {
