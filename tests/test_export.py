@@ -16,7 +16,7 @@ import pytest
 from raw_fixtures import XT2
 from sid_fixtures import write_sid_dataset
 
-from lsid_keras.enhance import EnhanceError, enhance_file, load_enhancer
+from lsid_keras.enhance import EnhanceError, enhance_file, load_enhancer, network_input
 from lsid_keras.export import ExportError, card_path, export_model, operator_names, read_card
 from lsid_keras.export import card as cards
 from lsid_keras.export.litert import LiteRTPredictor
@@ -169,13 +169,15 @@ def test_verification_passes_a_variant_at_its_threshold_and_fails_it_below(
 def test_tiled_tflite_enhancement_equals_untiled_keras(exported):
     root, model, report = exported
     raw = root / "sid/Sony/short/00003_00_0.1s.dng"
-    packed = amplify(pack(read_raw(raw)), 100)
-    untiled = np.clip(run_untiled(keras_predictor(model), packed, 2, halo=HALO), 0, 1)
     for quantization in ("fp32", "int8"):
         path = _variant(report, quantization)["path"]
         enhancer = load_enhancer(path, num_threads=2)
         assert (enhancer.fixed_tile, enhancer.halo) == (TILE, HALO)  # from the card
-        tiled = enhance_file(enhancer, raw, ratio=100).rgb
+        # The input the network takes (this matrix-less frame mapped into the training
+        # camera) and the network's colour: this compares tilings, not the as-shot colour.
+        packed, _, _ = network_input(enhancer, read_raw(raw), 100)
+        untiled = np.clip(run_untiled(keras_predictor(model), packed, 2, halo=HALO), 0, 1)
+        tiled = enhance_file(enhancer, raw, ratio=100, colour="network").rgb
         assert tiled.shape == untiled.shape == (256, 384, 3)
         verified = _variant(report, quantization)["verification"]
         assert psnr(tiled, untiled) >= verified["threshold_db"]
