@@ -11,11 +11,11 @@ The lines that can run on small synthetic data (`enhance`, `evaluate`, `synth`, 
 is moved under the sandbox (so `mobile/` written by an export line is what the next line's
 `--model mobile/....tflite` reads), and inputs the block does not make itself are fixtures
 (a small dark DNG for a RAW file, a tiny model saved under the file's name for a `.keras`,
-a small SID-style dataset for a dataset root, a prepared cache for a cache, a few photos for
-an `--images` folder, an export of the tiny model for a `.tflite`). Only sizes shrink:
-`--scenes` and `--size` for `synth`, `--tile` for `export` (its full-frame default would
-verify 784-pixel tiles). Other `lsid` commands (`train`, `quickstart`, `photos`, `models`)
-are checked by the parser only.
+a small SID-style dataset with Sony and Fuji lists for a dataset root, a prepared cache for a
+cache, a few photos for an `--images` folder, an export of the tiny model for a `.tflite`).
+Only sizes shrink: `--scenes` and `--size` for `synth`, `--tile` for `export` (its full-frame
+default would verify 784-pixel tiles). Other `lsid` commands (`train`, `quickstart`, `photos`,
+`models`) are checked by the parser only.
 """
 
 import re
@@ -258,6 +258,7 @@ class Fixtures:
     def __init__(self, root):
         from lsid_keras.data.cache import prepare_cache
         from lsid_keras.data.sid_list import read_pair_list
+        from lsid_keras.data.synth import synthesize_dataset
         from lsid_keras.image_io import write_image
         from lsid_keras.models import get_model
 
@@ -268,6 +269,7 @@ class Fixtures:
         for split in ("test", "val"):
             shutil.copyfile(listing, self.dataset / f"Sony_{split}_list.txt")
         self.raw = next((self.dataset / "Sony" / "short").glob("*.dng"))
+        synthesize_dataset(self.dataset, camera="fuji", scenes=4, size=(96, 96), progress=False)
         self.cache = root / "cache"
         prepare_cache(read_pair_list(listing), self.cache, workers=0, progress=False)
         # A local U-Net (no global branch): one file per export variant, half the conversions.
