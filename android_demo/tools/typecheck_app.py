@@ -8,7 +8,9 @@ empty), LiteRT 2.1.6's Kotlin API (signatures of its sources at tag v2.1.6) and 
 from the layout and strings. It catches what a compiler catches in our own Kotlin (types,
 nullability, overrides, SAM conversions, a renamed core method); it cannot catch a call whose
 stub is wrong, nor resource, manifest or Gradle problems. A stub for a newly used API goes
-into STUBS below, copied from the platform's declaration.
+into STUBS below, copied from the platform's declaration; a return the platform may give as
+null is marked @android.annotation.Nullable (which Kotlin reads as the SDK's own marks), so
+the check is at least as strict about null as a real build.
 
 Usage: python android_demo/tools/typecheck_app.py [--kotlinc PATH]
 Without --kotlinc (or $KOTLINC) it unpacks npm's `kotlin-compiler` package (about 90 MB, the
@@ -39,6 +41,9 @@ STUBS = {
 package android;
 public final class Manifest { public static final class permission { public static final
       String CAMERA = "android.permission.CAMERA"; } }""",
+    "android/annotation/Nullable.java": """
+package android.annotation;
+public @interface Nullable {}""",
     "android/annotation/SuppressLint.java": """
 package android.annotation;
 public @interface SuppressLint { String[] value(); }""",
@@ -56,13 +61,15 @@ public class Application extends android.content.ContextWrapper {}""",
 package android.content;
 import android.net.Uri;
 public abstract class ContentResolver {
-  public final java.io.InputStream openInputStream(Uri uri) throws
+  public final @android.annotation.Nullable java.io.InputStream openInputStream(Uri uri) throws
       java.io.FileNotFoundException { return null; }
-  public final java.io.OutputStream openOutputStream(Uri uri) throws
+  public final @android.annotation.Nullable java.io.OutputStream openOutputStream(Uri uri) throws
       java.io.FileNotFoundException { return null; }
-  public final android.database.Cursor query(Uri uri, String[] projection, String
+  public final @android.annotation.Nullable android.database.Cursor query(Uri uri, String[]
+      projection, String
       selection, String[] selectionArgs, String sortOrder) { return null; }
-  public final Uri insert(Uri url, ContentValues values) { return null; }
+  public final @android.annotation.Nullable Uri insert(Uri url, ContentValues values) {
+      return null; }
   public final int update(Uri uri, ContentValues values, String where, String[]
       selectionArgs) { return 0; }
   public final int delete(Uri url, String where, String[] selectionArgs) { return 0; }
@@ -78,7 +85,7 @@ public final class ContentValues {
 package android.content;
 public abstract class Context {
   public static final String CAMERA_SERVICE = "camera";
-  public abstract Object getSystemService(String name);
+  public abstract @android.annotation.Nullable Object getSystemService(String name);
   public abstract ContentResolver getContentResolver();
   public abstract android.content.res.AssetManager getAssets();
   public final String getString(int resId) { return null; }
@@ -86,7 +93,7 @@ public abstract class Context {
     "android/content/ContextWrapper.java": """
 package android.content;
 public class ContextWrapper extends Context {
-  public Object getSystemService(String name) { return null; }
+  public @android.annotation.Nullable Object getSystemService(String name) { return null; }
   public ContentResolver getContentResolver() { return null; }
   public android.content.res.AssetManager getAssets() { return null; }
 }""",
@@ -104,7 +111,8 @@ public class AssetFileDescriptor implements java.io.Closeable {
     "android/content/res/AssetManager.java": """
 package android.content.res;
 public final class AssetManager implements AutoCloseable {
-  public String[] list(String path) throws java.io.IOException { return null; }
+  public @android.annotation.Nullable String[] list(String path) throws java.io.IOException
+      { return null; }
   public java.io.InputStream open(String fileName) throws java.io.IOException { return
       null; }
   public AssetFileDescriptor openFd(String fileName) throws java.io.IOException { return
@@ -127,7 +135,8 @@ public final class Bitmap {
 }""",
     "android/graphics/ImageFormat.java": """
 package android.graphics;
-public class ImageFormat { public static final int RAW_SENSOR = 0x20; }""",
+public class ImageFormat { public static final int RAW_SENSOR = 0x20;
+      public static final int YUV_420_888 = 0x23; }""",
     "android/graphics/Rect.java": """
 package android.graphics;
 public final class Rect { public int left, top, right, bottom; }""",
@@ -165,7 +174,7 @@ import android.hardware.camera2.params.*;
 public final class CameraCharacteristics extends
       CameraMetadata<CameraCharacteristics.Key<?>> {
   public static final class Key<T> {}
-  public <T> T get(Key<T> key) { return null; }
+  public @android.annotation.Nullable <T> T get(Key<T> key) { return null; }
   public static final Key<int[]> REQUEST_AVAILABLE_CAPABILITIES = null;
   public static final Key<Integer> LENS_FACING = null;
   public static final Key<StreamConfigurationMap> SCALER_STREAM_CONFIGURATION_MAP = null;
@@ -251,7 +260,7 @@ public final class CaptureRequest extends CameraMetadata<CaptureRequest.Key<?>> 
 package android.hardware.camera2;
 public class CaptureResult extends CameraMetadata<CaptureResult.Key<?>> {
   public static final class Key<T> {}
-  public <T> T get(Key<T> key) { return null; }
+  public @android.annotation.Nullable <T> T get(Key<T> key) { return null; }
   public static final Key<Integer> CONTROL_AE_STATE = null;
   public static final Key<Long> SENSOR_EXPOSURE_TIME = null;
   public static final Key<Integer> SENSOR_SENSITIVITY = null;
@@ -302,7 +311,8 @@ public final class SessionConfiguration {
     "android/hardware/camera2/params/StreamConfigurationMap.java": """
 package android.hardware.camera2.params;
 public final class StreamConfigurationMap {
-  public android.util.Size[] getOutputSizes(int format) { return null; }
+  public @android.annotation.Nullable android.util.Size[] getOutputSizes(int format) {
+      return null; }
   public long getOutputMinFrameDuration(int format, android.util.Size size) { return 0; }
 }""",
     "android/media/Image.java": """
@@ -322,7 +332,8 @@ public class ImageReader implements AutoCloseable {
   public interface OnImageAvailableListener { void onImageAvailable(ImageReader reader); }
   public void setOnImageAvailableListener(OnImageAvailableListener listener,
       android.os.Handler handler) {}
-  public Image acquireNextImage() { return null; }
+  public @android.annotation.Nullable Image acquireNextImage() { return null; }
+  public @android.annotation.Nullable Image acquireLatestImage() { return null; }
   public android.view.Surface getSurface() { return null; }
   public void close() {}
 }""",

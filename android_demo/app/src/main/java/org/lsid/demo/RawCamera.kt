@@ -43,8 +43,10 @@ import org.lsid.core.StillMatcher
  * of a capture in flight. One capture at a time: a second request while one runs is answered
  * with a message.
  *
- * A capture meters with auto-exposure on the RAW stream (no preview surface), at most
- * [METERING_FRAMES] frames, then takes the still:
+ * A capture meters with auto-exposure on a small YUV stream (no viewfinder; preview-sized YUV
+ * beside RAW at its largest is a combination every RAW-capable camera guarantees, and the
+ * RAW reader then sees no metering frames), at most [METERING_FRAMES] frames, then takes the
+ * still on the RAW stream:
  * - [Mode.NIGHT]: the papers' setting. [ExposurePlanner] turns the metered exposure time,
  *   sensitivity and post-RAW boost and the target ratio into a manual exposure (AE off,
  *   handheld-safe time, sensitivity within `SENSOR_INFO_SENSITIVITY_RANGE`), and the shot
@@ -129,8 +131,8 @@ class RawCamera(context: Context, private val handler: Handler) {
             return
         }
         val characteristics = manager.getCameraCharacteristics(id)
-        val size = characteristics.get(CameraCharacteristics.SCALER_STREAM_CONFIGURATION_MAP)
-            ?.getOutputSizes(ImageFormat.RAW_SENSOR)
+        val map = characteristics.get(CameraCharacteristics.SCALER_STREAM_CONFIGURATION_MAP)
+        val size = map?.getOutputSizes(ImageFormat.RAW_SENSOR)
             ?.maxByOrNull { it.width.toLong() * it.height }
         if (size == null) {
             callback.onError("camera $id: no RAW_SENSOR output size")
@@ -138,7 +140,13 @@ class RawCamera(context: Context, private val handler: Handler) {
         }
         val planner = if (mode == Mode.NIGHT) nightPlanner(id, characteristics, callback)
             ?: return else null
-        val current = Attempt(id, mode, targetRatio, planner, characteristics, size, callback)
+        // Metering stream: the largest YUV size up to 1080p (the RAW stream when there is none).
+        val yuv = map?.getOutputSizes(ImageFormat.YUV_420_888).orEmpty()
+        val meterSize = yuv.filter { it.width.toLong() * it.height <= METER_PIXELS }
+            .maxByOrNull { it.width.toLong() * it.height }
+            ?: yuv.minByOrNull { it.width.toLong() * it.height }
+        val current = Attempt(id, mode, targetRatio, planner, characteristics, size, meterSize,
+            callback)
         attempt = current
         current.open()
     }
@@ -169,10 +177,14 @@ class RawCamera(context: Context, private val handler: Handler) {
         private val planner: ExposurePlanner?,
         private val characteristics: CameraCharacteristics,
         private val size: Size,
+        meterSize: Size?,
         private val callback: Callback,
     ) {
         private val reader =
             ImageReader.newInstance(size.width, size.height, ImageFormat.RAW_SENSOR, MAX_IMAGES)
+        private val meterReader = meterSize?.let {
+            ImageReader.newInstance(it.width, it.height, ImageFormat.YUV_420_888, 2)
+        }
         // One buffer stays free for the still while metering frames are held.
         private val matcher = StillMatcher<Image, TotalCaptureResult>(MAX_IMAGES - 1) {
             it.close()
@@ -189,6 +201,16 @@ class RawCamera(context: Context, private val handler: Handler) {
         fun open() {
             handler.postDelayed(timeout, TIMEOUT_MS)
             reader.setOnImageAvailableListener({ onImage(it) }, handler)
+            // Metering frames are only for auto-exposure: each is closed as it comes.
+            meterReader?.setOnImageAvailableListener({ from ->
+                if (!finished) {
+                    try {
+                        from.acquireLatestImage()?.close()
+                    } catch (error: IllegalStateException) {
+                        // every buffer held: the next frame frees one
+                    }
+                }
+            }, handler)
             guard {
                 manager.openCamera(id, object : CameraDevice.StateCallback() {
                     override fun onOpened(opened: CameraDevice) {
@@ -210,7 +232,8 @@ class RawCamera(context: Context, private val handler: Handler) {
         }
 
         private fun configure(opened: CameraDevice) {
-            val outputs = listOf(OutputConfiguration(reader.surface))
+            val outputs = listOfNotNull(OutputConfiguration(reader.surface),
+                meterReader?.let { OutputConfiguration(it.surface) })
             val config = SessionConfiguration(SessionConfiguration.SESSION_REGULAR, outputs,
                 executor, object : CameraCaptureSession.StateCallback() {
                     override fun onConfigured(session: CameraCaptureSession) {
@@ -226,7 +249,7 @@ class RawCamera(context: Context, private val handler: Handler) {
         private fun meter(opened: CameraDevice, session: CameraCaptureSession) {
             callback.onProgress("camera $id: metering ...")
             val request = opened.createCaptureRequest(CameraDevice.TEMPLATE_PREVIEW).apply {
-                addTarget(reader.surface)
+                addTarget(meterReader?.surface ?: reader.surface)
             }.build()
             session.setRepeatingRequest(request, object : CameraCaptureSession.CaptureCallback() {
                 override fun onCaptureCompleted(
@@ -393,6 +416,7 @@ class RawCamera(context: Context, private val handler: Handler) {
             matcher.close()
             runCatching { device?.close() } // closes the session too
             runCatching { reader.close() }
+            runCatching { meterReader?.close() }
             if (attempt === this) attempt = null
         }
 
@@ -519,7 +543,10 @@ class RawCamera(context: Context, private val handler: Handler) {
         /** Frames of auto exposure before the still capture, at most. */
         const val METERING_FRAMES = 30
 
-        /** RAW buffers in the reader: the still plus metering frames in flight. */
+        /** Metering stream size at most (1080p): auto-exposure needs no more. */
+        const val METER_PIXELS = 1920L * 1080L
+
+        /** RAW buffers in the reader: the still plus, without a YUV stream, metering frames. */
         const val MAX_IMAGES = 3
 
         /** A capture that has not ended after this long is ended with a message. */
