@@ -107,8 +107,10 @@ def match_mean_colour(rgb, target):
         target: (3,) linear sRGB colour, any positive scale.
 
     Returns:
-        (H, W, 3) float32 in [0, 1], and the (3,) gains applied (each in `GAIN_LIMITS`; all 1
-        and `rgb` unchanged when the image or the target has no luminance).
+        (H, W, 3) float32 in [0, 1], and the (3,) gains applied: clamped to `GAIN_LIMITS`,
+        then scaled together to keep the mean luminance, so no two channels' gains differ by
+        more than GAIN_LIMITS[1] / GAIN_LIMITS[0] (16x) though one may leave the limits (all
+        1 and `rgb` unchanged when the image or the target has no luminance).
     """
     rgb = np.asarray(rgb)
     target = np.maximum(np.asarray(target, dtype=np.float64), 1e-9)
