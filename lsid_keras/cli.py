@@ -58,6 +58,19 @@ def _model_rows(cameras):
     return rows
 
 
+def _cmd_info(args):
+    from lsid_keras import machine
+
+    if args.json:
+        print(json.dumps({"cpu_model": machine.cpu_model(),
+                          "cpu_features": machine.cpu_features(),
+                          "native_bfloat16": machine.has_native_bfloat16(),
+                          "int8_dot_product": machine.has_int8_dot_product()}, indent=2))
+    else:
+        print(machine.describe())
+    return 0
+
+
 def _cmd_models(args):
     from lsid_keras.models import CAMERAS
 
@@ -559,6 +572,12 @@ def build_parser():
                             help="random seed, >= 0 (default: 0)")
     quickstart.add_argument("--quiet", action="store_true", help="no progress bars")
     quickstart.set_defaults(func=_cmd_quickstart)
+
+    info = sub.add_parser(
+        "info", help="this machine's CPU features that decide which precision runs fastest "
+        "(AVX2, AVX-512 VNNI / BF16, AMX, Arm dot product)")
+    info.add_argument("--json", action="store_true", help="print JSON instead")
+    info.set_defaults(func=_cmd_info)
 
     models = sub.add_parser(
         "models", help="list the model presets with parameters and GFLOPs on a full frame"

@@ -24,19 +24,11 @@ import sys
 import time
 
 POLICIES = ("float32", "mixed_bfloat16")
-#: CPU flags of native bfloat16 arithmetic; without one, TensorFlow runs bfloat16 convolutions
-#: in generic code, several times slower than float32.
-BF16_FLAGS = ("amx_bf16", "avx512_bf16")
-
-
 def cpu_bf16_flags():
-    """The `BF16_FLAGS` this CPU has (from /proc/cpuinfo; empty elsewhere)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as file:
-            flags = set(file.read().split())
-    except OSError:
-        return []
-    return [flag for flag in BF16_FLAGS if flag in flags]
+    """The CPU features of native bfloat16 this CPU has (`lsid_keras.machine`)."""
+    from lsid_keras.machine import BF16_FEATURES, cpu_features
+
+    return [flag for flag in cpu_features() if flag in BF16_FEATURES]
 
 
 def parse_args(argv=None):

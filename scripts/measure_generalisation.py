@@ -44,18 +44,6 @@ CROSS_NOISE_RATIOS = (4, 20, 100, 250, 300)
 CROSS_NOISE_FAMILY = "held_out"
 
 
-def cpu_flags():
-    """The CPU's SIMD features that decide speed here (AVX2, AVX-512 VNNI / BF16, AMX)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as file:
-            flags = next((line.split(":", 1)[1].split() for line in file
-                          if line.startswith("flags")), [])
-    except OSError:
-        return []
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-    return [flag for flag in wanted if flag in flags]
-
-
 def make_cross_noise_set(folder, photos, scenes=None, size=(320, 480), seed=0, progress=True):
     """The cross-noise test set (all scenes test scenes); returns the test list's path."""
     from lsid_keras.data.synth import synthesize_dataset
@@ -216,7 +204,9 @@ def main(argv=None):
 
     start = time.perf_counter()
     enhancer = load_enhancer(args.model) if args.model else load_shipped_enhancer()
-    result = {"model": args.model or "shipped", "cpu_flags": cpu_flags(),
+    from lsid_keras.machine import cpu_features
+
+    result = {"model": args.model or "shipped", "cpu_flags": cpu_features(),
               "date": time.strftime("%Y-%m-%d")}
     if args.photos:
         size = tuple(int(v) for v in args.size.lower().split("x"))
