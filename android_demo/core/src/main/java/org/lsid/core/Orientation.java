@@ -31,6 +31,63 @@ public final class Orientation {
         return EXIF_TO_FLIP.charAt(orientation & 7) - '0';
     }
 
+    /**
+     * The EXIF Orientation of a Camera2 capture, the value for {@code DngCreator.setOrientation}
+     * (1, 3, 6 or 8: as stored, a half turn, a quarter turn clockwise, counter-clockwise);
+     * {@link #flipOfExif} of it lays the frame out for display as the DNG says.
+     *
+     * <p>The rule of {@code CaptureRequest.JPEG_ORIENTATION}'s documentation (and of
+     * {@code Camera.Parameters.setRotation} before it): the picture needs
+     * {@code SENSOR_ORIENTATION + device} degrees clockwise to be upright, with the device's
+     * clockwise rotation from its natural orientation reversed for a front-facing camera (it
+     * looks the other way). A display rotation {@code Surface.ROTATION_*} turns the drawing
+     * against the device's turn (ROTATION_90 when the device is turned a quarter
+     * counter-clockwise), so in display degrees the rotation is
+     * {@code sensor - display} for a back camera and {@code sensor + display} for a front one,
+     * as android/camera-samples' {@code computeRelativeRotation} has it. Camera2's front-camera
+     * output is not mirrored ("JPEG pictures of front-facing cameras are not mirrored as in
+     * preview display"), so neither is this: a front camera gets a rotation, not a mirror code.
+     *
+     * @param sensorOrientation {@code CameraCharacteristics.SENSOR_ORIENTATION}: 0, 90, 180 or
+     *     270
+     * @param frontFacing {@code LENS_FACING} is {@code LENS_FACING_FRONT} (back and external
+     *     cameras: false)
+     * @param displayRotation the display's rotation at the shot in degrees (0, 90, 180 or 270;
+     *     {@link #degreesOfSurfaceRotation} of {@code Display.getRotation()})
+     * @throws IllegalArgumentException for angles other than those
+     */
+    public static int exifOfCapture(int sensorOrientation, boolean frontFacing,
+            int displayRotation) {
+        int sensor = quarterTurn(sensorOrientation, "sensor orientation");
+        int display = quarterTurn(displayRotation, "display rotation");
+        int clockwise = (sensor + (frontFacing ? display : -display) + 360) % 360;
+        return EXIF_OF_CLOCKWISE[clockwise / 90];
+    }
+
+    /** EXIF Orientation of a picture needing 0, 90, 180, 270 degrees clockwise. */
+    private static final int[] EXIF_OF_CLOCKWISE = {1, 6, 3, 8};
+
+    private static int quarterTurn(int degrees, String what) {
+        if (degrees != 0 && degrees != 90 && degrees != 180 && degrees != 270) {
+            throw new IllegalArgumentException(what + " must be 0, 90, 180 or 270 degrees; got "
+                    + degrees);
+        }
+        return degrees;
+    }
+
+    /**
+     * Degrees of a {@code Surface.ROTATION_*} constant ({@code ROTATION_0} to
+     * {@code ROTATION_270} are 0 to 3), as {@code Display.getRotation()} returns it.
+     *
+     * @throws IllegalArgumentException for other values
+     */
+    public static int degreesOfSurfaceRotation(int rotation) {
+        if (rotation < 0 || rotation > 3) {
+            throw new IllegalArgumentException("Surface.ROTATION_* is 0-3; got " + rotation);
+        }
+        return 90 * rotation;
+    }
+
     /** Whether the flip code shows the picture with width and height swapped. */
     public static boolean swapsSides(int flip) {
         return (check(flip) & 4) != 0;
