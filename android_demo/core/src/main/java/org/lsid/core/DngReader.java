@@ -2,6 +2,7 @@ package org.lsid.core;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
@@ -14,7 +15,8 @@ import java.util.Set;
  * writes, and {@code lsid_keras.raw.dng.write_dng}) into a {@link RawFrame}: strips or tiles,
  * either byte order, the raw image found in the IFD chain or its SubIFDs, cropped to the
  * ActiveArea, with CFAPattern, BlackLevel (scalar or 2x2 pattern), WhiteLevel, AsShotNeutral,
- * ExposureTime, ColorMatrix and Orientation (as LibRaw's flip code, {@link Orientation}).
+ * ExposureTime, ColorMatrix, Orientation (as LibRaw's flip code, {@link Orientation}) and
+ * ImageDescription (the text; {@link ShotDescription} reads this app's planned ratio from it).
  *
  * <p>Android has no decoder that returns a DNG's mosaic, so the app reads picked files with
  * this. Compressed DNGs (lossless JPEG, most camera apps other than the platform's), linearised
@@ -30,6 +32,7 @@ public final class DngReader {
     private static final int BITS_PER_SAMPLE = 258;
     private static final int COMPRESSION = 259;
     private static final int PHOTOMETRIC = 262;
+    private static final int IMAGE_DESCRIPTION = 270;
     private static final int STRIP_OFFSETS = 273;
     private static final int SAMPLES_PER_PIXEL = 277;
     private static final int ROWS_PER_STRIP = 278;
@@ -333,7 +336,32 @@ public final class DngReader {
         bytes.asShortBuffer().put(mosaic);
         return new RawFrame(bytes, frame.width, frame.height, frame.width * 2, 2, cfa, black,
                 white, gains, Math.round(exposure * 1e9), colourMatrix(first, raw),
-                orientation(first, raw), source);
+                orientation(first, raw), description(first, raw), source);
+    }
+
+    /**
+     * The ImageDescription (TIFF tag 270, ASCII) of the first IFD, where DngCreator and most
+     * writers put it, else of the raw image's; up to its first NUL (ASCII values end with one;
+     * a count may hold several strings), read as UTF-8 (DngCreator stores the Java string's
+     * UTF-8 bytes); null when neither IFD has one.
+     */
+    private String description(Map<Integer, Entry> first, Map<Integer, Entry> raw) {
+        String text = description(first);
+        return text != null ? text : description(raw);
+    }
+
+    private String description(Map<Integer, Entry> tags) {
+        Entry entry = tags.get(IMAGE_DESCRIPTION);
+        if (entry == null || entry.type != 2) {
+            return null;
+        }
+        byte[] bytes = new byte[(int) entry.count];
+        int length = 0;
+        while (length < bytes.length && file.get(entry.valueOffset + length) != 0) {
+            bytes[length] = file.get(entry.valueOffset + length);
+            length++;
+        }
+        return new String(bytes, 0, length, StandardCharsets.UTF_8);
     }
 
     /**

@@ -36,6 +36,11 @@ public final class RawFrame {
      * How the frame is to be shown: a LibRaw flip code 0-7 ({@link Orientation}); 0 as stored.
      */
     public final int orientation;
+    /**
+     * The file's ImageDescription (TIFF tag 270, e.g. what this app's captures record: see
+     * {@link ShotDescription}), or null when it has none.
+     */
+    public final String description;
     /** Where the frame came from (camera id and time, or file name), for messages. */
     public final String source;
 
@@ -73,6 +78,15 @@ public final class RawFrame {
             CfaPattern cfa, double[][] blackLevel, double whiteLevel, float[] whiteBalance,
             long exposureTimeNs, double[][] xyzToCamera, int orientation, String source)
             throws LsidException {
+        this(samples, width, height, rowStride, pixelStride, cfa, blackLevel, whiteLevel,
+                whiteBalance, exposureTimeNs, xyzToCamera, orientation, null, source);
+    }
+
+    /** As above, with the file's ImageDescription (null when none). */
+    public RawFrame(ByteBuffer samples, int width, int height, int rowStride, int pixelStride,
+            CfaPattern cfa, double[][] blackLevel, double whiteLevel, float[] whiteBalance,
+            long exposureTimeNs, double[][] xyzToCamera, int orientation, String description,
+            String source) throws LsidException {
         if (orientation < 0 || orientation > 7) {
             throw new LsidException(source + ": orientation " + orientation
                     + " is not a LibRaw flip code 0-7");
@@ -129,6 +143,7 @@ public final class RawFrame {
         this.xyzToCamera = xyzToCamera == null ? null : new double[][] {
             xyzToCamera[0].clone(), xyzToCamera[1].clone(), xyzToCamera[2].clone()};
         this.orientation = orientation;
+        this.description = description;
         this.source = source;
     }
 
