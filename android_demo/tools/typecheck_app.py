@@ -51,6 +51,7 @@ public @interface SuppressLint { String[] value(); }""",
 package android.app;
 public class Activity extends android.content.ContextWrapper {
   protected void onCreate(android.os.Bundle savedInstanceState) {}
+  public android.view.WindowManager getWindowManager() { return null; }
   public <T extends android.view.View> T findViewById(int id) { return null; }
   public void setContentView(int layoutResID) {}
 }""",
@@ -89,6 +90,7 @@ public abstract class Context {
   public abstract ContentResolver getContentResolver();
   public abstract android.content.res.AssetManager getAssets();
   public final String getString(int resId) { return null; }
+  public @android.annotation.Nullable android.view.Display getDisplay() { return null; }
 }""",
     "android/content/ContextWrapper.java": """
 package android.content;
@@ -177,6 +179,7 @@ public final class CameraCharacteristics extends
   public @android.annotation.Nullable <T> T get(Key<T> key) { return null; }
   public static final Key<int[]> REQUEST_AVAILABLE_CAPABILITIES = null;
   public static final Key<Integer> LENS_FACING = null;
+  public static final Key<Integer> SENSOR_ORIENTATION = null;
   public static final Key<StreamConfigurationMap> SCALER_STREAM_CONFIGURATION_MAP = null;
   public static final Key<android.util.Range<Long>> SENSOR_INFO_EXPOSURE_TIME_RANGE = null;
   public static final Key<android.util.Range<Integer>> SENSOR_INFO_SENSITIVITY_RANGE = null;
@@ -227,6 +230,7 @@ public final class CameraManager {
     "android/hardware/camera2/CameraMetadata.java": """
 package android.hardware.camera2;
 public abstract class CameraMetadata<TKey> {
+  public static final int LENS_FACING_FRONT = 0;
   public static final int LENS_FACING_BACK = 1;
   public static final int REQUEST_AVAILABLE_CAPABILITIES_MANUAL_SENSOR = 1;
   public static final int REQUEST_AVAILABLE_CAPABILITIES_RAW = 3;
@@ -276,6 +280,7 @@ package android.hardware.camera2;
 public final class DngCreator implements AutoCloseable {
   public DngCreator(CameraCharacteristics characteristics, CaptureResult metadata) {}
   public DngCreator setDescription(String description) { return this; }
+  public DngCreator setOrientation(int orientation) { return this; }
   public void writeImage(java.io.OutputStream dngOutput, android.media.Image pixels) throws
       java.io.IOException {}
   public void close() {}
@@ -340,6 +345,10 @@ public class ImageReader implements AutoCloseable {
     "android/net/Uri.java": """
 package android.net;
 public abstract class Uri {}""",
+    "android/os/Build.java": """
+package android.os;
+public class Build { public static class VERSION { public static final int SDK_INT = 0; }
+  public static class VERSION_CODES { public static final int R = 30; } }""",
     "android/os/Bundle.java": """
 package android.os;
 public final class Bundle {}""",
@@ -401,9 +410,17 @@ public final class Rational extends Number implements Comparable<Rational> {
 package android.util;
 public final class Size { public int getWidth() { return 0; } public int getHeight() {
       return 0; } }""",
+    "android/view/Display.java": """
+package android.view;
+public final class Display { public int getRotation() { return 0; } }""",
     "android/view/Surface.java": """
 package android.view;
-public class Surface {}""",
+public class Surface { public static final int ROTATION_0 = 0; public static final int
+      ROTATION_90 = 1; public static final int ROTATION_180 = 2; public static final int
+      ROTATION_270 = 3; }""",
+    "android/view/WindowManager.java": """
+package android.view;
+public interface WindowManager { @Deprecated Display getDefaultDisplay(); }""",
     "android/view/View.java": """
 package android.view;
 public class View {

@@ -21,6 +21,7 @@ import org.lsid.core.DngReader
 import org.lsid.core.LsidException
 import org.lsid.core.RatioChoice
 import org.lsid.core.RawPreview
+import org.lsid.core.ShotDescription
 
 /**
  * Everything the screen shows and does, kept across rotation and other configuration changes
@@ -126,15 +127,20 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    /** Captures a RAW frame: a night shot planned for the slider's ratio, or a normal one. */
-    fun capture(night: Boolean) {
+    /**
+     * Captures a RAW frame: a night shot planned for the slider's ratio, or a normal one.
+     *
+     * @param displayRotation the screen's rotation at the tap in degrees (0, 90, 180, 270):
+     *     the shot is shown and saved upright for it
+     */
+    fun capture(night: Boolean, displayRotation: Int) {
         val before = snapshot()
         if (before.capturing) return
         val target = before.sliderRatio.toDouble()
         update { it.copy(capturing = true, status = if (night)
             "night shot for x${before.sliderRatio} ..." else "capturing RAW ...") }
         camera.capture(if (night) RawCamera.Mode.NIGHT else RawCamera.Mode.NORMAL, target,
-            object : RawCamera.Callback {
+            displayRotation, object : RawCamera.Callback {
                 override fun onProgress(message: String) = update { it.copy(status = message) }
 
                 override fun onShot(shot: Shot) = loaded(shot)
@@ -153,9 +159,12 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
                 val bytes = app.contentResolver.openInputStream(uri)?.use { it.readBytes() }
                     ?: throw LsidException("$name: cannot be opened")
                 val frame = DngReader.read(ByteBuffer.wrap(bytes), name)
+                // A night shot this app saved starts on its planned ratio, as when captured.
                 loaded(Shot(BayerPacker.pack(frame), frame.whiteBalance(),
                     frame.exposureTimeNs, name, frame.xyzToCamera(),
-                    AsShotColour.cameraMean(frame), orientation = frame.orientation))
+                    AsShotColour.cameraMean(frame),
+                    plannedRatio = ShotDescription.plannedRatio(frame.description),
+                    orientation = frame.orientation))
             } catch (error: LsidException) {
                 update { it.copy(status = error.message ?: error.toString()) }
             } catch (error: IOException) {

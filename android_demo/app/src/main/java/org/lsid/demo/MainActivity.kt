@@ -2,7 +2,9 @@ package org.lsid.demo
 
 import android.Manifest
 import android.content.pm.PackageManager
+import android.os.Build
 import android.os.Bundle
+import android.view.Surface
 import android.view.View
 import android.widget.Button
 import android.widget.CheckBox
@@ -17,6 +19,7 @@ import androidx.appcompat.app.AppCompatActivity
 import androidx.core.content.ContextCompat
 import androidx.core.view.ViewCompat
 import androidx.core.view.WindowInsetsCompat
+import org.lsid.core.Orientation
 import org.lsid.core.RatioChoice
 
 /**
@@ -48,7 +51,7 @@ class MainActivity : AppCompatActivity() {
     private var rendering = false
 
     private val askCamera = registerForActivityResult(ActivityResultContracts.RequestPermission()) {
-        granted -> if (granted) model.capture(nightShot.isChecked)
+        granted -> if (granted) model.capture(nightShot.isChecked, displayRotation())
             else status.text = getString(R.string.camera_denied)
     }
 
@@ -97,7 +100,8 @@ class MainActivity : AppCompatActivity() {
         capture.setOnClickListener {
             if (ContextCompat.checkSelfPermission(this, Manifest.permission.CAMERA) ==
                 PackageManager.PERMISSION_GRANTED
-            ) model.capture(nightShot.isChecked) else askCamera.launch(Manifest.permission.CAMERA)
+            ) model.capture(nightShot.isChecked, displayRotation())
+            else askCamera.launch(Manifest.permission.CAMERA)
         }
         findViewById<Button>(R.id.open_dng).setOnClickListener {
             pickDng.launch(arrayOf("image/x-adobe-dng", "image/dng", "application/octet-stream"))
@@ -107,6 +111,16 @@ class MainActivity : AppCompatActivity() {
         save.setOnClickListener { model.save() }
 
         model.state.observe(this) { render(it) }
+    }
+
+    /**
+     * The screen's rotation from its natural orientation now, in degrees: the shot is laid out
+     * upright for the way the phone is held ([Orientation.exifOfCapture]).
+     */
+    private fun displayRotation(): Int {
+        val screen = if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.R) display
+            else @Suppress("DEPRECATION") windowManager.defaultDisplay
+        return Orientation.degreesOfSurfaceRotation(screen?.rotation ?: Surface.ROTATION_0)
     }
 
     private fun render(state: DemoViewModel.UiState) {

@@ -31,8 +31,10 @@ import org.lsid.core.BayerPacker
 import org.lsid.core.CfaPattern
 import org.lsid.core.ExposurePlanner
 import org.lsid.core.LsidException
+import org.lsid.core.Orientation
 import org.lsid.core.RawFrame
 import org.lsid.core.SensorColourTransform
+import org.lsid.core.ShotDescription
 import org.lsid.core.StillMatcher
 
 /**
@@ -88,16 +90,19 @@ class RawCamera(context: Context, private val handler: Handler) {
      *
      * @param targetRatio for [Mode.NIGHT], how much less light than the metered exposure the
      *     still gets (1 to 300; SID's short exposures are 1/100 to 1/300)
+     * @param displayRotation the screen's rotation at the shot in degrees (0, 90, 180, 270);
+     *     with the camera's `SENSOR_ORIENTATION` and facing it gives the shot's orientation
+     *     ([Orientation.exifOfCapture]): the DNG's Orientation tag and [Shot.orientation]
      */
     @SuppressLint("MissingPermission") // the activity asks for CAMERA before calling
-    fun capture(mode: Mode, targetRatio: Double, callback: Callback) {
+    fun capture(mode: Mode, targetRatio: Double, displayRotation: Int, callback: Callback) {
         handler.post {
             if (attempt != null) {
                 callback.onError("a capture is already running")
                 return@post
             }
             try {
-                start(mode, targetRatio, callback)
+                start(mode, targetRatio, displayRotation, callback)
             } catch (error: Exception) {
                 callback.onError("camera: ${describe(error)}")
             }
@@ -123,7 +128,8 @@ class RawCamera(context: Context, private val handler: Handler) {
     }
 
     @SuppressLint("MissingPermission")
-    private fun start(mode: Mode, targetRatio: Double, callback: Callback) {
+    private fun start(mode: Mode, targetRatio: Double, displayRotation: Int,
+                      callback: Callback) {
         val id = rawCameraId()
         if (id == null) {
             callback.onError("No camera on this device reports the RAW capability " +
@@ -146,7 +152,7 @@ class RawCamera(context: Context, private val handler: Handler) {
             .maxByOrNull { it.width.toLong() * it.height }
             ?: yuv.minByOrNull { it.width.toLong() * it.height }
         val current = Attempt(id, mode, targetRatio, planner, characteristics, size, meterSize,
-            callback)
+            displayRotation, callback)
         attempt = current
         current.open()
     }
@@ -178,6 +184,7 @@ class RawCamera(context: Context, private val handler: Handler) {
         private val characteristics: CameraCharacteristics,
         private val size: Size,
         meterSize: Size?,
+        private val displayRotation: Int,
         private val callback: Callback,
     ) {
         private val reader =
@@ -468,13 +475,20 @@ class RawCamera(context: Context, private val handler: Handler) {
                 area.width, area.height, plane.rowStride, plane.pixelStride, cfa, black,
                 white.toDouble(), gains, exposure, matrix, source)
             val planned = plan
-            val exposed = planned?.let { "night: $it" } ?: String.format(Locale.US,
-                "auto: 1/%.0f s at ISO %s", 1e9 / maxOf(exposure, 1L), sensitivity ?: "?")
+            val exposed = planned?.let { ShotDescription.night(it) }
+                ?: ShotDescription.auto(exposure, sensitivity)
+            // Upright for the way the phone was held: JPEG (through the bitmaps) and DNG alike.
+            val exif = Orientation.exifOfCapture(
+                characteristics.get(CameraCharacteristics.SENSOR_ORIENTATION) ?: 0,
+                characteristics.get(CameraCharacteristics.LENS_FACING) ==
+                    CameraMetadata.LENS_FACING_FRONT,
+                displayRotation)
             // Packing, the mean and the DNG copy what they need: the image closes right after.
             return Shot(BayerPacker.pack(frame), gains, exposure, source, matrix,
                 AsShotColour.cameraMean(frame),
                 plannedRatio = planned?.ratio, exposure = exposed,
-                dng = dng(image, result, exposed))
+                dng = dng(image, result, exposed, exif),
+                orientation = Orientation.flipOfExif(exif))
         }
 
         /**
@@ -482,17 +496,14 @@ class RawCamera(context: Context, private val handler: Handler) {
          * levels, colour matrices and calibration), or null when it cannot be written; the
          * enhancement does not need it.
          */
-        private fun dng(image: Image, result: TotalCaptureResult, exposed: String): ByteArray? =
+        private fun dng(image: Image, result: TotalCaptureResult, exposed: String,
+                        exif: Int): ByteArray? =
             try {
                 DngCreator(characteristics, result).use { creator ->
-                    creator.setDescription("lsid demo $exposed")
-                    // ORIENTATION wiring point (issue 18): a capture is kept in sensor
-                    // orientation (Shot.orientation = Orientation.NONE). The core's
-                    // Orientation reads a DNG's tag; a capture needs its EXIF code from
-                    // SENSOR_ORIENTATION, LENS_FACING and the device's rotation at the shot,
-                    // which the core does not map yet. Once it does: the same code goes to
-                    // creator.setOrientation(...) here and, as Orientation.flipOfExif(code),
-                    // to Shot(orientation = ...) below, so JPEG and DNG agree.
+                    // Read back by DngReader + ShotDescription when the DNG is opened again.
+                    creator.setDescription(ShotDescription.forDng(exposed))
+                    // The EXIF Orientation whose flip code lays out the bitmaps (Shot).
+                    creator.setOrientation(exif)
                     val out = ByteArrayOutputStream(image.width * image.height * 2 + 65536)
                     creator.writeImage(out, image)
                     out.toByteArray()

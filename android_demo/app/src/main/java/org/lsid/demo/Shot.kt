@@ -16,12 +16,14 @@ import org.lsid.core.PackedImage
  *     ([org.lsid.core.AsShotColour.cameraMean], taken before the RAW image is closed), or null;
  *     with [whiteBalance] and [xyzToCamera] it gives the output its as-shot colour
  * @property plannedRatio the amplification a night shot was exposed for
- *     ([org.lsid.core.ExposurePlanner]), or null (normal shot, opened DNG): the default ratio
+ *     ([org.lsid.core.ExposurePlanner]; for an opened DNG, what its description records,
+ *     [org.lsid.core.ShotDescription]), or null (normal shot, other DNGs): the default ratio
  * @property exposure how it was exposed, for the status line (e.g. "1/1500 s at ISO 1600"), or
  *     null
  * @property orientation how to show it: a LibRaw flip code 0-7 ([Orientation]; a DNG's
- *     Orientation tag, [Orientation.NONE] for a capture until its mapping lands, see
- *     [RawCamera]); the bitmaps, and so the saved JPEG, are laid out by it
+ *     Orientation tag, or for a capture [Orientation.exifOfCapture] of the camera and the
+ *     screen's rotation, the code [RawCamera] also writes into its DNG); the bitmaps, and so
+ *     the saved JPEG, are laid out by it
  * @property dng the capture as a DNG ([android.hardware.camera2.DngCreator]), saved beside the
  *     enhanced JPEG; null for an opened DNG (the file is already the user's)
  */
