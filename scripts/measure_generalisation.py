@@ -11,14 +11,15 @@ short exposure x ratio): PSNR / SSIM on 8-bit RGB per ratio.
 (b) Real camera files (`--raw FILE ...`): `lsid enhance`'s defaults (auto ratio, as-shot
 colour, turned upright) against LibRaw's own rendering of the same file
 (`rawpy.postprocess(use_camera_wb=True)`): whether the orientation agrees (the output's sides
-run as LibRaw's, and its luminance correlates best with LibRaw's turned rendering rather than
-a mirrored or rotated copy), the mean CIELAB a*b* distance and lightness difference, and
-detail: the output's mean absolute gradient over LibRaw's (1.0: as much fine structure; the
-shipped model of issue 17 kept 0.39-0.51). The figures compare pixel-aligned images: LibRaw's
-rendering is made unturned, cropped to the window the packer uses (`packing_window`) and laid
-out by the file's flip code. LibRaw brightens its rendering by default (auto-bright, 1 % of
-pixels clipped); the lightness is also given against its rendering without it
-(`no_auto_bright=True`, how the ground truth of training pairs is developed).
+run as LibRaw's, and its luminance correlates best with LibRaw's turned rendering rather than a
+mirrored or rotated copy), the mean CIELAB a*b* distance and lightness difference, and detail:
+the output's mean absolute gradient over LibRaw's (1.0: as much fine structure; the shipped
+model of issue 17 kept 0.39-0.51). The figures compare pixel-aligned images: LibRaw's rendering
+is made unturned, cropped to the window the packer uses (`packing_window`) and laid out by the
+file's flip code. LibRaw brightens its rendering by default (auto-bright, 1 % of pixels
+clipped), and gradients scale with brightness, so lightness and detail are also given against
+its rendering without it (`no_auto_bright=True`, how the ground truth of training pairs is
+developed).
 
     python scripts/measure_generalisation.py --model M.keras --photos EVAL_PHOTOS \\
         --work /tmp/generalisation --raw a.dng b.dng --out generalisation.json
@@ -182,7 +183,8 @@ def score_real_file(enhancer, path):
         row.update(ab_error=mean_ab_error(output, reference),
                    lightness_difference=mean_lightness(output) - mean_lightness(reference),
                    lightness_vs_no_auto_bright=mean_lightness(output) - mean_lightness(plain),
-                   detail_ratio=detail(output) / max(detail(reference), 1e-12))
+                   detail_ratio=detail(output) / max(detail(reference), 1e-12),
+                   detail_ratio_vs_no_auto_bright=detail(output) / max(detail(plain), 1e-12))
     return row
 
 
@@ -228,11 +230,12 @@ def main(argv=None):
         rows = [score_real_file(enhancer, path) for path in args.raw]
         result["real_files"] = rows
         print("\n| file | ratio | orientation | a*b* vs LibRaw | L* difference (without "
-              "auto-bright) | detail ratio |")
+              "auto-bright) | detail ratio (without auto-bright) |")
         print("|---|---|---|---|---|---|")
         for r in rows:
             measured = (f"{r['ab_error']:.1f} | {r['lightness_difference']:+.1f} "
-                        f"({r['lightness_vs_no_auto_bright']:+.1f}) | {r['detail_ratio']:.2f}"
+                        f"({r['lightness_vs_no_auto_bright']:+.1f}) | {r['detail_ratio']:.2f} "
+                        f"({r['detail_ratio_vs_no_auto_bright']:.2f})"
                         if r["orientation_agrees"] else "- | - | -")
             print(f"| {r['file']} | x{r['ratio']:.3g} | "
                   f"{'agrees' if r['orientation_agrees'] else 'DIFFERS'} | {measured} |")
