@@ -13,8 +13,9 @@
 # over. The run folder must live outside the repository checkout. Takes many hours on 2 CPU
 # cores; run it at low priority, e.g.
 #   nohup nice -n 19 scripts/train_shipped_model.sh > train.log 2>&1 &
-# LSID_PHOTOS_FROM=DIR copies the photos from a local folder (e.g. a fetched repository
-# snapshot) instead of downloading them. To commit this run's state for the next machine:
+# LSID_PHOTOS_FROM=DIR[:DIR...] copies the photos from local folders (e.g. the image folders
+# of fetched repository snapshots, or an earlier photos folder) instead of downloading them.
+# To commit this run's state for the next machine (once a session: each adds 25 MB):
 #   python -c "from lsid_keras.train import save_resume_state as s; \
 #              print(s('RUN_DIR/run', 'training/gia_net_sony_w16_v2.state'))"
 set -euo pipefail
@@ -24,7 +25,8 @@ recipe="$here/training/gia_net_sony_w16_v2.toml"
 state="$here/training/gia_net_sony_w16_v2.state"
 mkdir -p "$run"
 from=()
-if [ -n "${LSID_PHOTOS_FROM:-}" ]; then from=(--from "$LSID_PHOTOS_FROM"); fi
+IFS=: read -r -a folders <<< "${LSID_PHOTOS_FROM:-}"
+for folder in "${folders[@]}"; do from+=(--from "$folder"); done
 lsid photos sun_hays80 mcmaster kodak24 polyu_mean bsds500 imagenet_samples \
     --out "$run/photos" "${from[@]}"
 lsid synth "$run/data" --camera sony --content mixed --images "$run/photos" --scenes 1000 \
