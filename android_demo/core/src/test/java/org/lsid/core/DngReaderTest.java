@@ -77,7 +77,7 @@ class DngReaderTest {
     }
 
     /** Sets the value of a SHORT tag of the first IFD in a little-endian TIFF. */
-    private static byte[] withShortTag(byte[] data, int tag, int value) {
+    static byte[] withShortTag(byte[] data, int tag, int value) {
         byte[] copy = data.clone();
         ByteBuffer buffer = ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN);
         int ifd = buffer.getInt(4);

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -63,18 +62,7 @@ class OrientationTest {
 
     /** The golden DNG with its first IFD's Orientation (a SHORT) set to a value. */
     private static byte[] withOrientation(byte[] data, int value) {
-        byte[] copy = data.clone();
-        ByteBuffer buffer = ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN);
-        int ifd = buffer.getInt(4);
-        int count = buffer.getShort(ifd) & 0xFFFF;
-        for (int i = 0; i < count; i++) {
-            int at = ifd + 2 + 12 * i;
-            if ((buffer.getShort(at) & 0xFFFF) == Orientation.TAG) {
-                buffer.putShort(at + 8, (short) value);
-                return copy;
-            }
-        }
-        throw new IllegalStateException("no Orientation tag in the first IFD");
+        return DngReaderTest.withShortTag(data, Orientation.TAG, value);
     }
 
     @Test
