@@ -95,3 +95,29 @@ def test_readme_figures_are_the_shipped_models():
         epochs = re.search(r"(\d+) of the recipe's (\d+) epochs", text)
         assert epochs and int(epochs[1]) == provenance["epochs_trained"]
         assert int(epochs[2]) == provenance["epochs_planned"]
+
+
+def test_committed_resume_state_continues_the_committed_recipe():
+    """`scripts/train_shipped_model.sh` resumes from `training/<recipe>.state/` on a new
+    machine: the state must hold every resume file and have been saved from the recipe's
+    settings, or the next machine's `lsid train --resume-from` would refuse it (or train
+    another recipe)."""
+    import json
+    from pathlib import Path
+
+    import tomllib
+
+    from lsid_keras.train import RESUME_FILES, TrainConfig, _identity
+
+    root = Path(__file__).parents[1] / "training"
+    recipe = root / "gia_net_sony_w16_v2.toml"
+    state = root / "gia_net_sony_w16_v2.state"
+    assert all((state / name).is_file() for name in RESUME_FILES)
+    with open(recipe, "rb") as file:
+        settings = tomllib.load(file)
+    wanted = _identity(TrainConfig(cache="x", **settings).resolved().to_dict())
+    saved = json.loads((state / "config.json").read_text())
+    assert {k: saved.get(k) for k in wanted} == wanted
+    epoch = json.loads((state / "training_metadata.json").read_text())["epoch"]
+    log_rows = (state / "training_log.csv").read_text().strip().splitlines()[1:]
+    assert 1 <= epoch <= settings["epochs"] and len(log_rows) == epoch
