@@ -207,7 +207,14 @@ def _setting(text):
 
 def _cmd_train(args):
     from lsid_keras.data.cache import CacheError
-    from lsid_keras.train import TrainConfig, TrainingDiverged, config_fields, load_config, train
+    from lsid_keras.train import (
+        AUTO_MIXED_PRECISION,
+        TrainConfig,
+        TrainingDiverged,
+        config_fields,
+        load_config,
+        train,
+    )
 
     settings = {}
     try:
@@ -217,6 +224,11 @@ def _cmd_train(args):
         raise UserError(str(err)) from None
     names = {f.name for f in config_fields()}
     settings.update({k: v for k, v in vars(args).items() if k in names})
+    if settings.get("mixed_precision") == AUTO_MIXED_PRECISION:
+        from lsid_keras.precision import choose_mixed_precision
+
+        settings["mixed_precision"], reason = choose_mixed_precision()
+        _stderr(reason)
     try:
         config = TrainConfig(**settings).resolved()
     except (ValueError, TypeError) as err:
@@ -317,14 +329,27 @@ def _ratio(text):
     return value
 
 
-def _load_enhancer(path):
-    """The model at `path`, or the shipped pretrained one when `path` is None."""
+def _load_enhancer(path, precision):
+    """The model at `path`, or the shipped pretrained one when `path` is None, at `precision`
+    (`lsid_keras.precision`); a precision that will run slowly is warned of on stderr at once.
+    The choice itself is printed with the results (`_precision_line`), so a bad file still
+    fails in one line."""
     from lsid_keras.enhance import EnhanceError, load_enhancer, load_shipped_enhancer
 
     try:
-        return load_shipped_enhancer() if path is None else load_enhancer(path)
+        enhancer = (load_shipped_enhancer(precision=precision) if path is None
+                    else load_enhancer(path, precision=precision))
     except EnhanceError as err:
         raise UserError(str(err)) from None
+    if enhancer.precision_choice.warning:
+        _stderr(f"warning: {enhancer.precision_choice.warning}")
+    return enhancer
+
+
+def _precision_line(enhancer):
+    """The precision an enhancer runs in and why, e.g. "precision fp32: this CPU (avx2 fma)
+    has no native bfloat16 and no int8 dot product"."""
+    return f"precision {enhancer.precision_choice.reason}"
 
 
 def _cmd_evaluate(args):
@@ -350,7 +375,8 @@ def _cmd_evaluate(args):
     folders = [folder for folder in (args.out, args.save_outputs) if folder]
     for folder in folders:
         _check_creatable(folder)
-    enhancer = _load_enhancer(args.model) if args.method == "network" else None
+    enhancer = (_load_enhancer(args.model, args.precision) if args.method == "network"
+                else None)
     created = [folder for folder in folders if not os.path.isdir(folder)]
     for folder in created:
         os.makedirs(folder)
@@ -373,7 +399,10 @@ def _cmd_evaluate(args):
                     "first_burst_only": not args.all_bursts,
                     "drop_misaligned": args.drop_misaligned, "tile": args.tile,
                     "halo": args.halo,
-                    "colour": args.colour if args.method == "network" else None})
+                    "colour": args.colour if args.method == "network" else None,
+                    "precision": enhancer.precision if enhancer is not None else None,
+                    "precision_reason": (enhancer.precision_choice.reason
+                                         if enhancer is not None else None)})
     write_rows_csv(os.path.join(args.out, "per_image.csv"), rows)
     write_json_atomic(os.path.join(args.out, "summary.json"), summary)
     if args.json:
@@ -384,6 +413,8 @@ def _cmd_evaluate(args):
         print(f"{'x' + ratio:>6} {group['n']:>4} {group['psnr']:>8.2f} {group['ssim']:>6.3f}")
     print(f"{'all':>6} {summary['n']:>4} {summary['psnr']:>8.2f} {summary['ssim']:>6.3f}"
           f"  ({args.method}) -> {args.out}")
+    if enhancer is not None:
+        print(_precision_line(enhancer))
     return 0
 
 
@@ -445,8 +476,8 @@ def _cmd_enhance(args):
     for path in args.inputs:
         if not os.path.isfile(path):
             raise UserError(f"{path}: file not found")
-    enhancer = _load_enhancer(args.model)
-    for path, output in zip(args.inputs, outputs, strict=True):
+    enhancer = _load_enhancer(args.model, args.precision)
+    for index, (path, output) in enumerate(zip(args.inputs, outputs, strict=True)):
         try:
             result = enhance_file(enhancer, path, ratio=args.ratio, contrast=args.contrast,
                                   tile=args.tile, halo=args.halo, progress=not args.quiet,
@@ -454,6 +485,8 @@ def _cmd_enhance(args):
         except (RawError, EnhanceError) as err:
             raise UserError(str(err)) from None
         write_enhanced(output, result)  # upright, with EXIF and an sRGB profile
+        if index == 0:  # once, after the first file: a bad file still fails in one line
+            print(_precision_line(enhancer))
         print(f"{path}: ratio x{result.ratio:.1f} ({result.ratio_source}), "
               f"{result.seconds:.1f} s -> {output}")
     return 0
@@ -512,6 +545,19 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def _add_precision_argument(parser):
+    """`--precision` of the commands that run a model (evaluate, enhance)."""
+    from lsid_keras.precision import PRECISIONS
+
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="what the network computes in: auto picks what this CPU runs "
+                        "fastest (bf16 with native bfloat16, int8 with an int8 dot product "
+                        "when <model stem>_int8.tflite from lsid export lies beside the "
+                        ".keras model, fp32 otherwise) and says why; fp32; bf16 (Keras, "
+                        "bfloat16 compute); int8 (that export). A .tflite runs at its own "
+                        "(default: auto)")
 
 
 def _add_halo_argument(parser):
@@ -703,6 +749,7 @@ def build_parser():
                           "frames; N: tiles of at most N packed pixels, a multiple of 16 "
                           "(default: auto)")
     _add_halo_argument(evaluate)
+    _add_precision_argument(evaluate)
     evaluate.add_argument("--out", default="runs/evaluate", help="folder for the CSV and JSON")
     evaluate.add_argument("--save-outputs", help="also write 8-bit PNG outputs to this folder")
     evaluate.add_argument("--lpips", action="store_true", help="also LPIPS (needs lpips)")
@@ -732,6 +779,7 @@ def build_parser():
                          "the whole frame in one pass (more memory); ignored for a .tflite, "
                          "whose card fixes it (default: 800)")
     _add_halo_argument(enhance)
+    _add_precision_argument(enhance)
     enhance.add_argument("--quiet", action="store_true", help="no progress bar")
     enhance.set_defaults(func=_cmd_enhance)
 

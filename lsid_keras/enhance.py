@@ -76,6 +76,9 @@ class Enhancer:
             over the whole frame (`lsid_keras.models.global_branch`); None for local models.
         shipped: the package's pretrained model (`lsid_keras.pretrained`), loaded because no
             model was given.
+        precision: what the network computes in: "fp32", "bf16" (Keras, bfloat16 compute),
+            or an export's quantisation ("int8", "fp16", ...); see `lsid_keras.precision`.
+        precision_choice: the `PrecisionChoice` behind it (reason, warning), or None.
     """
 
     predict: object
@@ -89,6 +92,8 @@ class Enhancer:
     width: int | None = None
     global_branch: tuple | None = None
     shipped: bool = False
+    precision: str = "fp32"
+    precision_choice: object = None
 
     @property
     def cfa_kind(self):
@@ -130,25 +135,45 @@ def model_geometry(model, path):
     return channels, block
 
 
-def load_enhancer(path, num_threads=None):
+def load_enhancer(path, num_threads=None, precision=None):
     """An `Enhancer` for a `.keras` model or a `.tflite` export (`lsid export`).
 
     A `.tflite` runs through LiteRT (`lsid_keras.export.litert`) with `num_threads` threads
     (default: all cores); its tile and halo come from its model card.
 
+    Args:
+        path: `.keras` or `.tflite` file.
+        num_threads: LiteRT threads (a `.tflite`, or the int8 export "int8" picks).
+        precision: one of `lsid_keras.precision.PRECISIONS` (`choose_precision`): "auto"
+            picks what this CPU runs fastest (the `lsid` default), "fp32", "bf16" (the Keras
+            model in bfloat16 compute) or "int8" (the model's int8 export beside it). None:
+            fp32 for a `.keras`, the file's own precision for a `.tflite`.
+
     Raises:
-        EnhanceError: missing or unreadable file, a `.tflite` without a valid card, or an
-            unsupported format.
+        EnhanceError: missing or unreadable file, a `.tflite` without a valid card, an
+            unsupported format, or a precision that cannot run (e.g. "int8" with no int8
+            export at hand).
     """
+    from lsid_keras.precision import PrecisionError, choose_precision, keras_policy
+
     path = os.fspath(path)
     extension = os.path.splitext(path)[1].lower()
     if extension == ".tflite":
-        return _load_tflite(path, num_threads)
+        return _load_tflite(path, num_threads, precision)
     if extension != ".keras":
         raise EnhanceError(f"{path}: unsupported model format {extension or '(none)'}; "
                            "expected a .keras or .tflite file")
+    try:
+        choice = choose_precision(precision or "fp32", path)
+    except PrecisionError as error:
+        raise EnhanceError(str(error)) from None
+    if choice.model_file != path:  # the int8 export stands in for the model
+        enhancer = _load_tflite(choice.model_file, num_threads, "int8")
+        enhancer.precision_choice = choice
+        return enhancer
     from lsid_keras.models import ModelFileError, load_model
     from lsid_keras.models.global_branch import split_global
+    from lsid_keras.precision import bfloat16_model
     from lsid_keras.tiling import keras_predictor
 
     try:
@@ -157,16 +182,25 @@ def load_enhancer(path, num_threads=None):
         raise EnhanceError(str(error)) from None
     channels, block = model_geometry(model, path)
     convs = [layer for layer in model.layers if isinstance(getattr(layer, "filters", None), int)]
-    halves = split_global(model)
+    try:
+        if choice.precision == "bf16":
+            model = bfloat16_model(model)
+    except PrecisionError as error:
+        raise EnhanceError(f"{path}: {error}") from None
+    with keras_policy(choice.precision):  # a global model's halves compute as the model does
+        halves = split_global(model)
     return Enhancer(keras_predictor(model), channels, block, path,
                     training_camera=_recorded_camera(path),
                     width=convs[0].filters if convs else None,
-                    global_branch=halves and tuple(keras_predictor(half) for half in halves))
+                    global_branch=halves and tuple(keras_predictor(half) for half in halves),
+                    precision=choice.precision, precision_choice=choice)
 
 
-def load_shipped_enhancer(num_threads=None):
+def load_shipped_enhancer(num_threads=None, precision=None):
     """An `Enhancer` for the pretrained model that ships with the package
-    (`lsid_keras.pretrained`: a GIA-Net for the Sony alpha 7S II emulation, Bayer frames only).
+    (`lsid_keras.pretrained`: a GIA-Net for the Sony alpha 7S II emulation, Bayer frames only),
+    at `precision` as `load_enhancer` takes it (no int8 export ships: "auto" picks bf16 or
+    fp32, and "int8" is an error).
 
     Raises:
         EnhanceError: the shipped model is missing from this install.
@@ -177,7 +211,7 @@ def load_shipped_enhancer(num_threads=None):
         path = shipped_model_path()
     except PretrainedError as error:
         raise EnhanceError(str(error)) from None
-    enhancer = load_enhancer(path, num_threads)
+    enhancer = load_enhancer(path, num_threads, precision)
     enhancer.training_camera = SHIPPED_CAMERA
     enhancer.shipped = True
     return enhancer
@@ -209,15 +243,18 @@ def _recorded_camera(model_path):
     return camera if camera in CAMERA_SPECS else None
 
 
-def _load_tflite(path, num_threads):
+def _load_tflite(path, num_threads, precision=None):
     """An Enhancer over an `lsid export` file; a global model's main file brings its features
-    file (named in its card, beside it, sha256 checked) as `global_branch`."""
+    file (named in its card, beside it, sha256 checked) as `global_branch`. It runs at its
+    own precision: `precision` may be None, "auto" or that one (`tflite_choice`)."""
     from lsid_keras.export.card import global_features_file, read_card
     from lsid_keras.export.errors import ExportError
     from lsid_keras.export.litert import LiteRTPredictor
+    from lsid_keras.precision import PrecisionError, tflite_choice
 
     try:
         card = read_card(path)
+        choice = tflite_choice(precision, path, card.get("quantization"))
         if card.get("role", "model") != "model":
             raise ExportError(f"{path}: this is the features half of a global model; enhance with "
                               f"its main file {card['global_branch']['model_file']}")
@@ -225,14 +262,15 @@ def _load_tflite(path, num_threads):
         predict = LiteRTPredictor(path, num_threads=num_threads)
         global_branch = None if features is None else (
             LiteRTPredictor(features[0], num_threads=num_threads), predict)
-    except ExportError as error:
+    except (ExportError, PrecisionError) as error:
         raise EnhanceError(str(error)) from None
     camera = card["camera"]
     training_camera = (camera.get("training_camera") or {}).get("xyz_to_camera") or camera.get(
         "name")
     return Enhancer(predict, camera["packed_channels"], camera["block_size"], path,
                     fixed_tile=card["tile"], halo=card["halo"], card=card,
-                    training_camera=training_camera, global_branch=global_branch)
+                    training_camera=training_camera, global_branch=global_branch,
+                    precision=choice.precision, precision_choice=choice)
 
 
 def check_tiling(tile, halo):

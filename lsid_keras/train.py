@@ -54,6 +54,8 @@ RECIPES = {
 DEFAULT_RECIPE = ("l1", 512)
 LOSSES = ("l1", "joint", "multi_criterion")
 MIXED_PRECISION = (None, "bfloat16", "float16")
+#: `TrainConfig.mixed_precision` value resolved to one of `MIXED_PRECISION` on this machine.
+AUTO_MIXED_PRECISION = "auto"
 #: Values of `TrainConfig.epoch_unit` (as `lsid_keras.data.pipeline.EPOCH_UNITS`, which imports
 #: TensorFlow).
 EPOCH_UNITS = ("scenes", "pairs")
@@ -100,7 +102,10 @@ class TrainConfig:
             `_00` short exposure: SID's reference code and both papers) or "pairs" (every
             short/long pair once; 11.6x more steps on SID Sony).
         seed: int for reproducible crops, order and initialisation; None: random.
-        mixed_precision: None, "bfloat16" (CPUs with AMX, TPUs) or "float16" (GPUs).
+        mixed_precision: None, "bfloat16" (CPUs with native bfloat16: AVX512_BF16 or AMX;
+            TPUs), "float16" (GPUs) or "auto": float16 when a GPU is visible, bfloat16 on a
+            CPU with native bfloat16, else None (`lsid_keras.precision.choose_mixed_precision`;
+            resolved before the run, so `config.json` records what ran).
         strategy: "default", "mirrored" (all local GPUs) or "multi_worker" (TF_CONFIG).
         gamma: JointLoss weight, in [0, 1] (0.84), of the term `gamma_on` names.
         gamma_on: "l1" (GIA-Net's text: gamma * l1 + (1 - gamma) * (1 - MS-SSIM)) or "ms_ssim"
@@ -183,9 +188,13 @@ class TrainConfig:
             c.learning_rate = c.lr_after_drop if c.finetune_contrast else 1e-4
         if c.lr_drop_epoch is None:
             c.lr_drop_epoch = c.epochs if c.finetune_contrast else c.epochs // 2
+        if c.mixed_precision == AUTO_MIXED_PRECISION:
+            from lsid_keras.precision import choose_mixed_precision
+
+            c.mixed_precision = choose_mixed_precision()[0]
         if c.mixed_precision not in MIXED_PRECISION:
             raise ValueError(
-                f"mixed_precision must be one of {MIXED_PRECISION}. "
+                f"mixed_precision must be one of {(*MIXED_PRECISION, AUTO_MIXED_PRECISION)}. "
                 f"Received: {c.mixed_precision!r}"
             )
         if c.gamma_on not in ("l1", "ms_ssim"):
