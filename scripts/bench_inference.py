@@ -37,7 +37,18 @@ LiteRT rows report PSNR against the untiled Keras fp32 output, the file size, ms
 and achieved GFLOP/s (2 x MACs of the tiles run) against the fp32 matmul peak the baseline
 child measures in the same run (TF 4096^3 matmul with the same threads).
 
+`lsid enhance` configurations ("lsid_enhance_fp32", "_bf16", "_int8", "_auto") run the
+command's own path, `load_enhancer(model, precision=...)` then `enhance_file` and
+`write_enhanced` per file, on the model saved beside its exports (so "int8" and "auto" find
+`model_int8.tflite` as `lsid_keras.precision` looks for it): RAW decode to JPEG written, tile
+fitted as the command fits it (at most 800), the model load and first file reported apart
+("first_file_s") from the fastest of `--repeats` further files ("seconds"). Each row keeps
+the precision run and why (auto's choice on this machine), its PSNR against the fp32 row, and
+the JSON keeps the CPU's features (`machine.cpu_features`), which decide auto's choice.
+
     python scripts/bench_inference.py --out bench_inference.json     # ~6 min on 2 cores
+    python scripts/bench_inference.py --weights lsid_keras/pretrained/gia_net_sony_w16.keras \
+        --configs lsid_enhance_fp32,lsid_enhance_bf16,lsid_enhance_int8,lsid_enhance_auto
     python scripts/bench_inference.py --frame 128x192 --width 2 --tile 32 --halo 8  # smoke run
 """
 
@@ -73,6 +84,13 @@ BLACK, WHITE, RATIO = 512, 16383, 100.0
 FRAME_DNG = "frame.dng"
 EXPORT = "export"
 LITERT_PRECISIONS = ("fp32", "fp16", "dynamic", "int8")
+#: `lsid enhance --precision` values run end to end (mode `ENHANCE`).
+LSID_PRECISIONS = ("fp32", "bf16", "int8", "auto")
+ENHANCE = "enhance"
+#: `lsid enhance` configs are compared with this one.
+LSID_REFERENCE = "lsid_enhance_fp32"
+#: The reference model as the export child saves it, its exports beside it.
+MODEL_FILE = "model.keras"
 
 
 # --- predictors: each builds a `predict(batch) -> output` callable for the tiler -----------
@@ -112,22 +130,14 @@ def keras_fp32_predictor(args, packed):
 
 
 def keras_bf16_predictor(args, packed):
-    """The same weights in a model built under the "mixed_bfloat16" policy: bfloat16 compute,
-    float32 variables; the model's last layer (SubPixel) outputs float32."""
-    import keras
+    """The same weights in bfloat16 compute, float32 variables, as `lsid enhance --precision
+    bf16` runs them (`lsid_keras.precision.bfloat16_model`; a global model's halves built in
+    bfloat16 too); the model's last layer (SubPixel) outputs float32."""
+    from lsid_keras.precision import bfloat16_model, keras_policy
 
-    from lsid_keras.models import build_unet
-    from lsid_keras.models.unet import unet_args_of
-
-    reference = _reference_model(args, packed)
-    previous = keras.config.dtype_policy()
-    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
-    try:
-        model = build_unet(**unet_args_of(reference), name=reference.name)
-    finally:
-        keras.mixed_precision.set_dtype_policy(previous)
-    model.set_weights(reference.get_weights())
-    return _keras_predictor(model)
+    model = bfloat16_model(_reference_model(args, packed))
+    with keras_policy("bf16"):
+        return _keras_predictor(model)
 
 
 def _litert_predictor(precision):
@@ -141,12 +151,27 @@ def _litert_predictor(precision):
     return make
 
 
+def _lsid_enhancer(precision):
+    def make(args, packed):
+        """`lsid enhance --precision ...`: `load_enhancer` on the model saved beside its
+        exports (see `export_models`), so "int8" and "auto" find `model_int8.tflite`."""
+        from lsid_keras.enhance import load_enhancer
+
+        return load_enhancer(os.path.join(args.workdir, MODEL_FILE), num_threads=args.threads,
+                             precision=precision)
+
+    make.__doc__ = f"`lsid enhance --precision {precision}` end to end."
+    return make
+
+
 #: Predictor kinds, named `{family}_{precision}`; each makes a tiled and an untiled config
-#: (LiteRT models have a fixed input shape: tiled only).
+#: (LiteRT models have a fixed input shape: tiled only; "lsid" kinds run `lsid enhance`'s
+#: path end to end, one config each).
 PREDICTORS = {
     "keras_fp32": keras_fp32_predictor,
     "keras_bf16": keras_bf16_predictor,
     **{f"litert_{precision}": _litert_predictor(precision) for precision in LITERT_PRECISIONS},
+    **{f"lsid_{precision}": _lsid_enhancer(precision) for precision in LSID_PRECISIONS},
 }
 
 
@@ -156,7 +181,14 @@ def config_name(kind, mode):
 
 
 def _modes(kind):
+    if kind.startswith("lsid_"):
+        return (ENHANCE,)
     return ("tiled",) if kind.startswith("litert_") else MODES
+
+
+def _needs_export(kind):
+    """LiteRT kinds run its files; "lsid" kinds the model it saves (and its int8 file)."""
+    return kind.startswith(("litert_", "lsid_"))
 
 
 #: Configuration name -> (predictor kind, mode).
@@ -165,7 +197,8 @@ DEFAULT_CONFIGS = tuple(CONFIGS)
 
 
 def litert_path(workdir, precision):
-    return os.path.join(workdir, "tflite", f"model_{precision}.tflite")
+    """`lsid export`'s name for the `precision` export of `MODEL_FILE`, beside it."""
+    return os.path.join(workdir, f"{os.path.splitext(MODEL_FILE)[0]}_{precision}.tflite")
 
 
 def write_frame_dng(path, packed):
@@ -191,21 +224,33 @@ def frame_packed(workdir):
     return amplify(pack(read_raw(os.path.join(workdir, FRAME_DNG))), RATIO).astype(np.float32)
 
 
+def export_precisions(configs):
+    """The exports `configs` need: each LiteRT config's, and int8 for `lsid enhance
+    --precision int8` or `auto` (auto weighs it on a CPU with an int8 dot product)."""
+    kinds = {CONFIGS[name][0] for name in configs}
+    return [p for p in LITERT_PRECISIONS
+            if f"litert_{p}" in kinds or (p == "int8" and kinds & {"lsid_int8", "lsid_auto"})]
+
+
 def export_models(args, precisions):
-    """The "export" child: the reference model to `.tflite` files via `export_model`
+    """The "export" child: the reference model saved as `MODEL_FILE` and exported beside it
+    to `.tflite` files via `export_model`, as `lsid export --out <its folder>` names them
     (fixed tile `args.litert_tile`, the benchmark's halo, int8 calibrated on the frame's DNG;
     verification off: the benchmark measures the error itself)."""
     from lsid_keras.export import export_model
 
     start = time.perf_counter()
     model = _reference_model(args, frame_packed(args.workdir))
-    model.save(os.path.join(args.workdir, "model.keras"))
+    model.save(os.path.join(args.workdir, MODEL_FILE))
+    if not precisions:  # `lsid enhance` at fp32 / bf16 only: the model file is enough
+        return {"seconds": time.perf_counter() - start, "tile": None, "bytes": {},
+                "peak_rss_mib": peak_rss_mib()}
     representative = os.path.join(args.workdir, "representative")
     os.makedirs(representative, exist_ok=True)
     os.replace(os.path.join(args.workdir, FRAME_DNG), os.path.join(representative, FRAME_DNG))
     try:
-        report = export_model(os.path.join(args.workdir, "model.keras"),
-                              os.path.join(args.workdir, "tflite"), tile=args.litert_tile,
+        report = export_model(os.path.join(args.workdir, MODEL_FILE), args.workdir,
+                              tile=args.litert_tile,
                               halo=args.halo, quant=precisions, representative=representative,
                               verify=False, calibration_tiles=args.calibration_tiles)
     finally:
@@ -369,10 +414,63 @@ def run_litert(args, name, output_path):
             "output_std": float(result.rgb.std()), "output_shape": list(result.rgb.shape)}
 
 
+def run_lsid(args, name, output_path):
+    """Times one `lsid enhance --precision ...` configuration end to end as the command runs
+    it: `load_enhancer` at that precision, then per file `enhance_file` (DNG decode, tiled
+    network, as-shot colour) and `write_enhanced` (a JPEG). "first_file_s" is the model load
+    plus the first file (tracing included), what one `lsid enhance` call costs past its
+    imports; "seconds" the fastest of `--repeats` files after it. Saves the output in the
+    network's colour as float16 (one more, untimed run)."""
+    from lsid_keras.enhance import enhance_file, tiling_for, write_enhanced
+
+    threads = _configure_threads(args.threads)
+    kind, _ = CONFIGS[name]
+    dng = os.path.join(args.workdir, FRAME_DNG)
+    jpeg = os.path.join(args.workdir, f"{name}.jpg")
+    start = time.perf_counter()
+    enhancer = PREDICTORS[kind](args, None)
+    load_s = time.perf_counter() - start
+
+    def run():
+        result = enhance_file(enhancer, dng, ratio=RATIO, halo=args.halo)
+        write_enhanced(jpeg, result)
+        return result
+
+    run()
+    first_file_s = time.perf_counter() - start
+    times, cpu_per_wall, other_cpu = [], [], []
+    for _ in range(args.repeats):
+        (own, machine), start = _cpu_seconds(), time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+        own_end, machine_end = _cpu_seconds()
+        cpu_per_wall.append((own_end - own) / times[-1])
+        if machine is not None:
+            other_cpu.append(max(0.0, (machine_end - machine) - (own_end - own)) / times[-1])
+    peak = peak_rss_mib()
+    result = enhance_file(enhancer, dng, ratio=RATIO, halo=args.halo, colour="network")
+    np.save(output_path, result.rgb.astype(np.float16))
+    choice = enhancer.precision_choice
+    return {"peak_rss_mib": peak, "seconds": min(times),
+            "median_seconds": statistics.median(times), "times": times,
+            "cpu_per_wall": cpu_per_wall, "other_cpu_per_wall": other_cpu or None,
+            "warmup_s": first_file_s, "load_s": load_s, "first_file_s": first_file_s,
+            "predictor": kind, "mode": ENHANCE,
+            "end_to_end": "RAW decode to JPEG written", "precision": choice.precision,
+            "precision_reason": choice.reason, "precision_warning": choice.warning,
+            "model_file": os.path.basename(choice.model_file),
+            "tile": tiling_for(enhancer, (args.frame[0] // BLOCK, args.frame[1] // BLOCK),
+                               None, args.halo)[0], "halo": args.halo,
+            "output_std": float(result.rgb.std()), "output_shape": list(result.rgb.shape),
+            **threads}
+
+
 def run_config(args, name, output_path):
     """Times one configuration on the frame; saves its output as float16 to `output_path`."""
     if CONFIGS[name][0].startswith("litert_"):
         return run_litert(args, name, output_path)
+    if CONFIGS[name][0].startswith("lsid_"):
+        return run_lsid(args, name, output_path)
     threads = _configure_threads(args.threads)
     from lsid_keras.tiling import run_tiled, run_untiled
 
@@ -427,8 +525,7 @@ def child_main(args):
         if name == BASELINE:
             result = run_baseline(args)
         elif name == EXPORT:
-            result = export_models(args, [CONFIGS[c][0].split("_", 1)[1] for c in args.configs
-                                          if CONFIGS[c][0].startswith("litert_")])
+            result = export_models(args, export_precisions(args.configs))
         else:
             result = run_config(args, name, os.path.join(args.workdir, f"{name}.npy"))
         result["status"] = "ok"
@@ -557,7 +654,11 @@ def compare(results, baseline_mib):
             continue
         for mode in _modes(kind):
             name, reference = config_name(kind, mode), config_name(REFERENCE_PREDICTOR, mode)
-            ratios[f"{name}/{reference}_seconds"] = _ratio(results, name, reference, "seconds")
+            if mode == ENHANCE:
+                reference = LSID_REFERENCE
+            if name != reference:
+                ratios[f"{name}/{reference}_seconds"] = _ratio(results, name, reference,
+                                                               "seconds")
     return {key: value for key, value in ratios.items() if value is not None}
 
 
@@ -623,6 +724,19 @@ def print_report(report):
                   f"{row['megapixels_per_s']:6.2f} {row['peak_rss_mib']:8.0f} "
                   f"{row.get('gflops_per_s', float('nan')):7.1f} "
                   f"{row.get('fraction_of_matmul_peak', float('nan')):7.2f} {psnr:7.2f}")
+    lsid = [(n, r) for n, r in results.items() if r.get("status") == "ok"
+            and r.get("mode") == ENHANCE]
+    if lsid:
+        print(f"lsid enhance end to end (RAW decode -> JPEG written), CPU: "
+              f"{' '.join(info.get('cpu_features') or []) or 'no SIMD features reported'}")
+        print(f"{'config':<22} {'runs':>5} {'first s':>7} {'best s':>7} {'median':>7} "
+              f"{'MP/s':>6} {'peak MiB':>8} {'PSNR dB':>7}  why")
+        for name, row in lsid:
+            psnr = row.get("error_vs_fp32", {}).get("psnr_db", float("nan"))
+            print(f"{name:<22} {row['precision']:>5} {row['first_file_s']:7.2f} "
+                  f"{row['seconds']:7.2f} {row['median_seconds']:7.2f} "
+                  f"{row['megapixels_per_s']:6.3f} {row['peak_rss_mib']:8.0f} {psnr:7.2f}  "
+                  f"{row['precision_reason']}")
     for key, value in report["ratios"].items():
         print(f"{key:<60} {value:6.3f}")
     if report.get("tiling_error_fp32"):
@@ -714,12 +828,12 @@ def main(argv=None):
     plan = tile_plan(packed_h, packed_w, args.tile, args.halo)
     megapixels = args.frame[0] * args.frame[1] / 1e6
     litert_plan = tile_plan(packed_h, packed_w, args.litert_tile, args.halo)
-    wants_litert = any(CONFIGS[c][0].startswith("litert_") for c in args.configs)
+    wants_export = any(_needs_export(CONFIGS[c][0]) for c in args.configs)
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench_inference-") as workdir:
         write_frame_dng(os.path.join(workdir, FRAME_DNG),
                         synthetic_packed(packed_h, packed_w, seed=args.seed))
-        for name in [BASELINE, *([EXPORT] if wants_litert else []), *args.configs]:
+        for name in [BASELINE, *([EXPORT] if wants_export else []), *args.configs]:
             print(f"running {name} ...", flush=True)
             row = results[name] = run_child(argv, name, workdir, args)
             if row["status"] != "ok":
@@ -730,7 +844,9 @@ def main(argv=None):
                 continue
             row["megapixels_per_s"] = megapixels / row["seconds"]
             baseline = results[BASELINE]
-            if baseline["status"] == "ok":
+            if row["mode"] == ENHANCE:  # decode, colour and writing included: no GMAC/s
+                print(f"  {row['precision_reason']}")
+            elif baseline["status"] == "ok":
                 litert = row["predictor"].startswith("litert_")
                 gmacs = (baseline["frame_gmacs"] if row["mode"] == "untiled"
                          else baseline["litert_tile_gmacs"] * len(litert_plan) if litert
@@ -747,7 +863,11 @@ def main(argv=None):
             if row["status"] != "ok" or name in (BASELINE, EXPORT):
                 continue
             reference = config_name(REFERENCE_PREDICTOR, row["mode"])
-            if row["predictor"].startswith("litert_"):  # against the untiled fp32 answer
+            if row["mode"] == ENHANCE:  # against `lsid enhance` at fp32, the same path
+                reference = LSID_REFERENCE
+                if name == LSID_REFERENCE:  # itself against the untiled Keras answer
+                    reference = config_name(REFERENCE_PREDICTOR, "untiled")
+            elif row["predictor"].startswith("litert_"):  # against the untiled fp32 answer
                 untiled_reference = config_name(REFERENCE_PREDICTOR, "untiled")
                 if results.get(untiled_reference, {}).get("status") == "ok":
                     reference = untiled_reference
@@ -756,7 +876,7 @@ def main(argv=None):
                 row["error_vs_fp32"] = output_error(
                     os.path.join(workdir, f"{name}.npy"),
                     os.path.join(workdir, f"{reference}.npy"),
-                    clip=row["predictor"].startswith("litert_"))
+                    clip=row["predictor"].startswith(("litert_", "lsid_")))
                 row["error_reference"] = reference
         tiled, untiled = (config_name(REFERENCE_PREDICTOR, mode) for mode in MODES)
         tiling_error = None

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from lsid_keras import machine
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_inference.py"
 TINY = ["--frame", "128x192", "--width", "2", "--tile", "32", "--halo", "8", "--repeats", "1"]
 
@@ -22,8 +24,15 @@ def test_configs_come_from_predictor_kinds():
     assert list(bench.CONFIGS) == ["keras_tiled_fp32", "keras_untiled_fp32",
                                    "keras_tiled_bf16", "keras_untiled_bf16",
                                    "litert_tiled_fp32", "litert_tiled_fp16",
-                                   "litert_tiled_dynamic", "litert_tiled_int8"]
+                                   "litert_tiled_dynamic", "litert_tiled_int8",
+                                   "lsid_enhance_fp32", "lsid_enhance_bf16",
+                                   "lsid_enhance_int8", "lsid_enhance_auto"]
     assert bench.CONFIGS["keras_untiled_bf16"] == ("keras_bf16", "untiled")
+    assert bench.CONFIGS["lsid_enhance_auto"] == ("lsid_auto", "enhance")  # one path
+    # `lsid enhance --precision int8 / auto` look for the int8 export beside the model.
+    assert bench.export_precisions(["lsid_enhance_fp32"]) == []
+    assert bench.export_precisions(["lsid_enhance_auto", "litert_tiled_fp16"]) == ["fp16",
+                                                                                   "int8"]
     assert bench.CONFIGS["litert_tiled_int8"] == ("litert_int8", "tiled")  # fixed shape
 
 
@@ -46,7 +55,9 @@ def test_runs_every_config_small_and_writes_json(tmp_path):
     results = report["results"]
     assert list(results) == ["baseline", "export", "keras_tiled_fp32", "keras_untiled_fp32",
                              "keras_tiled_bf16", "keras_untiled_bf16", "litert_tiled_fp32",
-                             "litert_tiled_fp16", "litert_tiled_dynamic", "litert_tiled_int8"]
+                             "litert_tiled_fp16", "litert_tiled_dynamic", "litert_tiled_int8",
+                             "lsid_enhance_fp32", "lsid_enhance_bf16", "lsid_enhance_int8",
+                             "lsid_enhance_auto"]
     assert all(row["status"] == "ok" for row in results.values()), results
     assert results["baseline"]["params"] > 0
     for name in ("keras_tiled_fp32", "keras_untiled_fp32", "keras_tiled_bf16",
@@ -82,6 +93,27 @@ def test_runs_every_config_small_and_writes_json(tmp_path):
         assert row["error_vs_fp32"]["psnr_db"] > (60 if precision == "fp32" else 30)
         sizes[precision] = row["tflite_bytes"]
     assert sizes["int8"] < sizes["fp16"] < sizes["fp32"]
+    for precision in ("fp32", "bf16", "int8", "auto"):
+        row = results[f"lsid_enhance_{precision}"]
+        # `lsid enhance`'s path at each precision, end to end, the choice and its reason kept.
+        assert row["end_to_end"] == "RAW decode to JPEG written"
+        assert row["output_shape"] == [128, 192, 3] and row["seconds"] > 0
+        assert row["first_file_s"] >= row["load_s"] > 0
+        assert row["precision"] == (precision if precision != "auto" else row["precision"])
+        assert row["precision_reason"]
+    assert results["lsid_enhance_int8"]["model_file"] == "model_int8.tflite"
+    assert results["lsid_enhance_int8"]["tile"] == report["litert_tile"]
+    # auto picks by this machine's CPU (the int8 export is at hand); fp32 beside a GPU.
+    auto = results["lsid_enhance_auto"]
+    want = ("bf16" if machine.has_native_bfloat16() else
+            "int8" if machine.has_int8_dot_product() else "fp32")
+    assert auto["precision"] == want or auto["precision_reason"].startswith("fp32: a GPU")
+    assert " ".join(machine.cpu_features()) in auto["precision_reason"] or want == "fp32"
+    assert results["lsid_enhance_fp32"]["error_reference"] == "keras_untiled_fp32"
+    assert results["lsid_enhance_bf16"]["error_reference"] == "lsid_enhance_fp32"
+    assert results["lsid_enhance_bf16"]["error_vs_fp32"]["psnr_db"] > 30
+    assert report["ratios"]["lsid_enhance_bf16/lsid_enhance_fp32_seconds"] > 0
+    assert report["machine"]["cpu_features"] == machine.cpu_features()
     assert report["machine"]["cpu_count"] >= 1 and report["machine"]["tensorflow_version"]
     assert "keras_untiled_bf16" in process.stdout and "MP/s" in process.stdout
 
