@@ -18,7 +18,9 @@ from lsid_keras.tiling import (
     DEFAULT_TILE,
     SIZE_MULTIPLE,
     fit_tile,
+    keras_encoder_decoder,
     run_tiled,
+    run_tiled_split,
     run_untiled,
 )
 
@@ -71,9 +73,12 @@ class Enhancer:
             (`lsid_keras.raw.colour`). None: the SID camera of the model's CFA kind.
         width: channels of the U-Net's first level (Keras models), for the memory estimate
             of a whole-frame pass; None when unknown.
-        global_branch: for models with a global branch (GIA-Net, SE-UNet):
-            `(features, predict_with_frame_mean)`, the two passes that make a tiled run pool
-            over the whole frame (`lsid_keras.models.global_branch`); None for local models.
+        encoder_decoder: for models with a global branch (GIA-Net, SE-UNet): the halves
+            that make a tiled run pool over the whole frame with one encoder pass
+            (`lsid_keras.tiling.EncoderDecoder` over `split_encoder_decoder`'s Keras halves,
+            or `lsid_keras.export.litert.LiteRTEncoderDecoder` over an export's two files;
+            run by `lsid_keras.tiling.run_tiled_split`); None for local models. `predict`
+            is then the whole Keras model (whole-frame runs), or None for an export.
         shipped: the package's pretrained model (`lsid_keras.pretrained`), loaded because no
             model was given.
         precision: what the network computes in: "fp32", "bf16" (Keras, bfloat16 compute),
@@ -90,7 +95,7 @@ class Enhancer:
     card: dict | None = None
     training_camera: object = None
     width: int | None = None
-    global_branch: tuple | None = None
+    encoder_decoder: object = None
     shipped: bool = False
     precision: str = "fp32"
     precision_choice: object = None
@@ -172,7 +177,7 @@ def load_enhancer(path, num_threads=None, precision=None):
         enhancer.precision_choice = choice
         return enhancer
     from lsid_keras.models import ModelFileError, load_model
-    from lsid_keras.models.global_branch import split_global
+    from lsid_keras.models.global_branch import split_encoder_decoder
     from lsid_keras.precision import bfloat16_model
     from lsid_keras.tiling import keras_predictor
 
@@ -188,11 +193,11 @@ def load_enhancer(path, num_threads=None, precision=None):
     except PrecisionError as error:
         raise EnhanceError(f"{path}: {error}") from None
     with keras_policy(choice.precision):  # a global model's halves compute as the model does
-        halves = split_global(model)
+        halves = split_encoder_decoder(model)
     return Enhancer(keras_predictor(model), channels, block, path,
                     training_camera=_recorded_camera(path),
                     width=convs[0].filters if convs else None,
-                    global_branch=halves and tuple(keras_predictor(half) for half in halves),
+                    encoder_decoder=halves and keras_encoder_decoder(*halves),
                     precision=choice.precision, precision_choice=choice)
 
 
@@ -244,24 +249,28 @@ def _recorded_camera(model_path):
 
 
 def _load_tflite(path, num_threads, precision=None):
-    """An Enhancer over an `lsid export` file; a global model's main file brings its features
-    file (named in its card, beside it, sha256 checked) as `global_branch`. It runs at its
-    own precision: `precision` may be None, "auto" or that one (`tflite_choice`)."""
-    from lsid_keras.export.card import global_features_file, read_card
+    """An Enhancer over an `lsid export` file; a global model's main (decoder) file brings its
+    encoder file (named in its card, beside it, sha256 checked) as `encoder_decoder`. It runs
+    at its own precision: `precision` may be None, "auto" or that one (`tflite_choice`)."""
+    from lsid_keras.export.card import global_encoder_file, read_card
     from lsid_keras.export.errors import ExportError
-    from lsid_keras.export.litert import LiteRTPredictor
+    from lsid_keras.export.litert import LiteRTEncoderDecoder, LiteRTPredictor
     from lsid_keras.precision import PrecisionError, tflite_choice
 
     try:
         card = read_card(path)
         choice = tflite_choice(precision, path, card.get("quantization"))
         if card.get("role", "model") != "model":
-            raise ExportError(f"{path}: this is the features half of a global model; enhance with "
+            raise ExportError(f"{path}: this is the encoder of a global model; enhance with "
                               f"its main file {card['global_branch']['model_file']}")
-        features = global_features_file(card, path)
-        predict = LiteRTPredictor(path, num_threads=num_threads)
-        global_branch = None if features is None else (
-            LiteRTPredictor(features[0], num_threads=num_threads), predict)
+        encoder = global_encoder_file(card, path)
+        predict = encoder_decoder = None
+        if encoder is None:
+            predict = LiteRTPredictor(path, num_threads=num_threads)
+        else:
+            branch = card["global_branch"]
+            encoder_decoder = LiteRTEncoderDecoder(path, encoder[0], branch["kept"],
+                                                   branch["frame_mean_input"], num_threads)
     except (ExportError, PrecisionError) as error:
         raise EnhanceError(str(error)) from None
     camera = card["camera"]
@@ -269,7 +278,7 @@ def _load_tflite(path, num_threads, precision=None):
         "name")
     return Enhancer(predict, camera["packed_channels"], camera["block_size"], path,
                     fixed_tile=card["tile"], halo=card["halo"], card=card,
-                    training_camera=training_camera, global_branch=global_branch,
+                    training_camera=training_camera, encoder_decoder=encoder_decoder,
                     precision=choice.precision, precision_choice=choice)
 
 
@@ -372,7 +381,7 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False):
     the whole frame when it fits in memory (`whole_frame_fits`) and tiles otherwise. Tiled and
     whole-frame runs pad the frame alike, so they agree within about one 8-bit level; models
     with a global branch run their tiles with the whole frame's average
-    (`Enhancer.global_branch`), so they agree too."""
+    with one encoder pass (`Enhancer.encoder_decoder`), so they agree too."""
     if tile == AUTO_TILE:
         tile = WHOLE_FRAME if whole_frame_fits(enhancer, packed.shape) else None
     if tile == WHOLE_FRAME and not enhancer.fixed_tile:
@@ -380,10 +389,11 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False):
         rgb = run_untiled(enhancer.predict, packed, block=enhancer.block_size, halo=halo)
         return np.clip(rgb, 0.0, 1.0, out=rgb)
     tile, halo = tiling_for(enhancer, packed.shape, tile or None, halo)
-    if enhancer.global_branch is not None:
-        features, predict = enhancer.global_branch
-        rgb = run_tiled(predict, packed, tile=tile, halo=halo, block=enhancer.block_size,
-                        progress=progress, frame_features=features)
+    halves = enhancer.encoder_decoder
+    if halves is not None:
+        rgb = run_tiled_split(halves.encode, halves.decode, packed, tile=tile, halo=halo,
+                              block=enhancer.block_size, progress=progress,
+                              bottleneck_values=halves.bottleneck_values)
     else:
         rgb = run_tiled(enhancer.predict, packed, tile=tile, halo=halo,
                         block=enhancer.block_size, progress=progress)

@@ -237,7 +237,7 @@ def bfloat16_model(model):
     """The same network and weights computing in bfloat16: `model` rebuilt by `build_unet`
     under the "mixed_bfloat16" policy (bfloat16 activations, float32 variables) with its
     weights copied. Its output stays float32 sRGB in about [0, 1] (the last layer computes in
-    float32). Build a global model's halves (`split_global`) inside `keras_policy("bf16")`
+    float32). Build a global model's halves (`split_encoder_decoder`) inside `keras_policy("bf16")`
     so they compute in bfloat16 too.
 
     Raises:

@@ -52,7 +52,10 @@ that pixel lies inside the window: for the SID U-Net it is 204 packed pixels wid
 to 107 on each side (`scripts/measure_seams.py`), so tiling is exact with halo >= 107 and
 leaves a small error below that. `DEFAULT_HALO` is the halo measured to keep it below one 8-bit
 level. Models with a global branch (GIA, squeeze-excite) pool over the whole tile, so their
-tiled output differs from the untiled one by more, whatever the halo.
+tiled output differs from the untiled one by more, whatever the halo, unless every tile gets
+the whole frame's average (`lsid_keras.models.global_branch`): `run_tiled_split` runs each
+tile's encoder once, keeps its outputs and averages the bottleneck map before the decoders
+run.
 """
 
 from __future__ import annotations
@@ -352,6 +355,18 @@ def _check_block(block):
                          f"block={block!r}")
 
 
+def _check_run(packed, block, blend, batch_size):
+    """The packed image as an array, after checking the arguments every tiled run takes."""
+    packed = _check_packed(packed)
+    _check_block(block)
+    if blend not in BLENDS:
+        raise ValueError(f"blend must be one of {BLENDS}. Received: blend={blend!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
+    return packed
+
+
 def _checked_output(result, batch_shape, block):
     result = np.asarray(result)
     n, height, width = batch_shape[:3]
@@ -374,7 +389,6 @@ def run_tiled(
     batch_size=1,
     progress=False,
     multiple=SIZE_MULTIPLE,
-    frame_features=None,
 ):
     """Runs `predict` over a packed image in overlapping tiles and assembles the output.
 
@@ -397,31 +411,13 @@ def run_tiled(
         batch_size: int >= 1, tiles per `predict` call.
         progress: show a tqdm progress bar over tiles.
         multiple: int, the model's size multiple.
-        frame_features: for models with a global branch: the callable `frame_mean` takes.
-            The frame's average is computed first, and `predict` is then called as
-            `predict(batch, frame_mean)` with `frame_mean` `(batch_size, 1, 1, K')` float32
-            (see the module docstring). None: one pass, `predict(batch)`.
 
     Returns:
         float32 numpy array `(H * block, W * block, K)` in `predict`'s value range (sRGB in
         about [0, 1] for the lsid_keras models), in output pixels.
     """
-    packed = _check_packed(packed)
-    _check_block(block)
-    if blend not in BLENDS:
-        raise ValueError(f"blend must be one of {BLENDS}. Received: blend={blend!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
+    packed = _check_run(packed, block, blend, batch_size)
     height, width, _ = packed.shape
-    if frame_features is not None:
-        mean = frame_mean(frame_features, packed, tile, halo, batch_size, progress, multiple)
-        mean = np.repeat(mean, batch_size, axis=0)
-        tile_predict = predict
-
-        def predict(batch):
-            return tile_predict(batch, mean)
-
     output = None
     for group, batch in _tile_batches(packed, tile, halo, batch_size, progress, multiple):
         result = _checked_output(predict(batch), batch.shape, block)
@@ -461,29 +457,122 @@ def frame_mean(features, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO, batch_siz
         float32 numpy array `(1, 1, 1, K)`.
     """
     packed = _check_packed(packed)
-    height, width, _ = packed.shape
-    untiled_h, untiled_w = padded_size(height, width, multiple, halo, multiple)
-    total = None
+    average = _FrameAverage(packed.shape, tile, multiple)
     for group, batch in _tile_batches(packed, tile, halo, batch_size, progress, multiple,
                                       desc="global pass"):
-        result = np.asarray(features(batch), dtype=np.float32)
-        side = tile // multiple
-        if result.ndim != 4 or result.shape[:3] != (batch.shape[0], side, side):
-            raise ValueError(f"features returned shape {result.shape} for a batch of shape "
-                             f"{batch.shape}; expected {(batch.shape[0], side, side)} + "
-                             "(channels,)")
-        if total is None:
-            total = np.zeros(result.shape[3], np.float64)
-        for t, tile_features in zip(group, result[: len(group)], strict=True):
-            top, bottom = _bottleneck_span(t.core_top, t.core_height, height, t.pad,
+        average.add(group, features(batch), batch.shape[0])
+    return average.mean()
+
+
+class _FrameAverage:
+    """Sums each tile's share of the bottleneck map (its core, in stride-`multiple` cells)
+    into the average over the frame padded as `run_untiled` pads it."""
+
+    def __init__(self, packed_shape, tile, multiple):
+        self.height, self.width = packed_shape[:2]
+        self.tile, self.multiple = tile, multiple
+        self.untiled = None
+        self.total = None
+
+    def add(self, group, bottleneck, batch):
+        """Adds the shares of `group`'s tiles; `bottleneck` is their `(batch, tile / multiple,
+        tile / multiple, K)` map (the batch's filled-up rows are ignored)."""
+        multiple, side = self.multiple, self.tile // self.multiple
+        bottleneck = np.asarray(bottleneck)
+        if bottleneck.ndim != 4 or bottleneck.shape[:3] != (batch, side, side):
+            raise ValueError(f"features returned shape {bottleneck.shape} for a batch of "
+                             f"{batch} tiles of {self.tile}; expected {(batch, side, side)} "
+                             "+ (channels,)")
+        if self.total is None:
+            self.total = np.zeros(bottleneck.shape[3], np.float64)
+        for t, tile_map in zip(group, bottleneck[: len(group)], strict=True):
+            if self.untiled is None:
+                self.untiled = padded_size(self.height, self.width, multiple, t.pad, multiple)
+            untiled_h, untiled_w = self.untiled
+            top, bottom = _bottleneck_span(t.core_top, t.core_height, self.height, t.pad,
                                            untiled_h, multiple)
-            left, right = _bottleneck_span(t.core_left, t.core_width, width, t.pad,
+            left, right = _bottleneck_span(t.core_left, t.core_width, self.width, t.pad,
                                            untiled_w, multiple)
             rows = slice(top - t.top // multiple, bottom - t.top // multiple)
             cols = slice(left - t.left // multiple, right - t.left // multiple)
-            total += tile_features[rows, cols].sum(axis=(0, 1), dtype=np.float64)
-    count = (untiled_h // multiple) * (untiled_w // multiple)
-    return (total / count).astype(np.float32).reshape(1, 1, 1, -1)
+            self.total += tile_map[rows, cols].astype(np.float64).sum(axis=(0, 1))
+
+    def mean(self):
+        """float32 `(1, 1, 1, K)`: the frame's average."""
+        untiled_h, untiled_w = self.untiled
+        count = (untiled_h // self.multiple) * (untiled_w // self.multiple)
+        return (self.total / count).astype(np.float32).reshape(1, 1, 1, -1)
+
+
+#: dtype `run_tiled_split` keeps each tile's encoder outputs in between its two passes:
+#: half the memory of float32, 11 significant bits (relative error under 5e-4, far below one
+#: 8-bit level of output).
+KEPT_DTYPE = np.float16
+
+
+def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO, block=2,
+                    blend=DEFAULT_BLEND, batch_size=1, progress=False, multiple=SIZE_MULTIPLE,
+                    kept_dtype=KEPT_DTYPE, bottleneck_values=None):
+    """A global model over a packed image in tiles, with one encoder pass per tile.
+
+    Pass 1 runs every tile through `encode` and keeps its outputs (float ones in
+    `kept_dtype`, others, such as an int8 export's quantised maps, as they are) while the
+    frame's average of the bottleneck map is summed from the tiles' shares (as `frame_mean`);
+    pass 2 runs every kept tile through `decode` with that average and assembles the output
+    as `run_tiled` does. The result equals `run_tiled` of the whole network given the average
+    from `frame_mean` (two encoder passes) up to `kept_dtype`'s rounding
+    (`lsid_keras.models.global_branch`).
+
+    Memory: `run_tiled`'s, plus every tile's encoder outputs in `kept_dtype` (for the
+    lsid U-Net `31 * width` values per packed pixel of tile).
+
+    Args:
+        encode: callable mapping a float32 batch `(batch_size, tile, tile, C)` to a list of
+            arrays whose last is the bottleneck map `(batch_size, tile / multiple,
+            tile / multiple, K)` (e.g. `keras_predictor(encoder, output_dtype=KEPT_DTYPE)`,
+            which casts in the graph, faster than numpy).
+        decode: callable mapping `(kept, frame_mean)`, `kept` the list `encode` returned
+            as `kept_dtype` arrays and `frame_mean` `(batch_size, 1, 1, K)` float32, to the
+            output batch `(batch_size, tile * block, tile * block, channels)`.
+        packed, tile, halo, block, blend, batch_size, progress, multiple: as `run_tiled`.
+        kept_dtype: numpy dtype float encoder outputs are kept in between the passes.
+        bottleneck_values: callable turning the last array `encode` returns into the float
+            values the average is taken of (e.g. dequantising an int8 map), or None (the
+            array as it is).
+
+    Returns:
+        float32 numpy array `(H * block, W * block, K)`, as `run_tiled`.
+    """
+    from lsid_keras.progress import progress_bar
+
+    packed = _check_run(packed, block, blend, batch_size)
+    height, width, _ = packed.shape
+    average = _FrameAverage(packed.shape, tile, multiple)
+    kept = []  # per group of tiles: (tiles, [encoder outputs in kept_dtype])
+    for group, batch in _tile_batches(packed, tile, halo, batch_size, progress, multiple,
+                                      desc="encoder"):
+        outputs = [np.asarray(output) for output in encode(batch)]
+        bottleneck = outputs[-1] if bottleneck_values is None else bottleneck_values(outputs[-1])
+        average.add(group, bottleneck, batch.shape[0])
+        kept.append((group, [output.astype(kept_dtype, copy=False) if output.dtype.kind == "f"
+                             else output for output in outputs]))
+        del batch, outputs, bottleneck
+    mean = np.repeat(average.mean(), batch_size, axis=0)
+    output = None
+    with progress_bar(total=sum(len(g) for g, _ in kept), desc="decoder", unit="tile",
+                      disable=not progress) as bar:
+        while kept:
+            group, outputs = kept.pop(0)  # freed as it is used: the peak falls pass by pass
+            shape = (batch_size, tile, tile)
+            result = _checked_output(
+                decode(outputs, mean), shape, block)
+            del outputs
+            if output is None:
+                output = np.zeros((height * block, width * block, result.shape[3]), np.float32)
+            for t, tile_out in zip(group, result[: len(group)], strict=True):
+                _blend_tile(output, t, tile_out, block, blend)
+            bar.update(len(group))
+    return output
 
 
 def _tile_batches(packed, tile, halo, batch_size, progress, multiple, desc="tiles"):
@@ -544,19 +633,34 @@ def run_untiled(predict, packed, block=2, halo=DEFAULT_HALO, multiple=SIZE_MULTI
 class _KerasPredictor:
     """`predict` callable over a Keras model, compiled once per input shape."""
 
-    def __init__(self, model):
+    def __init__(self, model, output_dtype=None):
         import tensorflow as tf
 
         self.model = model
         self._tf = tf
-        self._forward = tf.function(lambda batch: model(batch, training=False))
+
+        def forward(inputs):
+            # Inputs of any float dtype (float16 kept maps) are cast here, in the graph,
+            # where the cast is several times faster than numpy's.
+            inputs = [tf.cast(x, tf.float32) for x in inputs]
+            result = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+            if output_dtype is None:
+                return result
+            return tf.nest.map_structure(lambda r: tf.cast(r, output_dtype), result)
+
+        self._forward = tf.function(forward)
 
     def __call__(self, batch, frame_mean=None):
-        batch = self._tf.convert_to_tensor(np.asarray(batch, dtype=np.float32))
-        if frame_mean is None:
-            return self._forward(batch).numpy()
-        mean = self._tf.convert_to_tensor(np.asarray(frame_mean, dtype=np.float32))
-        return self._forward([batch, mean]).numpy()
+        inputs = list(batch) if isinstance(batch, (list, tuple)) else [batch]
+        if frame_mean is not None:
+            inputs.append(frame_mean)
+        inputs = [self._tf.convert_to_tensor(
+            x if getattr(x, "dtype", None) in (np.float16, np.float32)
+            else np.asarray(x, dtype=np.float32)) for x in inputs]
+        result = self._forward(inputs)
+        if isinstance(result, (list, tuple)):
+            return [r.numpy() for r in result]
+        return result.numpy()
 
     @property
     def traces(self):
@@ -564,7 +668,24 @@ class _KerasPredictor:
         return self._forward.experimental_get_tracing_count()
 
 
-def keras_predictor(model):
+@dataclass(frozen=True)
+class EncoderDecoder:
+    """A global model's halves as `run_tiled_split` takes them (its `encode`, `decode` and
+    `bottleneck_values` arguments); `lsid_keras.export.litert.LiteRTEncoderDecoder` offers
+    the same three attributes for an export."""
+
+    encode: object
+    decode: object
+    bottleneck_values: object = None
+
+
+def keras_encoder_decoder(encoder, decoder):
+    """`EncoderDecoder` over the Keras halves of `split_encoder_decoder`; the encoder's
+    outputs are cast to `KEPT_DTYPE` in its graph."""
+    return EncoderDecoder(keras_predictor(encoder, KEPT_DTYPE), keras_predictor(decoder))
+
+
+def keras_predictor(model, output_dtype=None):
     """A `predict` callable for `run_tiled` / `run_untiled` over a Keras model.
 
     The forward pass runs in one `tf.function`, traced once per batch shape: `run_tiled` calls
@@ -573,12 +694,17 @@ def keras_predictor(model):
 
     Args:
         model: a `keras.Model` mapping `(n, h, w, C)` to `(n, h * b, w * b, K)`, e.g.
-            `lsid_keras.models.get_model(...)`; or one taking `[batch, frame_mean]`
-            (`lsid_keras.models.global_branch.split_global`), or any one-output model
-            (e.g. the bottleneck `features` half).
+            `lsid_keras.models.get_model(...)`; or any other model, e.g. the halves of
+            `lsid_keras.models.global_branch.split_encoder_decoder`, whose inputs and
+            outputs are lists.
+        output_dtype: None (the model's output dtype, float32 for the lsid models) or a
+            dtype the outputs are cast to inside the graph (`KEPT_DTYPE` for an encoder whose
+            outputs `run_tiled_split` keeps).
 
     Returns:
-        callable `predict(batch, frame_mean=None) -> numpy float32`, with a `traces` property
-        counting traces.
+        callable `predict(batch, frame_mean=None) -> numpy float32`: `batch` one array or a
+        list of arrays, `frame_mean` appended to the inputs when given; a list of float32
+        arrays for a model with several outputs. It has a `traces` property counting
+        traces.
     """
-    return _KerasPredictor(model)
+    return _KerasPredictor(model, output_dtype)

@@ -113,14 +113,15 @@ def _reference_model(args, packed):
 
 
 def _keras_predictor(model):
-    """`keras_predictor(model)`; for a global model (GIA, SE) with a `global_branch` attribute
-    holding the two passes that make tiles pool over the whole frame."""
-    from lsid_keras.models.global_branch import split_global
-    from lsid_keras.tiling import keras_predictor
+    """`keras_predictor(model)`; for a global model (GIA, SE) with an `encoder_decoder`
+    attribute holding the halves that make tiles pool over the whole frame with one encoder
+    pass (`lsid_keras.tiling.run_tiled_split`), as `lsid enhance` runs them."""
+    from lsid_keras.models.global_branch import split_encoder_decoder
+    from lsid_keras.tiling import keras_encoder_decoder, keras_predictor
 
     predict = keras_predictor(model)
-    halves = split_global(model)
-    predict.global_branch = halves and tuple(keras_predictor(half) for half in halves)
+    halves = split_encoder_decoder(model)
+    predict.encoder_decoder = halves and keras_encoder_decoder(*halves)
     return predict
 
 
@@ -374,12 +375,13 @@ def run_litert(args, name, output_path):
     enhancer = PREDICTORS[kind](args, None)
     tile = enhancer.fixed_tile
     probe = np.zeros((1, tile, tile, PACKED_CHANNELS), np.float32)
-    if enhancer.global_branch is not None:  # GIA / SE: features pass, then the tile pass
-        features, with_mean = enhancer.global_branch
+    halves = enhancer.encoder_decoder
+    if halves is not None:  # GIA / SE: the encoder, then the decoder with the tile's average
 
         def predict_tile(batch):
-            mean = np.mean(features(batch), axis=(1, 2), keepdims=True)
-            return with_mean(batch, mean)
+            kept = halves.encode(batch)
+            mean = np.mean(halves.bottleneck_values(kept[-1]), axis=(1, 2), keepdims=True)
+            return halves.decode(kept, mean)
     else:
         predict_tile = enhancer.predict
     predict_tile(probe)
@@ -472,18 +474,18 @@ def run_config(args, name, output_path):
     if CONFIGS[name][0].startswith("lsid_"):
         return run_lsid(args, name, output_path)
     threads = _configure_threads(args.threads)
-    from lsid_keras.tiling import run_tiled, run_untiled
+    from lsid_keras.tiling import run_tiled, run_tiled_split, run_untiled
 
     kind, mode = CONFIGS[name]
     packed = frame_packed(args.workdir)
     predict = PREDICTORS[kind](args, packed)
     if mode == "tiled":
-        global_branch = getattr(predict, "global_branch", None)
+        halves = getattr(predict, "encoder_decoder", None)
 
         def run():
-            if global_branch:  # GIA / SE: the frame's average first, then the tiles
-                return run_tiled(global_branch[1], packed, tile=args.tile, halo=args.halo,
-                                 block=BLOCK, frame_features=global_branch[0])
+            if halves:  # GIA / SE: one encoder pass, the frame's average, the decoders
+                return run_tiled_split(halves.encode, halves.decode, packed, tile=args.tile,
+                                       halo=args.halo, block=BLOCK)
             return run_tiled(predict, packed, tile=args.tile, halo=args.halo, block=BLOCK)
 
         start = time.perf_counter()

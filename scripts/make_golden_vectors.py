@@ -17,23 +17,35 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
 - `tile_plans.json`: frame sizes with tile and halo, `tiling.padded_size` and the plan
   `tiling.tile_plan` (one row per tile), and `tiling.fit_tile` answers.
 - `model_card.json` (a card from `lsid_keras.export.card.make_card`) and
-  `model_card_fields.json` (what a reader must find in it).
+  `model_card_fields.json` (what a reader must find in it); `model_card_decoder.json` and
+  `model_card_encoder.json`: a global model's two int8 cards (card version 3, `global_cards`).
 - `tiled_run.json` + `tiled_<case>_input.npy` / `tiled_<case>_<blend>.npy` (float32): a packed
   frame run through `tiling.run_tiled` with a stand-in model (`stand_in_model`: a 3x3 box
   filter with zero padding at the window's edges, as a network's convolutions pad, then a
   fixed linear map to `block x block x 3` sub-pixels), both blends.
-- `global_run.json` + `global_<case>_<blend>.npy` (float32): a global model's two-pass tiled
-  run (`tiling.run_tiled(..., frame_features=...)`) with a global stand-in
-  (`global_features_model`: the zero-padded 3x3 box mean, a fixed pointwise map to K channels
-  and 16 x 16 block means, so each tile's bottleneck map depends on where its window lies;
-  `global_main_model`: the stand-in model plus a fixed linear map of the frame mean), the
-  frame mean `tiling.frame_mean` computes and the stitched output; the inputs are the tiled
-  run's.
-- `signature.json` + `signature_global.tflite`: a minimal TFLite flatbuffer (no operators)
-  with a global main file's tensors and `serve` signature, its signature inputs listed in
-  another order than the subgraph's inputs, and what a reader must find in it (signature
-  keys, tensor names and indices): the app finds the `frame_mean` input by the card's tensor
-  name through the signature, never by position.
+- `global_run.json` + `global_<case>_<blend>.npy` (float32): a global model's tiled run
+  with one encoder pass per tile (`tiling.run_tiled_split`, kept maps in float32) with a
+  global stand-in split as `lsid export` splits the model (`global_encoder_model`: two kept
+  maps, the zero-padded 3x3 box mean of the tile and, last, the bottleneck map: a fixed
+  pointwise map of the box mean to K channels and 16 x 16 block means, so each tile's map
+  depends on where its window lies; `global_decoder_model`: the tiled run's linear map of the
+  kept box mean to sub-pixels plus a fixed linear map of the frame mean), the frame mean
+  `tiling.frame_mean` computes and the stitched output; the inputs are the tiled run's.
+  Its `int8` entry + `global_<case>_int8_<blend>.npy`: the same run with the kept maps
+  int8 as an int8 export keeps them (`global_int8_stand_in`): each encoder output quantised
+  with a scale and zero point of its own (`litert.quantise`), the bottleneck map averaged
+  dequantised, each map fed to the decoder through `requantise_table` into the decoder
+  input's own int8 quantisation and dequantised there; `frame_mean` stays float32.
+- `requantise.json`: 256-entry int8 -> int8 tables from an encoder output's scale and zero
+  point to a decoder input's (`lsid_keras.export.litert.requantise_table`), including ties
+  (half to even) and clamping: how an int8 export's kept maps are fed to its decoder.
+- `signature.json` + `signature_decoder.tflite` / `signature_encoder.tflite`: minimal TFLite
+  flatbuffers (no operators) with a global model's decoder tensors (five kept maps and
+  `frame_mean` in, RGB out) and encoder tensors (the packed tile in, five kept maps out), each
+  with a `serve` signature whose inputs or outputs are listed in another order than the
+  subgraph's and bound to tensors of other numbers, and what a reader must find in them
+  (signature keys, tensor names and indices): the app finds every kept map and `frame_mean`
+  by the card's tensor names through the signatures, never by position.
 - `dng.json` + `dng_GRBG.dng` / `dng_GRBG_packed.npy`: a small DNG written by
   `lsid_keras.raw.dng.write_dng` with what `read_raw` finds in it and `pack(read_raw(...))`,
   for the Java DNG reader (the app opens DNGs picked from storage with it).
@@ -170,6 +182,56 @@ def model_card_case(files):
         "training_xyz_to_camera": (card["camera"].get("training_camera") or {}).get(
             "xyz_to_camera"),
     })
+    global_cards(files)
+
+
+def global_cards(files):
+    """A global model's two cards as `lsid export` writes them at int8 (card version 3): the
+    decoder's (`model_card_decoder.json`, role "model") and the encoder's
+    (`model_card_encoder.json`), each tensor with a scale and zero point of its own, listed in
+    another order than `global_branch.kept`; `encoder_sha256` is that of the bytes
+    b"encoder"."""
+    import hashlib
+
+    from lsid_keras.export.card import (
+        decoder_branch_entry,
+        encoder_branch_entry,
+        kept_map,
+        make_card,
+    )
+
+    tile, halo, width = 64, 16, 4
+    names = ["skip1", "skip2", "skip3", "skip4", "bottleneck"]
+    shapes = [[1, tile >> k, tile >> k, width << k] for k in range(5)]
+    outputs = [f"StatefulPartitionedCall:{n}" for n in (3, 0, 4, 1, 2)]
+    kept = [kept_map(name, output, f"serve_{name}:0", shape)
+            for name, output, shape in zip(names, outputs, shapes, strict=True)]
+    channels = shapes[-1][3]
+
+    def tensor(name, shape, k):
+        return {"name": name, "shape": shape, "dtype": "int8",
+                "scale": float(np.float32(0.01 + 0.003 * k)), "zero_point": (k * 37) % 50 - 25}
+
+    packed = tensor("serve_packed_raw:0", [1, tile, tile, 4], 11)
+    rgb = tensor("StatefulPartitionedCall:0", [1, 2 * tile, 2 * tile, 3], 12)
+    decoder_inputs = sorted([tensor(f"serve_{n}:0", s, k) for k, (n, s) in
+                             enumerate(zip(names, shapes, strict=True))]
+                            + [tensor("serve_frame_mean:0", [1, 1, 1, channels], 5)],
+                            key=lambda t: t["name"])
+    encoder_outputs = sorted([tensor(o, s, k + 6) for k, (o, s) in
+                              enumerate(zip(outputs, shapes, strict=True))],
+                             key=lambda t: t["name"])
+    common = {"cfa_kind": "bayer", "tile": tile, "halo": halo, "quantization": "int8",
+              "camera_name": "sony",
+              "source_model": {"file": "gia.keras", "name": "gia_net", "params": 4321}}
+    files["model_card_decoder.json"] = _json(make_card(
+        **common, inputs=decoder_inputs, outputs=[rgb], role="model",
+        global_branch=decoder_branch_entry("gia_int8_encoder.tflite",
+                                           hashlib.sha256(b"encoder").hexdigest(),
+                                           "serve_frame_mean:0", channels, kept)))
+    files["model_card_encoder.json"] = _json(make_card(
+        **common, inputs=[packed], outputs=encoder_outputs, role="global_encoder",
+        global_branch=encoder_branch_entry("gia_int8.tflite", channels, kept)))
 
 
 def stand_in_weights(channels, block):
@@ -182,22 +244,31 @@ def stand_in_weights(channels, block):
     return weights, bias
 
 
-def stand_in_model(batch, weights, bias, block):
-    """A fixed tile model with the contract of an exported one: `(n, T, T, C)` float32 ->
-    `(n, T * block, T * block, 3)` float32. Each packed pixel's 3x3 neighbourhood mean (zeros
-    beyond the window, so a pixel's output depends on where the window lies, as a network's
-    does) goes through `weights` to `block * block` RGB sub-pixels, arranged like
-    depth-to-space: sub-pixel (i, j) of packed pixel (y, x) lands at (y * block + i,
-    x * block + j) and uses weight rows `(i * block + j) * 3 + [0, 1, 2]`."""
+def box_mean(batch):
+    """Each packed pixel's 3x3 neighbourhood mean, zeros beyond the window (so a pixel's
+    value depends on where the window lies, as a network's does), float64 `(n, H, W, C)`."""
     batch = np.asarray(batch, dtype=np.float64)
-    n, height, width, _ = batch.shape
+    _, height, width, _ = batch.shape
     padded = np.pad(batch, ((0, 0), (1, 1), (1, 1), (0, 0)))
     box = sum(padded[:, dy:dy + height, dx:dx + width] for dy in range(3) for dx in range(3))
-    box = box / 9.0
+    return box / 9.0
+
+
+def sub_pixel_map(box, weights, bias, block):
+    """`box` `(n, H, W, C)` through `weights` to `block * block` RGB sub-pixels, arranged like
+    depth-to-space: sub-pixel (i, j) of packed pixel (y, x) lands at (y * block + i,
+    x * block + j) and uses weight rows `(i * block + j) * 3 + [0, 1, 2]`; float64."""
+    box = np.asarray(box, dtype=np.float64)
+    n, height, width, _ = box.shape
     mapped = box @ weights.T  # (n, H, W, block * block * 3)
     mapped = mapped.reshape(n, height, width, block, block, 3) + bias
-    out = mapped.transpose(0, 1, 3, 2, 4, 5).reshape(n, height * block, width * block, 3)
-    return out.astype(np.float32)
+    return mapped.transpose(0, 1, 3, 2, 4, 5).reshape(n, height * block, width * block, 3)
+
+
+def stand_in_model(batch, weights, bias, block):
+    """A fixed tile model with the contract of an exported one: `(n, T, T, C)` float32 ->
+    `(n, T * block, T * block, 3)` float32: `sub_pixel_map(box_mean(batch))`."""
+    return sub_pixel_map(box_mean(batch), weights, bias, block).astype(np.float32)
 
 
 def tiled_run_cases(files):
@@ -229,8 +300,8 @@ def tiled_run_cases(files):
 
 def global_stand_in_weights(channels, mean_channels):
     """The global stand-in's fixed maps, float64 small rationals the Java side reads from the
-    JSON: the features' pointwise map, `linear` and `quadratic` `(K, channels)` and `bias`
-    `(K,)`, and the main model's `mean_to_rgb` `(3, K)`."""
+    JSON: the bottleneck's pointwise map, `linear` and `quadratic` `(K, channels)` and `bias`
+    `(K,)`, and the decoder's `mean_to_rgb` `(3, K)`."""
     k = np.arange(mean_channels)[:, None]
     c = np.arange(channels)[None, :]
     linear = ((k * 5 + c * 3) % 7 - 3) / 4.0
@@ -241,36 +312,48 @@ def global_stand_in_weights(channels, mean_channels):
     return {"linear": linear, "quadratic": quadratic, "bias": bias, "mean_to_rgb": mean_to_rgb}
 
 
-def global_features_model(batch, weights, stride=16):
-    """A fixed features model with the contract of an exported features file: `(n, T, T, C)`
-    float32 -> bottleneck map `(n, T / stride, T / stride, K)` float32. Each packed pixel's
-    3x3 neighbourhood mean (zeros beyond the window, as `stand_in_model`) goes through
+def bottleneck_map(batch, weights, stride=16):
+    """The global stand-in's bottleneck map: `(n, T, T, C)` float32 -> `(n, T / stride,
+    T / stride, K)` float32. Each packed pixel's box mean m (`box_mean`) goes through
     `linear @ m + quadratic @ m**2 + bias`, then each `stride x stride` block is averaged."""
-    batch = np.asarray(batch, dtype=np.float64)
-    n, height, width, _ = batch.shape
-    padded = np.pad(batch, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    box = sum(padded[:, dy:dy + height, dx:dx + width] for dy in range(3) for dx in range(3))
-    box = box / 9.0
+    box = box_mean(batch)
+    n, height, width, _ = box.shape
     mapped = box @ weights["linear"].T + (box * box) @ weights["quadratic"].T + weights["bias"]
     blocks = mapped.reshape(n, height // stride, stride, width // stride, stride, -1)
     return blocks.mean(axis=(2, 4)).astype(np.float32)
 
 
-def global_main_model(batch, frame_mean, weights, tile_weights, tile_bias, block):
-    """A fixed main model of a global export: `stand_in_model(batch)` plus
-    `mean_to_rgb @ frame_mean` on every output pixel; `frame_mean` `(n, 1, 1, K)`."""
-    out = stand_in_model(batch, tile_weights, tile_bias, block).astype(np.float64)
+def global_encoder_model(batch, weights, stride=16):
+    """A fixed encoder with the contract of an exported one: `(n, T, T, C)` float32 -> the
+    kept maps `[box mean (n, T, T, C), bottleneck map (n, T / stride, T / stride, K)]`, both
+    float32, the bottleneck map last."""
+    return [box_mean(batch).astype(np.float32), bottleneck_map(batch, weights, stride)]
+
+
+def global_decoder_model(kept, frame_mean, weights, tile_weights, tile_bias, block):
+    """A fixed decoder with the contract of an exported one: the kept maps and `frame_mean`
+    `(n, 1, 1, K)` -> `(n, T * block, T * block, 3)` float32: `sub_pixel_map` of the kept box
+    mean (as the tiled run's stand-in) plus `mean_to_rgb @ frame_mean` on every output pixel.
+    The bottleneck map is not used: only its frame average reaches the decoder's output."""
+    box = np.asarray(kept[0], dtype=np.float64)
+    out = sub_pixel_map(box, tile_weights, tile_bias, block)
     mean = np.asarray(frame_mean, dtype=np.float64).reshape(len(out), 1, 1, -1)
-    out = out + mean @ weights["mean_to_rgb"].T
-    return out.astype(np.float32)
+    return (out + mean @ weights["mean_to_rgb"].T).astype(np.float32)
 
 
 def global_run_cases(files):
-    from lsid_keras.tiling import frame_mean, run_tiled
+    from lsid_keras.tiling import frame_mean, run_tiled_split
 
-    block, channels, mean_channels = 2, 4, 3
+    block, channels, mean_channels, stride = 2, 4, 3, 16
     tile_weights, tile_bias = stand_in_weights(channels, block)
     weights = global_stand_in_weights(channels, mean_channels)
+
+    def encode(b):
+        return global_encoder_model(b, weights, stride)
+
+    def decode(kept, mean):
+        return global_decoder_model(kept, mean, weights, tile_weights, tile_bias, block)
+
     cases = []
     for name, blends in (("frame", ("crop",)), ("small", ("crop", "feather"))):
         source = f"tiled_{name}_input.npy"  # the tiled run's inputs, not stored twice
@@ -278,34 +361,129 @@ def global_run_cases(files):
         case = next(c for c in json.loads(files["tiled_run.json"])["cases"]
                     if c["name"] == name)
         tile, halo = case["tile"], case["halo"]
-
-        def features(b):
-            return global_features_model(b, weights)
-
-        def predict(b, mean):
-            return global_main_model(b, mean, weights, tile_weights, tile_bias, block)
-
-        mean = frame_mean(features, packed, tile=tile, halo=halo)
+        mean = frame_mean(lambda b: encode(b)[-1], packed, tile=tile, halo=halo)
         outputs = {}
         for blend in blends:
-            out = run_tiled(predict, packed, tile=tile, halo=halo, block=block, blend=blend,
-                            frame_features=features)
+            # float32 kept maps, as the Java core keeps a float export's.
+            out = run_tiled_split(encode, decode, packed, tile=tile, halo=halo, block=block,
+                                  blend=blend, kept_dtype=np.float32)
             files[f"global_{name}_{blend}.npy"] = _npy(out.astype("<f4"))
             outputs[blend] = f"global_{name}_{blend}.npy"
         cases.append({"name": name, "tile": tile, "halo": halo, "block": block,
                       "input": source, "frame_mean": mean.reshape(-1).tolist(),
+                      "kept": [{"name": "box", "shape": [1, tile, tile, channels]},
+                               {"name": "bottleneck",
+                                "shape": [1, tile // stride, tile // stride, mean_channels]}],
                       "outputs": outputs})
+    int8_cases = []
+    quantisation = global_int8_quantisation()
+    encode_int8, decode_int8, bottleneck_values = global_int8_stand_in(encode, decode,
+                                                                       quantisation)
+
+    def int8_bottleneck(b):
+        return bottleneck_values(encode_int8(b)[-1])
+
+    for name, blend in (("frame", "crop"),):
+        source = f"tiled_{name}_input.npy"
+        packed = np.load(io.BytesIO(files[source]), allow_pickle=False)
+        case = next(c for c in cases if c["name"] == name)
+        out = run_tiled_split(encode_int8, decode_int8, packed, tile=case["tile"],
+                              halo=case["halo"], block=block, blend=blend,
+                              bottleneck_values=bottleneck_values)
+        files[f"global_{name}_int8_{blend}.npy"] = _npy(out.astype("<f4"))
+        mean = frame_mean(int8_bottleneck, packed, tile=case["tile"], halo=case["halo"])
+        int8_cases.append({"name": name, "frame_mean": mean.reshape(-1).tolist(),
+                           "outputs": {blend: f"global_{name}_int8_{blend}.npy"}})
     files["global_run.json"] = _json({
         "stand_in": {key: value.tolist() for key, value in weights.items()},
-        "channels": mean_channels, "stride": 16,
-        "rule": "features: 3x3 box mean m with zeros beyond the window, linear @ m + "
-                "quadratic @ m**2 + bias, mean of each 16 x 16 block; main: the tiled run's "
-                "stand-in plus mean_to_rgb @ frame_mean",
+        "int8": {"kept": quantisation, "cases": int8_cases,
+                 "rule": "encoder outputs quantised as litert.quantise (float32 x / scale + "
+                         "zero, rint, clipped); bottleneck averaged dequantised ((q - zero) * "
+                         "scale in float32); decoder inputs requantise_table(encoder, "
+                         "decoder)[q + 128], dequantised in float32 by the decoder input's "
+                         "scale and zero point; frame_mean float32"},
+        "channels": mean_channels, "stride": stride,
+        "rule": "encoder: kept maps [m, bottleneck], m the 3x3 box mean with zeros beyond the "
+                "window (float32), bottleneck the mean of each 16 x 16 block of linear @ m + "
+                "quadratic @ m**2 + bias (m in float64); decoder: the tiled run's stand-in "
+                "weights applied to the kept m, plus mean_to_rgb @ frame_mean",
         "cases": cases,
     })
 
 
-def signature_case(files):
+def global_int8_quantisation():
+    """Per kept map of the global stand-in (box mean, bottleneck), the scale and zero point
+    of its encoder output and of its decoder input, as an int8 export gives them: float32
+    scales, the two sides' different."""
+    f32 = lambda v: float(np.float32(v))  # noqa: E731
+    return [{"encoder": {"scale": f32(0.0041), "zero_point": -128},
+             "decoder": {"scale": f32(0.0037), "zero_point": -121}},
+            {"encoder": {"scale": f32(0.0127), "zero_point": 5},
+             "decoder": {"scale": f32(0.0151), "zero_point": -2}}]
+
+
+def global_int8_stand_in(encode, decode, quantisation):
+    """`(encode, decode, bottleneck_values)` for `run_tiled_split`: the float stand-in with
+    its kept maps int8, as `lsid_keras.export.litert.LiteRTEncoderDecoder` keeps and feeds an
+    int8 export's (`quantisation`: `global_int8_quantisation`)."""
+    from lsid_keras.export.litert import dequantise, quantise, requantise_table
+
+    def detail(side, k):
+        q = quantisation[k][side]
+        return {"dtype": np.int8, "quantization": (q["scale"], q["zero_point"])}
+
+    tables = [requantise_table(*detail("encoder", k)["quantization"],
+                               *detail("decoder", k)["quantization"])
+              for k in range(len(quantisation))]
+
+    def encode_int8(batch):
+        return [quantise(m, detail("encoder", k)) for k, m in enumerate(encode(batch))]
+
+    def decode_int8(kept, mean):
+        real = [dequantise(tables[k][m.astype(np.int16) + 128], detail("decoder", k))
+                for k, m in enumerate(kept)]
+        return decode(real, mean)
+
+    def bottleneck_values(bottleneck):
+        return dequantise(bottleneck, detail("encoder", len(quantisation) - 1))
+
+    return encode_int8, decode_int8, bottleneck_values
+
+
+def requantise_cases(files):
+    from lsid_keras.export.litert import requantise_table as table
+
+    f32 = lambda v: float(np.float32(v))  # noqa: E731  scales are float32 in TFLite files
+    cases = []
+    for name, encoder, decoder in (
+            ("half_scale_ties", (0.25, -3), (0.5, 5)),  # odd q - z: exact halves, to even
+            ("float32_scales", (f32(0.0173), -17), (f32(0.0211), 9)),
+            ("clamped", (f32(0.062), 40), (f32(0.019), -60)),
+            ("same", (f32(0.0173), -17), (f32(0.0173), -17))):
+        values = np.asarray(table(encoder[0], encoder[1], decoder[0], decoder[1]))
+        cases.append({"name": name,
+                      "encoder": {"scale": encoder[0], "zero_point": encoder[1]},
+                      "decoder": {"scale": decoder[0], "zero_point": decoder[1]},
+                      "table": [int(v) for v in values.reshape(-1)]})
+    files["requantise.json"] = _json({
+        "rule": "table[q + 128] = clip(rint((q - encoder_zero) * encoder_scale / "
+                "decoder_scale) + decoder_zero, -128, 127), float64, rint half to even",
+        "cases": cases,
+    })
+
+
+#: The kept maps of the signature files: name, encoder output tensor, shape (tile 32,
+#: width 2: the U-Net's skips and bottleneck).
+SIGNATURE_KEPT = [("skip1", "StatefulPartitionedCall:2", [1, 32, 32, 2]),
+                  ("skip2", "StatefulPartitionedCall:4", [1, 16, 16, 4]),
+                  ("skip3", "StatefulPartitionedCall:0", [1, 8, 8, 8]),
+                  ("skip4", "StatefulPartitionedCall:3", [1, 4, 4, 16]),
+                  ("bottleneck", "StatefulPartitionedCall:1", [1, 2, 2, 32])]
+
+
+def _signature_file(tensors, inputs, outputs, signature_inputs, signature_outputs):
+    """A TFLite flatbuffer without operators: `tensors` [(name, shape)], subgraph `inputs` /
+    `outputs` (tensor indices) and a `serve` signature of [(key, tensor index)]."""
     import flatbuffers
 
     from lsid_keras.export.tflite_file import FILE_IDENTIFIER, _schema
@@ -322,29 +500,55 @@ def signature_case(files):
         m.name, m.tensorIndex = key, index
         return m
 
-    # As the converter writes a global main file (tensor names "<endpoint>_<input>:0"), but the
-    # signature lists packed_raw first while the subgraph lists frame_mean first.
-    tensors = [("serve_frame_mean:0", [1, 1, 1, 3]), ("serve_packed_raw:0", [1, 32, 32, 4]),
-               ("StatefulPartitionedCall:0", [1, 64, 64, 3])]
     subgraph = schema.SubGraphT()
     subgraph.tensors = [tensor(name, shape) for name, shape in tensors]
-    subgraph.inputs, subgraph.outputs, subgraph.operators = [0, 1], [2], []
+    subgraph.inputs, subgraph.outputs, subgraph.operators = inputs, outputs, []
     signature = schema.SignatureDefT()
     signature.signatureKey, signature.subgraphIndex = "serve", 0
-    signature.inputs = [tensor_map("packed_raw", 1), tensor_map("frame_mean", 0)]
-    signature.outputs = [tensor_map("output_0", 2)]
+    signature.inputs = [tensor_map(key, index) for key, index in signature_inputs]
+    signature.outputs = [tensor_map(key, index) for key, index in signature_outputs]
     model = schema.ModelT()
     model.version, model.subgraphs, model.buffers = 3, [subgraph], [schema.BufferT()]
     model.signatureDefs, model.operatorCodes = [signature], []
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
-    files["signature_global.tflite"] = bytes(builder.Output())
-    files["signature.json"] = _json({"file": "signature_global.tflite", "signatures": [{
-        "key": "serve",
-        "inputs": [{"key": "packed_raw", "tensor": "serve_packed_raw:0", "index": 1},
-                   {"key": "frame_mean", "tensor": "serve_frame_mean:0", "index": 0}],
-        "outputs": [{"key": "output_0", "tensor": "StatefulPartitionedCall:0", "index": 2}],
-    }]})
+    description = {"key": "serve", "inputs": [], "outputs": []}
+    for kind, entries in (("inputs", signature_inputs), ("outputs", signature_outputs)):
+        description[kind] = [{"key": key, "tensor": tensors[index][0], "index": index}
+                             for key, index in entries]
+    return bytes(builder.Output()), description
+
+
+def signature_case(files):
+    # As the converter writes a global model's decoder (tensor names "serve_<input>:0",
+    # signature keys the input names), but the subgraph lists its tensors and inputs in an
+    # order of its own and the signature in another (LiteRT's interpreter sorts by key).
+    decoder_tensors = [("serve_frame_mean:0", [1, 1, 1, 32])] + [
+        (f"serve_{name}:0", shape) for name, _, shape in reversed(SIGNATURE_KEPT)] + [
+        ("StatefulPartitionedCall:0", [1, 64, 64, 3])]
+    index = {name: i for i, (name, _) in enumerate(decoder_tensors)}
+    keys = sorted([name for name, _, _ in SIGNATURE_KEPT] + ["frame_mean"])
+    decoder, decoder_signature = _signature_file(
+        decoder_tensors, [4, 0, 2, 5, 1, 3], [6],
+        [(key, index[f"serve_{key}:0"]) for key in keys], [("output_0", 6)])
+    # The encoder: outputs "StatefulPartitionedCall:<n>" whose numbers are not the kept
+    # order, and signature keys "output_<m>" whose m is neither.
+    encoder_tensors = [("serve_packed_raw:0", [1, 32, 32, 4])] + sorted(
+        ((tensor, shape) for _, tensor, shape in SIGNATURE_KEPT), key=lambda t: t[0])
+    index = {name: i for i, (name, _) in enumerate(encoder_tensors)}
+    outputs = [(f"output_{m}", index[tensor])
+               for m, (_, tensor, _) in enumerate(SIGNATURE_KEPT[1:] + SIGNATURE_KEPT[:1])]
+    encoder, encoder_signature = _signature_file(
+        encoder_tensors, [0], [5, 3, 1, 4, 2], [("packed_raw", 0)], outputs)
+    files["signature_decoder.tflite"] = decoder
+    files["signature_encoder.tflite"] = encoder
+    files["signature.json"] = _json({
+        "files": [{"file": "signature_decoder.tflite", "signatures": [decoder_signature]},
+                  {"file": "signature_encoder.tflite", "signatures": [encoder_signature]}],
+        "kept": [{"name": name, "encoder_output": tensor, "decoder_input": f"serve_{name}:0",
+                  "shape": shape} for name, tensor, shape in SIGNATURE_KEPT],
+        "frame_mean_input": "serve_frame_mean:0",
+    })
 
 
 #: ColorMatrix1 (XYZ -> camera, D65) of the golden DNG: the Nikon D850's, rounded as the DNG
@@ -547,6 +751,7 @@ def golden_files():
     model_card_case(files)
     tiled_run_cases(files)
     global_run_cases(files)
+    requantise_cases(files)
     signature_case(files)
     dng_case(files)
     colour_case(files)

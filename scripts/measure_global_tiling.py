@@ -5,7 +5,7 @@
 
 For the first `--count` pairs of SID's test protocol (`_00` of each exposure time), runs the
 model three ways: the whole frame in one pass (the papers' protocol, the reference); tiled
-with the frame's average (`run_tiled(frame_features=...)`, what `lsid enhance` does); and
+with the frame's average (`run_tiled_split`, one encoder pass, what `lsid enhance` does); and
 tiled with each tile pooling over itself (the tiler before the global pass, and any runtime
 that ignores it). Prints and writes per tile size: PSNR against ground truth (8-bit, SID's
 protocol, as `lsid evaluate`), the mean PSNR change from the whole frame, and the largest
@@ -41,12 +41,13 @@ def main(argv=None):
     from lsid_keras.metrics import psnr
     from lsid_keras.raw import read_raw
     from lsid_keras.raw.develop import develop
-    from lsid_keras.tiling import run_tiled, run_untiled
+    from lsid_keras.tiling import run_tiled, run_tiled_split, run_untiled
 
     enhancer = load_enhancer(args.model)
-    if enhancer.global_branch is None:
-        raise SystemExit(f"{args.model}: not a global model (no GIA or squeeze-excite layer)")
-    features, with_mean = enhancer.global_branch
+    if enhancer.encoder_decoder is None:
+        raise SystemExit(f"{args.model}: not a global Keras model (no GIA or squeeze-excite "
+                         "layer)")
+    halves = enhancer.encoder_decoder
     tiles = [int(t) for t in args.tiles.split(",")]
     pairs = read_pair_list(os.path.join(args.data, args.list), root=args.data,
                            first_burst_only=True)[: args.count]
@@ -60,8 +61,8 @@ def main(argv=None):
         whole = np.clip(run_untiled(enhancer.predict, packed, 2, halo=args.halo), 0, 1)
         outputs = {"whole": whole}
         for tile in tiles:
-            outputs[f"frame_mean_{tile}"] = run_tiled(
-                with_mean, packed, tile=tile, halo=args.halo, block=2, frame_features=features)
+            outputs[f"frame_mean_{tile}"] = run_tiled_split(
+                halves.encode, halves.decode, packed, tile=tile, halo=args.halo, block=2)
             outputs[f"per_tile_{tile}"] = run_tiled(enhancer.predict, packed, tile=tile,
                                                     halo=args.halo, block=2)
         for key, output in outputs.items():

@@ -5,7 +5,7 @@ assets. This test takes that ```bash block, runs its `lsid export` command from 
 repository root as the README says (the one substitution: the output folder goes under
 tmp_path instead of the working tree), and requires every file its `cp` lines copy to exist,
 copied under names the app looks for: the main pair as model.tflite / model.card.json, and a
-global model's features file and card under the names the main card records.
+global model's encoder file and card under the names the main card records.
 """
 
 import hashlib
@@ -75,10 +75,10 @@ def test_readme_export_command_runs_and_writes_what_cp_copies(tmp_path):
     assert {"model.tflite", "model.card.json"} <= set(copied)
     card = json.loads(copied["model.card.json"].read_text())
     branch = card.get("global_branch")
-    if branch:  # the shipped GIA-Net is global: its features pair, under the card's names
-        features = branch["features_file"]
-        assert features in copied
-        assert features.removesuffix(".tflite") + ".card.json" in copied
+    if branch:  # the shipped GIA-Net is global: its encoder pair, under the card's names
+        encoder = branch["encoder_file"]
+        assert encoder in copied
+        assert encoder.removesuffix(".tflite") + ".card.json" in copied
 
 
 @pytest.mark.parametrize("script", ["gradlew", "gradlew.bat"])

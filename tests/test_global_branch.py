@@ -6,15 +6,19 @@ import pytest
 
 from lsid_keras.enhance import WHOLE_FRAME, enhance_packed, load_enhancer
 from lsid_keras.models import get_model
-from lsid_keras.models.global_branch import global_layer, split_global
+from lsid_keras.models.global_branch import global_layer, split_encoder_decoder
 from lsid_keras.tiling import (
     DEFAULT_HALO,
+    KEPT_DTYPE,
     frame_mean,
+    keras_encoder_decoder,
     keras_predictor,
     padded_size,
     reflect_indices,
     run_tiled,
+    run_tiled_split,
     run_untiled,
+    tile_plan,
 )
 
 
@@ -45,20 +49,9 @@ def _strong_gia(packed, gain=500.0, output_std=0.25, seed=1):
 
 
 def test_local_models_have_no_global_half():
-    assert split_global(get_model("sid", width=4)) is None
+    assert split_encoder_decoder(get_model("sid", width=4)) is None
     assert global_layer(get_model("gia_net", width=4)).name == "gia"
     assert global_layer(get_model("se_unet", width=4)).name == "squeeze_excite"
-
-
-@pytest.mark.parametrize("name", ["gia_net", "se_unet"])
-def test_halves_given_the_own_average_reproduce_the_model(name):
-    keras.utils.set_random_seed(1)
-    model = get_model(name, width=4)
-    features, with_mean = split_global(model)
-    batch = np.random.default_rng(0).uniform(0, 1, (2, 64, 96, 4)).astype(np.float32)
-    mean = np.mean(features(batch), axis=(1, 2), keepdims=True)
-    np.testing.assert_allclose(with_mean([batch, mean]), model(batch), atol=1e-5)
-    assert features.output.shape[1:] == (None, None, 16 * 4)
 
 
 def test_frame_mean_is_the_average_over_the_untiled_padded_frame():
@@ -85,12 +78,12 @@ def test_gia_net_gives_one_picture_whatever_the_tile_size():
     it by far more: the test can fail."""
     packed = _frame()
     model = _strong_gia(packed)
-    features, with_mean = (keras_predictor(half) for half in split_global(model))
+    halves = keras_encoder_decoder(*split_encoder_decoder(model))
     untiled = run_untiled(keras_predictor(model), packed, 2)
     per_tile_errors = []
     for tile in (160, 192, 256):
-        tiled = run_tiled(with_mean, packed, tile=tile, halo=DEFAULT_HALO, block=2,
-                          frame_features=features)
+        tiled = run_tiled_split(halves.encode, halves.decode, packed, tile=tile,
+                                halo=DEFAULT_HALO, block=2)
         error = np.abs(tiled - untiled) * 255
         assert error.max() < 1.0, (tile, error.max())
         per_tile = run_tiled(keras_predictor(model), packed, tile=tile, halo=DEFAULT_HALO,
@@ -104,14 +97,72 @@ def test_enhancer_runs_a_saved_gia_net_with_the_frame_average(tmp_path):
     path = tmp_path / "gia.keras"
     _strong_gia(packed).save(path)
     enhancer = load_enhancer(path)
-    assert enhancer.global_branch is not None
+    assert enhancer.encoder_decoder is not None
     whole = enhance_packed(enhancer, packed, tile=WHOLE_FRAME)
     tiled = enhance_packed(enhancer, packed, tile=160)
     assert np.abs(tiled - whole).max() * 255 < 1.0
-    assert load_enhancer(_saved_sid(tmp_path)).global_branch is None
+    sid = load_enhancer(_saved_sid(tmp_path))
+    assert sid.encoder_decoder is None
 
 
 def _saved_sid(folder):
     path = folder / "sid.keras"
     get_model("sid", width=4).save(path)
     return path
+
+
+@pytest.mark.parametrize("name", ["gia_net", "se_unet"])
+def test_encoder_then_decoder_is_the_model(name):
+    """The two halves of one encoder pass compose to the model: the decoder given the
+    tile's own average reproduces the model's output on that tile."""
+    keras.utils.set_random_seed(3)
+    model = get_model(name, width=4)
+    encoder, decoder = split_encoder_decoder(model)
+    batch = np.random.default_rng(0).random((2, 64, 64, 4), dtype=np.float32)
+    kept = [np.asarray(x) for x in encoder(batch)]
+    assert [k.shape[1:] for k in kept] == [(64, 64, 4), (32, 32, 8), (16, 16, 16), (8, 8, 32),
+                                           (4, 4, 64)]
+    mean = kept[-1].mean(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(decoder([*kept, mean]), model(batch), atol=1e-5)
+    assert encoder.count_params() + decoder.count_params() == model.count_params()
+    assert split_encoder_decoder(get_model("sid", width=4)) is None
+
+
+def test_one_encoder_pass_equals_untiled_and_keeps_float16():
+    """run_tiled_split (encoder once, outputs kept in float16, cast in the encoder's graph)
+    gives the untiled picture within one 8-bit level and the float32-kept one within 0.2,
+    and runs each tile's encoder once."""
+    packed = _frame()
+    model = _strong_gia(packed)
+    encoder, decoder = split_encoder_decoder(model)
+    encode, decode = keras_predictor(encoder, KEPT_DTYPE), keras_predictor(decoder)
+    calls = []
+
+    def counted_encode(batch):
+        calls.append(len(batch))
+        return encode(batch)
+
+    untiled = run_untiled(keras_predictor(model), packed, 2)
+    one_pass = run_tiled_split(counted_encode, decode, packed, tile=160, halo=DEFAULT_HALO,
+                               block=2, batch_size=2)
+    float32_kept = run_tiled_split(keras_predictor(encoder), decode, packed, tile=160,
+                                   halo=DEFAULT_HALO, block=2, kept_dtype=np.float32)
+    tiles = len(tile_plan(*packed.shape[:2], tile=160, halo=DEFAULT_HALO))
+    assert tiles > 2 and calls == [2] * -(-tiles // 2)  # every tile's encoder runs once
+    assert encode(np.zeros((1, 160, 160, 4), np.float32))[0].dtype == np.float16
+    assert np.abs(one_pass - float32_kept).max() * 255 < 0.2
+    assert np.abs(one_pass - untiled).max() * 255 < 1.0
+
+
+def test_kept_outputs_round_to_their_dtype():
+    """The kept encoder outputs really are rounded: keeping them in a coarse dtype changes
+    the picture (so the float16 test above measures something)."""
+    packed = _frame()
+    model = _strong_gia(packed)
+    encode, decode = (keras_predictor(half) for half in split_encoder_decoder(model))
+    fine = run_tiled_split(encode, decode, packed, tile=160, block=2, kept_dtype=np.float32)
+    import ml_dtypes
+
+    coarse = run_tiled_split(encode, decode, packed, tile=160, block=2,
+                             kept_dtype=ml_dtypes.float8_e4m3fn)
+    assert np.abs(coarse - fine).max() * 255 > 1.0

@@ -126,7 +126,8 @@ def test_golden_file_matches_the_package(regenerated, name):
         assert committed == fresh, f"{name}: regenerate the vectors"
     elif name.endswith(".tflite"):  # the flatbuffer's layout may change with its library
         assert _signature_content(committed) == _signature_content(fresh), name
-    elif name == "model_card.json":  # the package version is no contract of the card
+    elif name.startswith("model_card") and name != "model_card_fields.json":
+        # The package version is no contract of the card.
         differences = json_differences(
             _without_version(json.loads(committed)), _without_version(json.loads(fresh)))
         assert not differences, f"{name}: {differences[:5]}"
@@ -153,19 +154,26 @@ def _signature_content(data):
 
 def test_signature_vectors_say_what_litert_reads():
     """`signature.json` (what the Java reader must find) agrees with LiteRT's own reading of
-    the flatbuffer, and the signature's input order is not the subgraph's, so a reader that
-    went by position would pick the wrong tensor."""
+    each flatbuffer, and the signatures' input and output orders are not the subgraphs', so a
+    reader that went by position would pick the wrong tensor."""
     with open(os.path.join(GOLDEN, "signature.json")) as handle:
         expected = json.load(handle)
-    with open(os.path.join(GOLDEN, expected["file"]), "rb") as handle:
-        content = _signature_content(handle.read())
-    for signature in expected["signatures"]:
-        for kind in ("inputs", "outputs"):
-            for entry in signature[kind]:
-                assert content[signature["key"]][kind][entry["key"]] == entry["index"]
-                assert content["tensors"][entry["index"]] == entry["tensor"]
-    inputs = expected["signatures"][0]["inputs"]
-    assert [entry["index"] for entry in inputs] != sorted(entry["index"] for entry in inputs)
+    for described in expected["files"]:
+        with open(os.path.join(GOLDEN, described["file"]), "rb") as handle:
+            content = _signature_content(handle.read())
+        for signature in described["signatures"]:
+            for kind in ("inputs", "outputs"):
+                for entry in signature[kind]:
+                    assert content[signature["key"]][kind][entry["key"]] == entry["index"]
+                    assert content["tensors"][entry["index"]] == entry["tensor"]
+    decoder, encoder = (d["signatures"][0] for d in expected["files"])
+    for entries in (decoder["inputs"], encoder["outputs"]):
+        assert [entry["index"] for entry in entries] != sorted(e["index"] for e in entries)
+    # The kept maps name tensors the two files have: decoder inputs, encoder outputs.
+    assert {k["decoder_input"] for k in expected["kept"]} | {expected["frame_mean_input"]} \
+        == {entry["tensor"] for entry in decoder["inputs"]}
+    assert {k["encoder_output"] for k in expected["kept"]} \
+        == {entry["tensor"] for entry in encoder["outputs"]}
 
 
 def test_stand_in_model_has_the_exported_models_contract():
@@ -188,26 +196,68 @@ def test_global_stand_in_has_the_exported_halves_contract():
     weights = script.global_stand_in_weights(4, 3)
     rng = np.random.default_rng(1)
     batch = rng.random((2, 32, 32, 4), dtype=np.float32)
-    features = script.global_features_model(batch, weights)
-    assert features.shape == (2, 2, 2, 3) and features.dtype == np.float32
+    box, bottleneck = script.global_encoder_model(batch, weights)
+    assert box.shape == (2, 32, 32, 4) and box.dtype == np.float32
+    assert bottleneck.shape == (2, 2, 2, 3) and bottleneck.dtype == np.float32
     # Cell (1, 0) of tile 1, channel 2: the mean over rows 16-31, columns 0-15 of the
     # pointwise map of the zero-padded 3x3 box mean.
     padded = np.pad(batch[1].astype(np.float64), ((1, 1), (1, 1), (0, 0)))
-    box = sum(padded[dy:dy + 32, dx:dx + 32] for dy in range(3) for dx in range(3)) / 9
-    mapped = box @ weights["linear"].T + box ** 2 @ weights["quadratic"].T + weights["bias"]
-    assert features[1, 1, 0, 2] == pytest.approx(mapped[16:, :16, 2].mean(), abs=1e-6)
+    mean3 = sum(padded[dy:dy + 32, dx:dx + 32] for dy in range(3) for dx in range(3)) / 9
+    np.testing.assert_allclose(box[1], mean3, atol=1e-6)
+    mapped = mean3 @ weights["linear"].T + mean3 ** 2 @ weights["quadratic"].T + weights["bias"]
+    assert bottleneck[1, 1, 0, 2] == pytest.approx(mapped[16:, :16, 2].mean(), abs=1e-6)
     mean = np.array([0.5, -1.0, 2.0], np.float32).reshape(1, 1, 1, 3)
     tile_weights, tile_bias = script.stand_in_weights(4, 2)
-    out = script.global_main_model(batch[:1], mean, weights, tile_weights, tile_bias, 2)
+    out = script.global_decoder_model([box[:1], bottleneck[:1]], mean, weights, tile_weights,
+                                      tile_bias, 2)
     plain = script.stand_in_model(batch[:1], tile_weights, tile_bias, 2)
     shift = weights["mean_to_rgb"] @ mean.reshape(3)
     np.testing.assert_allclose(out - plain, np.broadcast_to(shift, out.shape), atol=1e-5)
     assert np.abs(shift).max() > 0.5  # the frame mean moves the output: the golden run sees it
 
 
+def test_global_run_is_the_two_pass_run_with_one_encoder_pass():
+    """The golden one-pass run equals a two-pass run of the same model (the frame's average
+    from a separate pass over the encoder, `tiling.frame_mean`, then the whole network per
+    tile with it, `run_tiled`), and its int8 run is near the float one."""
+    from lsid_keras.tiling import frame_mean, run_tiled
+
+    script = _load_script()
+    files = {}
+    script.tiled_run_cases(files)
+    script.global_run_cases(files)
+    document = json.loads(files["global_run.json"])
+    weights = script.global_stand_in_weights(4, document["channels"])
+    tile_weights, tile_bias = script.stand_in_weights(4, 2)
+
+    def features(batch):
+        return script.bottleneck_map(batch, weights)
+
+    def predict(batch, mean):
+        return script.global_decoder_model(script.global_encoder_model(batch, weights), mean,
+                                           weights, tile_weights, tile_bias, 2)
+
+    for case in document["cases"]:
+        packed = np.load(io.BytesIO(files[case["input"]]))
+        for blend, name in case["outputs"].items():
+            mean = frame_mean(features, packed, tile=case["tile"], halo=case["halo"])
+            two_pass = run_tiled(lambda batch, mean=mean: predict(batch, mean), packed,
+                                 tile=case["tile"], halo=case["halo"], blend=blend)
+            np.testing.assert_allclose(np.load(io.BytesIO(files[name])), two_pass, atol=1e-6)
+    # The int8 run is the float run within the maps' quantisation steps, and not equal to it:
+    # the Java side's int8 path is checked against numbers of its own.
+    for case in document["int8"]["cases"]:
+        for blend, name in case["outputs"].items():
+            float_name = next(c for c in document["cases"]
+                              if c["name"] == case["name"])["outputs"][blend]
+            difference = np.abs(np.load(io.BytesIO(files[name]))
+                                - np.load(io.BytesIO(files[float_name]))).max()
+            assert 1e-4 < difference < 0.05, difference
+
+
 def test_global_run_differs_from_per_tile_pooling():
-    """The golden two-pass run is sensitive to the frame mean: the tiles' own averages differ
-    from it by far more than the Java side's tolerance (1e-5)."""
+    """The golden run is sensitive to the frame mean: the tiles' own averages differ from it
+    by far more than the Java side's tolerance (1e-5)."""
     script = _load_script()
     files = {}
     script.tiled_run_cases(files)
@@ -219,8 +269,30 @@ def test_global_run_differs_from_per_tile_pooling():
     packed = np.load(io.BytesIO(files[case["input"]]))
     first_window = np.pad(packed, ((halo, halo), (halo, halo), (0, 0)), mode="reflect")
     first_window = first_window[:tile, :tile]  # the plan's first tile reads exactly this
-    own = script.global_features_model(first_window[None], weights).mean(axis=(0, 1, 2))
+    own = script.bottleneck_map(first_window[None], weights).mean(axis=(0, 1, 2))
     assert np.abs(own - np.array(case["frame_mean"])).max() > 1e-3
+
+
+def test_requantise_tables_follow_the_rule():
+    """Every committed table is the documented rule, worked out here one code at a time in
+    Python floats: exact halves go to the even code, codes beyond int8 clamp, equal
+    quantisations give the identity; the package's function agrees."""
+    from lsid_keras.export.litert import requantise_table
+
+    with open(os.path.join(GOLDEN, "requantise.json")) as handle:
+        cases = {c["name"]: c for c in json.load(handle)["cases"]}
+    for case in cases.values():
+        (s_enc, z_enc), (s_dec, z_dec) = ((case[k]["scale"], case[k]["zero_point"])
+                                          for k in ("encoder", "decoder"))
+        want = [max(-128, min(127, round((q - z_enc) * s_enc / s_dec) + z_dec))
+                for q in range(-128, 128)]  # Python's round: half to even, as np.rint
+        assert case["table"] == want, case["name"]
+    ties = cases["half_scale_ties"]["table"]
+    assert ties[-126 + 128] == -57 and ties[-124 + 128] == -55  # -61.5 -> -62, -60.5 -> -60
+    clamped = cases["clamped"]["table"]
+    assert clamped[0] == -128 and clamped[-1] == 127
+    assert cases["same"]["table"] == list(range(-128, 128))
+    assert requantise_table(0.25, -3, 0.5, 5).tolist() == ties
 
 
 def _golden_array(name):

@@ -27,7 +27,7 @@ def test_shipped_model_is_a_small_gia_net_for_the_sony_emulation():
     enhancer = load_shipped_enhancer()
     assert enhancer.shipped and enhancer.camera == SHIPPED_CAMERA == "sony"
     assert enhancer.cfa_kind == "bayer" and enhancer.width == 16
-    assert enhancer.global_branch is not None  # GIA-Net: tiles pool over the whole frame
+    assert enhancer.encoder_decoder is not None  # GIA-Net: tiles pool over the whole frame
 
 
 def test_provenance_records_training_and_figures_on_unseen_photos():

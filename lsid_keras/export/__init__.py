@@ -6,8 +6,9 @@ embeds one JSON model card in each (`card`), verifies each against the Keras mod
 (`verify`) and writes only the variants that pass. `read_card` reads a card back without
 TensorFlow; `LiteRTPredictor` runs an export inside the one tiler (`lsid_keras.tiling`), so
 `lsid enhance --model x.tflite` works like a `.keras` model. A global model (GIA-Net,
-SE-UNet) is exported as two files per variant, the main file and `<stem>_<quant>_features`,
-run in the tiler's two passes so that its tiles pool over the whole frame (`exporter`).
+SE-UNet) is exported as two files per variant, the main file (its decoder) and
+`<stem>_<quant>_encoder`, run with one encoder pass per tile so that its tiles pool over the
+whole frame (`exporter`, `lsid_keras.tiling.run_tiled_split`).
 """
 
 from lsid_keras.export.card import CARD_NAME, card_path, read_card

@@ -8,12 +8,19 @@ and how it was verified. It is stored twice, identically: in the flatbuffer's `m
 table under `CARD_NAME` (so the file alone suffices: the Python runtime and the Android app
 read it from there) and as `<name>.card.json` beside the file (for people and tools).
 
-A global model (GIA-Net, SE-UNet) is exported as two files (`lsid_keras.models.global_branch`):
-the main file (`role` "model") takes the tile and the frame's bottleneck average `frame_mean`,
-and its card's `global_branch` names the features file and its sha256; the features file
-(`role` "global_features") maps a tile to its bottleneck map. A local model's `global_branch`
-is null. Card version 2 added `role` and `global_branch` (a version-1 reader would run a
-global main file without its average, so it must refuse the card).
+A global model (GIA-Net, SE-UNet) is exported as two files (`lsid_keras.models.global_branch`),
+run with one encoder pass per tile: the encoder file (`role` "global_encoder") maps a tile to
+the maps a runtime keeps, the four skips and the bottleneck map; the main file (`role`
+"model") is the decoder, taking the kept maps and the frame's bottleneck average
+`frame_mean`. Both cards' `global_branch` list the kept maps in order (bottleneck last), each
+with its encoder output's and decoder input's tensor names and shape; the main card's also
+names the encoder file and its sha256. A local model's `global_branch` is null.
+
+Versions: 2 added `role` and `global_branch` (a version-1 reader would run a global main file
+without its average, so it must refuse the card); 3 replaced version 2's two passes (a
+features file, then the whole network again with `frame_mean`) by the encoder/decoder split.
+Version-2 cards of local models read as before; those of global models are refused with a
+request to re-export.
 
 This module is the one place that writes, reads and checks cards; it needs neither TensorFlow
 nor LiteRT's interpreter (only `flatbuffers` and the TFLite schema module).
@@ -32,16 +39,21 @@ from lsid_keras.export.errors import ExportError
 #: Name of the card's buffer in the flatbuffer's metadata table.
 CARD_NAME = "lsid_card"
 #: Incremented when a field changes meaning; readers refuse newer cards.
-CARD_VERSION = 2
-#: What a file is: a whole enhancement model (a local model, or a global model's main half
-#: taking `frame_mean`), or a global model's features half.
-ROLES = ("model", "global_features")
+CARD_VERSION = 3
+#: What a file is: a whole enhancement model (a local model, or a global model's decoder
+#: taking the kept maps and `frame_mean`), or a global model's encoder.
+ROLES = ("model", "global_encoder")
+#: The one way global models are split since card version 3.
+SPLIT = "encoder_decoder"
 #: Bottleneck map pixels per packed pixel, along each side: the U-Net pools 4 times.
 GLOBAL_STRIDE = 16
-GLOBAL_HOW = ("run every tile through the features file, average each tile's share of the "
-              "bottleneck map (the tile's core, in stride-16 cells) over the frame padded as "
-              "an untiled pass pads it, then run every tile through this file with that "
-              "average as frame_mean (lsid_keras.tiling.frame_mean)")
+GLOBAL_HOW = ("run every tile through the encoder file and keep its outputs (int8 ones as "
+              "int8); average each tile's share of the bottleneck map (dequantised; the "
+              "tile's core, in stride-16 cells) over the frame padded as an untiled pass pads "
+              "it; then run every kept tile through the decoder (main) file with that average "
+              "as frame_mean, each kept map converted to the decoder input's type (int8 to "
+              "int8: rint((q - z_enc) * s_enc / s_dec) + z_dec, clipped) "
+              "(lsid_keras.tiling.run_tiled_split)")
 #: Quantisation variants, as named in cards and file names.
 QUANTISATIONS = ("fp32", "fp16", "dynamic", "int8", "qat")
 
@@ -124,17 +136,27 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def global_branch_entry(features_file, features_sha256, channels, frame_mean_input):
-    """The main card's `global_branch`: the features file beside it (name and sha256 of its
-    bytes), the name of the `frame_mean` input, its channels K and the stride."""
-    return {"features_file": features_file, "features_sha256": features_sha256,
+def kept_map(name, encoder_output, decoder_input, shape):
+    """One entry of `global_branch.kept`: a map the runtime keeps between the encoder and
+    the decoder, by its tensor names in each file and its shape."""
+    return {"name": name, "encoder_output": encoder_output, "decoder_input": decoder_input,
+            "shape": [int(v) for v in shape]}
+
+
+def decoder_branch_entry(encoder_file, encoder_sha256, frame_mean_input, channels, kept):
+    """The main (decoder) card's `global_branch`: the encoder file beside it (name and sha256
+    of its bytes), the decoder's `frame_mean` input name, its channels K, the stride and the
+    kept maps (`kept_map`, bottleneck last)."""
+    return {"split": SPLIT, "encoder_file": encoder_file, "encoder_sha256": encoder_sha256,
             "frame_mean_input": frame_mean_input, "channels": int(channels),
-            "stride": GLOBAL_STRIDE, "how": GLOBAL_HOW}
+            "stride": GLOBAL_STRIDE, "kept": kept, "how": GLOBAL_HOW}
 
 
-def features_entry(model_file, channels):
-    """The features file's `global_branch`: the main file it serves and its output's K."""
-    return {"model_file": model_file, "channels": int(channels), "stride": GLOBAL_STRIDE,
+def encoder_branch_entry(model_file, channels, kept):
+    """The encoder card's `global_branch`: the main file it serves, K, the stride and the
+    kept maps."""
+    return {"split": SPLIT, "model_file": model_file, "channels": int(channels),
+            "stride": GLOBAL_STRIDE, "kept": kept,
             "how": "the first pass of " + model_file + ": " + GLOBAL_HOW}
 
 
@@ -156,8 +178,8 @@ def make_card(*, cfa_kind, tile, halo, quantization, inputs, outputs, source_mod
         verification: dict of figures from `lsid_keras.export.verify`, or None.
         camera_name: "sony", "fuji" or None.
         role: one of `ROLES`.
-        global_branch: `global_branch_entry` (a global model's main file), `features_entry`
-            (its features file) or None (a local model).
+        global_branch: `decoder_branch_entry` (a global model's main file),
+            `encoder_branch_entry` (its encoder file) or None (a local model).
     """
     from lsid_keras import __version__
 
@@ -224,30 +246,45 @@ def read_card(path):
     return card_from_bytes(tflite_file.read_bytes(path), path)
 
 
+def _older_global(card, branch):
+    """Whether `card` is a version-2 global card (a features file, or a main file run in
+    two passes), which this version no longer runs."""
+    return card.get("role") == "global_features" or (
+        isinstance(branch, dict) and branch.get("split") != SPLIT)
+
+
 def check_card(card, data, path):
     """Raises ExportError unless `card` is a card this version reads and it describes the
-    model `data`: input `[1, tile, tile, C]` and output `[1, tile * b, tile * b, 3]`; a global
-    main file (`global_branch` set) also takes `frame_mean` `[1, 1, 1, K]`; a features file
-    maps `[1, tile, tile, C]` to `[1, tile / 16, tile / 16, K]`."""
+    model `data`: a local model maps input `[1, tile, tile, C]` to output
+    `[1, tile * b, tile * b, 3]`; a global model's encoder maps that input to the kept maps,
+    and its decoder maps the kept maps and `frame_mean` `[1, 1, 1, K]` to that output, every
+    tensor found by the name the card gives."""
     if not isinstance(card, dict) or card.get("format") != CARD_NAME:
         raise ExportError(f"{path}: {CARD_NAME} metadata is not an lsid model card")
     if not isinstance(card.get("card_version"), int) or card["card_version"] > CARD_VERSION:
         raise ExportError(f"{path}: model card version {card.get('card_version')!r} is newer "
                           f"than this package reads ({CARD_VERSION}); update lsid-keras")
+    branch = card.get("global_branch")
+    if _older_global(card, branch):
+        raise ExportError(f"{path}: exported by an older lsid-keras as two passes (card "
+                          "version 2); re-export it with `lsid export`")
     try:
         camera, tile, halo = card["camera"], int(card["tile"]), int(card["halo"])
         channels, block = int(camera["packed_channels"]), int(camera["block_size"])
         expected_camera = cfa_description(camera["cfa_kind"])
-        role, branch = card.get("role", "model"), card.get("global_branch")
-        mean_channels = None if branch is None else int(branch["channels"])
-        if role == "model" and branch is not None:
-            mean_name = str(branch["frame_mean_input"])
+        role = card.get("role", "model")
+        if branch is not None:
+            mean_channels = int(branch["channels"])
+            kept = [(str(k["name"]), str(k["encoder_output"]), str(k["decoder_input"]),
+                     [int(v) for v in k["shape"]]) for k in branch["kept"]]
+            if role == "model":
+                mean_name = str(branch["frame_mean_input"])
     except (KeyError, TypeError, ValueError) as error:
         raise ExportError(f"{path}: model card lacks or garbles {error}") from None
     if role not in ROLES:
         raise ExportError(f"{path}: model card role {role!r} is not one of {ROLES}")
-    if role == "global_features" and branch is None:
-        raise ExportError(f"{path}: model card of a global features file lacks global_branch")
+    if role == "global_encoder" and branch is None:
+        raise ExportError(f"{path}: model card of a global encoder file lacks global_branch")
     if (channels, block) != (expected_camera["packed_channels"], expected_camera["block_size"]):
         raise ExportError(f"{path}: model card says {camera['cfa_kind']} with {channels} "
                           f"channels and block {block}; expected "
@@ -257,35 +294,26 @@ def check_card(card, data, path):
         raise ExportError(f"{path}: model card tile {tile} / halo {halo} cannot be tiled "
                           "(tile a multiple of 16, tile - 2 * halo >= 16)")
     inputs, outputs = tflite_file.tensor_details(data)
-    takes_mean = role == "model" and branch is not None
-    want_inputs = 2 if takes_mean else 1
-    if len(inputs) != want_inputs or len(outputs) != 1:
-        raise ExportError(f"{path}: expected {'two inputs' if takes_mean else 'one input'} and "
-                          f"one output tensor, found {len(inputs)} and {len(outputs)}")
-    packed_input = inputs[0]
-    if takes_mean:
-        index = tflite_file.frame_mean_index(inputs, mean_name)
-        if index is None:
-            raise ExportError(f"{path}: model card says a {mean_name!r} input [1, 1, 1, "
-                              f"{mean_channels}] but the model's inputs are "
-                              f"{[(i['name'], i['shape']) for i in inputs]}")
-        packed_input = inputs[1 - index]
-        if inputs[index]["shape"] != [1, 1, 1, mean_channels]:
-            raise ExportError(f"{path}: model card says input {mean_name} "
-                              f"{[1, 1, 1, mean_channels]} but the model's is "
-                              f"{inputs[index]['shape']}")
-    want_in = [1, tile, tile, channels]
-    if role == "global_features":
-        side = tile // GLOBAL_STRIDE
-        want_out = [1, side, side, mean_channels]
+    packed = ("packed input", [1, tile, tile, channels])
+    rgb = ("output", [1, tile * block, tile * block, 3])
+    if branch is None:
+        want_inputs, want_outputs = [packed], [rgb]
     else:
-        want_out = [1, tile * block, tile * block, 3]
-    if packed_input["shape"] != want_in:
-        raise ExportError(f"{path}: model card says input {want_in} (tile {tile}, {channels} "
-                          f"channels) but the model's input is {packed_input['shape']}")
-    if outputs[0]["shape"] != want_out:
-        raise ExportError(f"{path}: model card says output {want_out} but the model's output "
-                          f"is {outputs[0]['shape']}")
+        side = tile // GLOBAL_STRIDE
+        if not kept or kept[-1][3] != [1, side, side, mean_channels]:
+            raise ExportError(f"{path}: model card's last kept map must be the bottleneck map "
+                              f"{[1, side, side, mean_channels]}; found "
+                              f"{kept[-1][3] if kept else 'no kept maps'}")
+        if role == "global_encoder":
+            want_inputs = [packed]
+            want_outputs = [(output, shape) for _, output, _, shape in kept]
+        else:
+            want_inputs = [(decoder_input, shape) for _, _, decoder_input, shape in kept]
+            want_inputs.append((mean_name, [1, 1, 1, mean_channels]))
+            want_outputs = [rgb]
+    for kind, wanted, actual in (("input", want_inputs, inputs),
+                                 ("output", want_outputs, outputs)):
+        _check_tensors(path, kind, wanted, actual)
     for kind, described, actual in (("input", card.get("inputs"), inputs),
                                     ("output", card.get("outputs"), outputs)):
         by_name = {d.get("name"): d.get("dtype") for d in described or [] if isinstance(d, dict)}
@@ -297,32 +325,57 @@ def check_card(card, data, path):
                                   f"differs from the model's {tensor['dtype']!r}")
 
 
-def global_features_file(card, path):
-    """The features file of a global model's main file `path` (`card` its card), checked:
-    it exists beside `path`, its sha256 is the card's and its own card is a features card of
-    the same tile, halo and quantisation.
+def _check_tensors(path, kind, wanted, actual):
+    """Raises ExportError unless the model's `actual` tensors are exactly the `wanted`
+    `(name, shape)` pairs; a single wanted tensor ("packed input", "output") matches the only
+    tensor whatever its name."""
+    if len(actual) != len(wanted):
+        raise ExportError(f"{path}: the model card expects {len(wanted)} {kind} tensor(s) "
+                          f"{[w[0] for w in wanted]}, the model has {len(actual)}: "
+                          f"{[(a['name'], a['shape']) for a in actual]}")
+    by_name = {a["name"]: a for a in actual}
+    for name, shape in wanted:
+        tensor = actual[0] if len(wanted) == 1 else by_name.get(name)
+        if tensor is None:
+            raise ExportError(f"{path}: model card names {kind} {name!r}, which the model does "
+                              f"not have (it has {sorted(by_name)})")
+        if tensor["shape"] != shape:
+            what, theirs = {
+                "packed input": (f"input {shape} (tile {shape[1]}, {shape[3]} channels)",
+                                 "input"),
+                "output": (f"output {shape}", "output"),
+            }.get(name, (f"{kind} {name} {shape}", kind))
+            raise ExportError(f"{path}: model card says {what} but the model's {theirs} is "
+                              f"{tensor['shape']}")
+
+
+def global_encoder_file(card, path):
+    """The encoder file of a global model's main (decoder) file `path` (`card` its card),
+    checked: it exists beside `path`, its sha256 is the card's and its own card is an encoder
+    card of the same tile, halo, quantisation and kept maps.
 
     Returns:
-        `(features_path, features_card)`, or None when the card has no `global_branch`.
+        `(encoder_path, encoder_card)`, or None when the card has no `global_branch`.
 
     Raises:
-        ExportError: (naming both files) a missing, changed or mismatching features file.
+        ExportError: (naming both files) a missing, changed or mismatching encoder file.
     """
     branch = card.get("global_branch")
     if branch is None or card.get("role", "model") != "model":
         return None
     path = os.fspath(path)
-    features = os.path.join(os.path.dirname(path), os.path.basename(branch["features_file"]))
-    if not os.path.isfile(features):
-        raise ExportError(f"{path}: its global features file {features} is missing; a global "
+    encoder = os.path.join(os.path.dirname(path), os.path.basename(branch["encoder_file"]))
+    if not os.path.isfile(encoder):
+        raise ExportError(f"{path}: its global encoder file {encoder} is missing; a global "
                           "model needs both files of its export side by side")
-    if file_sha256(features) != branch.get("features_sha256"):
-        raise ExportError(f"{path}: its global features file {features} is not the one it was "
+    if file_sha256(encoder) != branch.get("encoder_sha256"):
+        raise ExportError(f"{path}: its global encoder file {encoder} is not the one it was "
                           "exported with (sha256 differs); copy both files of one export")
-    features_card = read_card(features)
-    same = all(features_card.get(k) == card.get(k) for k in ("tile", "halo", "quantization"))
-    if features_card.get("role") != "global_features" or not same:
-        raise ExportError(f"{path}: {features} is not its features file (role "
-                          f"{features_card.get('role')!r}, tile {features_card.get('tile')}, "
-                          f"quantization {features_card.get('quantization')!r})")
-    return features, features_card
+    encoder_card = read_card(encoder)
+    same = all(encoder_card.get(k) == card.get(k) for k in ("tile", "halo", "quantization"))
+    same = same and (encoder_card.get("global_branch") or {}).get("kept") == branch["kept"]
+    if encoder_card.get("role") != "global_encoder" or not same:
+        raise ExportError(f"{path}: {encoder} is not its encoder file (role "
+                          f"{encoder_card.get('role')!r}, tile {encoder_card.get('tile')}, "
+                          f"quantization {encoder_card.get('quantization')!r})")
+    return encoder, encoder_card

@@ -7,9 +7,12 @@ models, and `model.export(format="litert")` silently enables Flex (SELECT_TF_OPS
 LiteRT Android runtime does not have; here the converter may use TFLITE_BUILTINS (or
 TFLITE_BUILTINS_INT8) only, and an op outside them fails the export with its name.
 
-A global model's half that takes the frame's average (`lsid_keras.models.global_branch`) gets
-a second input `frame_mean` `[1, 1, 1, K]`. Only the first endpoint of an `ExportArchive`
-survives conversion, so each half of a global model is its own SavedModel and `.tflite`.
+A global model (`lsid_keras.models.global_branch`) is exported as its encoder (one input, the
+kept maps as named outputs) and its decoder (the kept maps and `frame_mean` as named inputs).
+Only the first endpoint of an `ExportArchive` survives conversion, so each half is its own
+SavedModel and `.tflite`. Tensor names in the `.tflite` come from these names (inputs as
+`serve_<name>:0`; outputs by the signature's keys), and the converter sorts inputs by name, so
+runtimes find tensors by the names the model card lists, never by position.
 """
 
 from __future__ import annotations
@@ -23,32 +26,36 @@ from lsid_keras.export.errors import ExportError
 ENDPOINT = "serve"
 #: Name of the input tensor in the exported signature.
 INPUT_NAME = "packed_raw"
-#: Name of the second input of a global model's main half: the frame's bottleneck average.
+#: Name of a global model's decoder input that takes the frame's bottleneck average.
 FRAME_MEAN_NAME = "frame_mean"
 
 
-def write_saved_model(model, directory, tile):
-    """Writes `model` as a SavedModel with one fixed-shape endpoint: input `packed_raw`
-    `[1, tile, tile, C]`, and for a two-input model (`split_global`'s `with_frame_mean`) a
-    second input `frame_mean` `[1, 1, 1, K]`."""
+def write_saved_model(model, directory, tile, output_names=None):
+    """Writes `model` as a SavedModel with one fixed-shape endpoint `serve`.
+
+    Each Keras input becomes a signature input of the same name (`packed_raw`, or the
+    decoder's kept maps and `frame_mean`) with batch 1; spatial sides the model leaves open
+    are `tile`. A model with several outputs (the encoder) returns them by `output_names`.
+    """
     import keras
     import tensorflow as tf
 
-    channels = model.inputs[0].shape[-1]
-    packed_spec = tf.TensorSpec([1, tile, tile, channels], tf.float32, name=INPUT_NAME)
+    specs = []
+    for tensor in model.inputs:
+        shape = [1, *(tile if side is None else int(side) for side in tensor.shape[1:3]),
+                 int(tensor.shape[3])]
+        name = INPUT_NAME if len(model.inputs) == 1 else tensor.name
+        specs.append(tf.TensorSpec(shape, tf.float32, name=name))
+
+    def serve(*inputs):
+        result = model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
+        if isinstance(result, (list, tuple)):
+            return dict(zip(output_names, result, strict=True))
+        return result
+
     archive = keras.export.ExportArchive()
     archive.track(model)
-    if len(model.inputs) == 1:
-        archive.add_endpoint(ENDPOINT, lambda packed_raw: model(packed_raw, training=False),
-                             input_signature=[packed_spec])
-    else:
-        mean_channels = model.inputs[1].shape[-1]
-        archive.add_endpoint(
-            ENDPOINT,
-            lambda packed_raw, frame_mean: model([packed_raw, frame_mean], training=False),
-            input_signature=[packed_spec, tf.TensorSpec([1, 1, 1, mean_channels], tf.float32,
-                                                        name=FRAME_MEAN_NAME)],
-        )
+    archive.add_endpoint(ENDPOINT, serve, input_signature=specs)
     archive.write_out(directory, verbose=False)
 
 
@@ -68,7 +75,7 @@ def convert_saved_model(directory, quantization, representative_tiles=None, sour
             (int8 weights, activations quantised on the fly); "int8" (weights and activations
             int8, int8 input and output, calibrated on `representative_tiles`).
         representative_tiles: list of float32 `(1, T, T, C)` arrays, needed for "int8"; for a
-            two-input model, dicts `{"packed_raw": tile, "frame_mean": (1, 1, 1, K) array}`.
+            several-input model (a decoder), dicts of arrays by input name.
         source: the model file, for error messages.
 
     Raises:

@@ -5,23 +5,25 @@ against the Keras model (`verify`), and write `<stem>_<quant>.tflite` plus
 `<stem>_<quant>.card.json` atomically, only if the variant passes. A failing variant is
 reported with its figures and nothing of it is written.
 
-A global model (GIA-Net, SE-UNet: `lsid_keras.models.global_branch.split_global` is not None)
-averages its bottleneck map over the whole frame. One fixed-tile file would average over its
-own tile only, so a tiled run on a phone would differ from the whole-frame Keras result. Each
-variant of a global model is therefore two files (two SavedModels: only one endpoint of an
-`ExportArchive` survives conversion):
-- `<stem>_<quant>.tflite`, the main file: inputs `packed_raw` `[1, T, T, C]` and `frame_mean`
-  `[1, 1, 1, K]` (K = 16 x width), output as a local model's; its card's `global_branch` names
-  the features file, its sha256, the `frame_mean` input, K and the stride 16;
-- `<stem>_<quant>_features.tflite`: `[1, T, T, C]` -> the bottleneck map
-  `[1, T / 16, T / 16, K]`, card `role` "global_features".
-A runtime runs every tile through the features file, averages each tile's share of the map
-into the frame's average (`lsid_keras.tiling.frame_mean`), then runs every tile through the
-main file with it. int8 calibrates the features file on the calibration tiles and the main
-file on (tile, that tile's own Keras features average) pairs. The features file is written
-before the main file, so a main file on disk always has its features file. Quantisation-aware
-int8 ("qat") of a global model fine-tunes the main file's twin on the same pairs
-(`lsid_keras.export.qat`); its features file is the post-training int8 one.
+A global model (GIA-Net, SE-UNet: `lsid_keras.models.global_branch.split_encoder_decoder` is
+not None) averages its bottleneck map over the whole frame. One fixed-tile file would average
+over its own tile only, so a tiled run on a phone would differ from the whole-frame Keras
+result. Each variant of a global model is therefore two files (two SavedModels: only one
+endpoint of an `ExportArchive` survives conversion), run with one encoder pass per tile:
+- `<stem>_<quant>_encoder.tflite` (card `role` "global_encoder"): `[1, T, T, C]` -> the maps
+  a runtime keeps: the skips of levels 1-4 and the bottleneck map `[1, T / 16, T / 16, K]`
+  (K = 16 x width);
+- `<stem>_<quant>.tflite`, the main file: the decoder, taking the kept maps and `frame_mean`
+  `[1, 1, 1, K]`, output as a local model's.
+Both cards' `global_branch` list the kept maps with their tensor names in each file; the main
+card's names the encoder file and its sha256 (`lsid_keras.export.card`). A runtime runs every
+tile through the encoder and keeps its outputs while it averages each tile's share of the
+bottleneck map into the frame's average, then runs every kept tile through the decoder with
+it (`lsid_keras.tiling.run_tiled_split`). int8 calibrates the encoder on the calibration
+tiles and the decoder on each tile's Keras encoder outputs with that tile's own average. The
+encoder file is written before the main file, so a main file on disk always has its
+encoder. Quantisation-aware int8 ("qat") of a global model fine-tunes the decoder's twin on
+the same samples (`lsid_keras.export.qat`); its encoder is the post-training int8 one.
 """
 
 from __future__ import annotations
@@ -134,8 +136,8 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     Returns:
         dict: `out_dir`, `tile`, `halo`, `global_branch` (bool), `variants` (one dict per
         variant: `quantization`, `path` (None unless written), `card_path`, `bytes`,
-        `verification`, `passed`; for a global model also `features_path`,
-        `features_card_path` and `features_bytes`).
+        `verification`, `passed`; for a global model also `encoder_path`,
+        `encoder_card_path` and `encoder_bytes`).
 
     Raises:
         ExportError: unreadable or non-lsid model, bad tile/halo, unknown variant, missing or
@@ -143,17 +145,13 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
             needing non-builtin ops, or qat of a global model.
     """
     from lsid_keras.enhance import EnhanceError, check_tiling
-    from lsid_keras.export.convert import (
-        FRAME_MEAN_NAME,
-        INPUT_NAME,
-        convert_saved_model,
-        write_saved_model,
-    )
-    from lsid_keras.export.litert import LiteRTPredictor
+    from lsid_keras.export.convert import convert_saved_model, write_saved_model
+    from lsid_keras.export.litert import LiteRTEncoderDecoder, LiteRTPredictor
     from lsid_keras.export.representative import load_representative, synthetic_tiles
     from lsid_keras.export.verify import verify_variant
-    from lsid_keras.models.global_branch import split_global
-    from lsid_keras.tiling import DEFAULT_HALO, keras_predictor
+    from lsid_keras.models.global_branch import split_encoder_decoder
+    from lsid_keras.models.unet import ENCODER_OUTPUTS
+    from lsid_keras.tiling import DEFAULT_HALO, EncoderDecoder, keras_predictor
 
     say = progress or (lambda line: None)
     model_path = os.fspath(model_path)
@@ -165,13 +163,13 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     halo = DEFAULT_HALO if halo is None else halo
     out_dir = _check_out_dir(out_dir)
     model, channels, block = load_lsid_model(model_path)
-    halves = split_global(model)
     cfa_kind = "bayer" if channels == 4 else "xtrans"
     tile = default_tile(cfa_kind, halo) if tile is None else tile
     try:
         check_tiling(tile, halo)
     except EnhanceError as error:
         raise ExportError(f"{model_path}: {error}") from None
+    halves = split_encoder_decoder(model, input_size=tile)
 
     data_set = None
     if representative is not None:
@@ -198,16 +196,12 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     }
     camera_name = next((n for n in ("sony", "fuji") if model.name.endswith(f"_{n}")), None)
     keras_predict = keras_predictor(model)
-    main_calibration, keras_main, keras_features, mean_channels = calibration, keras_predict, \
-        None, None
+    main_calibration, keras_halves, mean_channels = calibration, None, None
     if halves is not None:
-        keras_features, keras_main = (keras_predictor(half) for half in halves)
-        mean_channels = int(halves[0].output.shape[-1])
+        keras_halves = EncoderDecoder(*(keras_predictor(half) for half in halves))  # float32
+        mean_channels = int(halves[1].inputs[-1].shape[-1])
         if calibration:
-            main_calibration = [
-                {INPUT_NAME: t, FRAME_MEAN_NAME: np.mean(keras_features(t), axis=(1, 2),
-                                                          keepdims=True, dtype=np.float32)}
-                for t in calibration]
+            main_calibration = DecoderSamples(keras_halves.encode, calibration, ENCODER_OUTPUTS)
     report = {"out_dir": out_dir, "tile": tile, "halo": halo,
               "global_branch": halves is not None, "variants": []}
     created = not os.path.isdir(out_dir)
@@ -215,48 +209,48 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
     try:
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as work:
             saved_model = os.path.join(work, "saved_model")
-            saved_features = os.path.join(work, "saved_features")
+            saved_encoder = os.path.join(work, "saved_encoder")
             say(f"writing a SavedModel with input [1, {tile}, {tile}, {channels}]"
-                + (f" and frame_mean [1, 1, 1, {mean_channels}], and its features half"
-                   if halves else ""))
+                + (" as an encoder and a decoder" if halves else ""))
             write_saved_model(model if halves is None else halves[1], saved_model, tile)
             if halves is not None:
-                write_saved_model(halves[0], saved_features, tile)
+                write_saved_model(halves[0], saved_encoder, tile, output_names=ENCODER_OUTPUTS)
             for quantization in quant:
-                features_data = None
+                encoder_data = None
                 if quantization == "qat":
                     from lsid_keras.export.qat import quantization_aware_int8
 
                     say("fine-tuning a quantisation-aware twin (qat)")
                     data = quantization_aware_int8(
                         model, tile, calibration, model_path,
-                        features=None if halves is None else halves[0])
-                    if halves is not None:  # the features half: post-training int8
-                        features_data = convert_saved_model(saved_features, "int8",
-                                                            calibration, model_path)
+                        encoder=None if halves is None else halves[0])
+                    if halves is not None:  # the encoder: post-training int8
+                        encoder_data = convert_saved_model(saved_encoder, "int8",
+                                                           calibration, model_path)
                 else:
                     say(f"converting {quantization}")
                     data = convert_saved_model(saved_model, quantization, main_calibration,
                                                model_path)
                     if halves is not None:
-                        features_data = convert_saved_model(saved_features, quantization,
-                                                            calibration, model_path)
+                        encoder_data = convert_saved_model(saved_encoder, quantization,
+                                                           calibration, model_path)
                 inputs, outputs = tflite_file.tensor_details(data)
+                kept = None
+                if encoder_data is not None:
+                    kept = _kept_maps(encoder_data, data, ENCODER_OUTPUTS)
                 figures = None
                 if verify:
                     say(f"verifying {quantization}")
                     name = f"{stem}_{quantization}"
-                    predict = LiteRTPredictor(data, num_threads, source=name)
-                    global_halves = None if halves is None else {
-                        "features_data": features_data,
-                        "keras_features": keras_features,
-                        "tflite_features": LiteRTPredictor(features_data, num_threads,
-                                                           source=f"{name}_features"),
-                        "keras_model": keras_predict,
-                    }
+                    if halves is None:
+                        predict = LiteRTPredictor(data, num_threads, source=name)
+                    else:
+                        predict = LiteRTEncoderDecoder(
+                            data, encoder_data, kept, _frame_mean_input(data), num_threads,
+                            source=name)
                     figures = verify_variant(
-                        data, quantization, keras_main, predict, held_out, frame, tile, halo,
-                        block, (thresholds or {}).get(quantization), global_halves)
+                        data, quantization, keras_predict, predict, held_out, frame, tile,
+                        halo, block, (thresholds or {}).get(quantization), keras_halves)
                     figures["data"] = verification_data
                     figures["num_threads"] = predict.num_threads
                 common = {"cfa_kind": cfa_kind, "tile": tile, "halo": halo,
@@ -264,39 +258,40 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
                           "training_recipe": _training_recipe(model_path),
                           "verification": figures, "camera_name": camera_name}
                 main_name = f"{stem}_{quantization}.tflite"
-                features_name = f"{stem}_{quantization}_features.tflite"
-                branch = carded_features = features_card = None
-                if features_data is not None:
-                    features_inputs, features_outputs = tflite_file.tensor_details(features_data)
-                    features_card = cards.make_card(
-                        inputs=features_inputs, outputs=features_outputs, role="global_features",
-                        global_branch=cards.features_entry(main_name, mean_channels), **common)
-                    carded_features = cards.embed(features_data, features_card)
-                    mean_input = inputs[tflite_file.frame_mean_index(inputs, FRAME_MEAN_NAME)]
-                    branch = cards.global_branch_entry(
-                        features_name, hashlib.sha256(carded_features).hexdigest(),
-                        mean_channels, mean_input["name"])
+                encoder_name = f"{stem}_{quantization}_encoder.tflite"
+                branch = carded_encoder = encoder_card = None
+                if encoder_data is not None:
+                    encoder_inputs, encoder_outputs = tflite_file.tensor_details(encoder_data)
+                    encoder_card = cards.make_card(
+                        inputs=encoder_inputs, outputs=encoder_outputs, role="global_encoder",
+                        global_branch=cards.encoder_branch_entry(main_name, mean_channels,
+                                                                 kept),
+                        **common)
+                    carded_encoder = cards.embed(encoder_data, encoder_card)
+                    branch = cards.decoder_branch_entry(
+                        encoder_name, hashlib.sha256(carded_encoder).hexdigest(),
+                        _frame_mean_input(data), mean_channels, kept)
                 card = cards.make_card(inputs=inputs, outputs=outputs, global_branch=branch,
                                        **common)
                 carded = cards.embed(data, card)
                 passed = figures is None or figures["passed"]
                 entry = {"quantization": quantization, "path": None, "card_path": None,
                          "bytes": len(carded), "verification": figures, "passed": passed}
-                if carded_features is not None:
-                    entry.update(features_path=None, features_card_path=None,
-                                 features_bytes=len(carded_features))
+                if carded_encoder is not None:
+                    entry.update(encoder_path=None, encoder_card_path=None,
+                                 encoder_bytes=len(carded_encoder))
                 if passed:
-                    if carded_features is not None:
-                        # The features file first: a main file on disk always has its own.
-                        entry["features_path"] = os.path.join(out_dir, features_name)
-                        entry["features_card_path"] = cards.card_path(entry["features_path"])
-                        _write_pair(entry["features_path"], carded_features,
-                                    entry["features_card_path"], features_card)
+                    if carded_encoder is not None:
+                        # The encoder first: a main file on disk always has its own.
+                        entry["encoder_path"] = os.path.join(out_dir, encoder_name)
+                        entry["encoder_card_path"] = cards.card_path(entry["encoder_path"])
+                        _write_pair(entry["encoder_path"], carded_encoder,
+                                    entry["encoder_card_path"], encoder_card)
                     entry["path"] = os.path.join(out_dir, main_name)
                     entry["card_path"] = cards.card_path(entry["path"])
                     _write_pair(entry["path"], carded, entry["card_path"], card)
                     say(f"wrote {entry['path']}"
-                        + (f" and {entry['features_path']}" if carded_features else ""))
+                        + (f" and {entry['encoder_path']}" if carded_encoder else ""))
                 else:
                     say(f"{quantization} failed verification: tile {figures['tile_psnr_db']} dB, "
                         f"frame {figures['frame_psnr_db']} dB < {figures['threshold_db']} dB; "
@@ -308,6 +303,46 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
             os.rmdir(out_dir)  # a failed export leaves no empty folder behind
         raise
     return report
+
+
+class DecoderSamples:
+    """A global model's decoder calibration samples, made one at a time (48 tiles' kept maps
+    at 784 would take 3.6 GB at once): for each tile, its Keras encoder outputs by name and
+    its own bottleneck average as `frame_mean` (so the decoder's target is the model's own
+    output on the tile)."""
+
+    def __init__(self, encode, tiles, names):
+        self.encode, self.tiles, self.names = encode, tiles, names
+
+    def __len__(self):
+        return len(self.tiles)
+
+    def __iter__(self):
+        from lsid_keras.export.convert import FRAME_MEAN_NAME
+
+        for tile in self.tiles:
+            kept = self.encode(tile)
+            sample = dict(zip(self.names, kept, strict=True))
+            sample[FRAME_MEAN_NAME] = np.mean(kept[-1], axis=(1, 2), keepdims=True,
+                                              dtype=np.float32)
+            yield sample
+
+
+def _frame_mean_input(decoder_data):
+    """The decoder's `frame_mean` tensor name, through its signature."""
+    from lsid_keras.export.convert import FRAME_MEAN_NAME
+
+    return tflite_file.signature_tensors(decoder_data)["inputs"][FRAME_MEAN_NAME]
+
+
+def _kept_maps(encoder_data, decoder_data, names):
+    """The cards' `kept` list: each kept map's encoder output and decoder input tensor names
+    (through the files' signatures) and shape, in `names` order."""
+    outputs = tflite_file.signature_tensors(encoder_data)["outputs"]
+    inputs = tflite_file.signature_tensors(decoder_data)["inputs"]
+    shapes = {d["name"]: d["shape"] for d in tflite_file.tensor_details(encoder_data)[1]}
+    return [cards.kept_map(name, outputs[name], inputs[name], shapes[outputs[name]])
+            for name in names]
 
 
 def _write_pair(tflite_path, data, card_json_path, card):

@@ -2,10 +2,12 @@
 
 `LiteRTPredictor` is a `predict` callable for `lsid_keras.tiling.run_tiled`: float32 packed
 tiles in, float32 sRGB out, whatever the model's precision. For int8 models it quantises each
-input and dequantises the output with the scale and zero point of the tensors themselves. A
-global model's main file takes a second input, the frame's bottleneck average `frame_mean`
-(`predict(batch, frame_mean)`), and its features file returns the bottleneck map
-(`lsid_keras.tiling.frame_mean`): one class runs all three kinds of file.
+input and dequantises the output with the scale and zero point of the tensors themselves.
+`LiteRTEncoderDecoder` runs a global model's two files (`lsid_keras.export.card`) as the
+`encode` and `decode` callables of `lsid_keras.tiling.run_tiled_split`: the encoder's outputs
+are kept in their own type (an int8 export's as int8, a quarter of float32's memory) and
+converted to each decoder input's type, int8 to int8 through a 256-entry table
+(`requantise_table`).
 The interpreter's `num_threads` defaults to 1 in LiteRT; here it is set explicitly (default:
 every core, `os.cpu_count()`).
 """
@@ -16,11 +18,63 @@ import os
 
 import numpy as np
 
+from lsid_keras.export import tflite_file
 from lsid_keras.export.errors import ExportError
 
 
+def _interpreter(model, num_threads, source):
+    """`(interpreter, source)`: a LiteRT interpreter over a path or bytes, tensors allocated."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    if isinstance(model, (bytes, bytearray)):
+        source = source or "<tflite bytes>"
+        kwargs = {"model_content": bytes(model)}
+    else:
+        source = os.fspath(model)
+        kwargs = {"model_path": source}
+    try:
+        interpreter = Interpreter(num_threads=num_threads, **kwargs)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as error:
+        raise ExportError(f"{source}: LiteRT cannot load the model ({error})") from None
+    return interpreter, source
+
+
+def quantise(values, detail):
+    """float values as the tensor `detail` takes them: float32, or its integer type by its
+    scale and zero point (rounded half to even, clipped)."""
+    dtype = detail["dtype"]
+    if dtype == np.float32:
+        return np.asarray(values, dtype=np.float32)
+    scale, zero = detail["quantization"]
+    info = np.iinfo(dtype)
+    scaled = np.asarray(values, dtype=np.float32) / np.float32(scale) + zero
+    return np.clip(np.rint(scaled), info.min, info.max).astype(dtype)
+
+
+def dequantise(values, detail):
+    """A tensor's values (its `detail`: dtype, scale, zero point) as float32."""
+    if detail["dtype"] == np.float32 or values.dtype.kind == "f":
+        return values.astype(np.float32, copy=False)
+    scale, zero = detail["quantization"]
+    return (values.astype(np.float32) - zero) * np.float32(scale)
+
+
+def requantise_table(enc_scale, enc_zero, dec_scale, dec_zero):
+    """The int8 -> int8 map from an encoder output's quantisation to a decoder input's:
+    `table[q + 128] = clip(rint((q - enc_zero) * enc_scale / dec_scale) + dec_zero, -128,
+    127)`, computed in float64 (the Android core computes the same table in double).
+
+    Returns:
+        int8 numpy array of 256 entries.
+    """
+    q = np.arange(-128, 128, dtype=np.float64)
+    values = np.rint((q - enc_zero) * float(enc_scale) / float(dec_scale)) + dec_zero
+    return np.clip(values, -128, 127).astype(np.int8)
+
+
 class LiteRTPredictor:
-    """`predict(batch, frame_mean=None) -> output` over a fixed-shape TFLite model.
+    """`predict(batch) -> output` over a fixed-shape TFLite model of one input and output.
 
     Args:
         model: path of a `.tflite` file, or its bytes.
@@ -30,97 +84,121 @@ class LiteRTPredictor:
     Call arguments:
         batch: float32 `(n, T, T, C)` in [0, 1]; the model takes one tile per call, so each
             of the n tiles runs in turn.
-        frame_mean: for a model with a `frame_mean` input (found by name, else by its
-            `[1, 1, 1, K]` shape; never by position): float32 `(n, 1, 1, K)` or `(1, 1, 1, K)`,
-            the frame's bottleneck average; required for such a model, refused otherwise.
 
-    Returns (call): float32 `(n, ...)`: `(n, T * b, T * b, 3)` for an enhancement model,
-    `(n, T / 16, T / 16, K)` for a features file.
+    Returns (call): float32 `(n, T * b, T * b, 3)`.
 
     Attributes:
-        takes_frame_mean: whether the model has the `frame_mean` input.
         input_shape: shape of the packed input, `(1, T, T, C)`.
     """
 
     def __init__(self, model, num_threads=None, source=None):
-        from ai_edge_litert.interpreter import Interpreter
-
-        from lsid_keras.export.tflite_file import frame_mean_index
-
         self.num_threads = int(num_threads or os.cpu_count() or 1)
-        if isinstance(model, (bytes, bytearray)):
-            self.source = source or "<tflite bytes>"
-            kwargs = {"model_content": bytes(model)}
-        else:
-            self.source = os.fspath(model)
-            kwargs = {"model_path": self.source}
-        try:
-            self.interpreter = Interpreter(num_threads=self.num_threads, **kwargs)
-            self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as error:
-            raise ExportError(f"{self.source}: LiteRT cannot load the model ({error})") from None
+        self.interpreter, self.source = _interpreter(model, self.num_threads, source)
         inputs = self.interpreter.get_input_details()
         outputs = self.interpreter.get_output_details()
-        mean_index = frame_mean_index(inputs) if len(inputs) == 2 else None
-        if len(outputs) != 1 or len(inputs) not in (1, 2) or (
-                len(inputs) == 2 and mean_index is None):
-            raise ExportError(f"{self.source}: expected one packed input (and at most a "
-                              "frame_mean input [1, 1, 1, K]) and one output; found inputs "
-                              f"{[(d['name'], list(d['shape'])) for d in inputs]} and "
-                              f"{len(outputs)} outputs")
-        self._mean = None if mean_index is None else inputs[mean_index]
-        self._input = inputs[0 if mean_index is None else 1 - mean_index]
-        (self._output,) = outputs
-        self.takes_frame_mean = self._mean is not None
+        if len(outputs) != 1 or len(inputs) != 1:
+            raise ExportError(f"{self.source}: expected one packed input and one output; found "
+                              f"inputs {[(d['name'], list(d['shape'])) for d in inputs]} and "
+                              f"{len(outputs)} outputs (a global model's files run together: "
+                              "LiteRTEncoderDecoder)")
+        (self._input,), (self._output,) = inputs, outputs
         self.input_shape = tuple(int(v) for v in self._input["shape"])
 
-    @staticmethod
-    def _quantise(values, detail):
-        dtype = detail["dtype"]
-        if dtype == np.float32:
-            return values.astype(np.float32, copy=False)
-        scale, zero = detail["quantization"]
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(values / scale + zero), info.min, info.max).astype(dtype)
-
-    def _dequantise(self, out):
-        if self._output["dtype"] == np.float32:
-            return out
-        scale, zero = self._output["quantization"]
-        return (out.astype(np.float32) - zero) * np.float32(scale)
-
-    def __call__(self, batch, frame_mean=None):
+    def __call__(self, batch):
         batch = np.asarray(batch, dtype=np.float32)
         if batch.ndim != 4 or batch.shape[1:] != self.input_shape[1:]:
             raise ValueError(f"{self.source}: takes tiles of shape {self.input_shape[1:]}; "
                              f"received a batch of shape {batch.shape}")
-        means = self._frame_means(frame_mean, len(batch))
         outputs = []
-        for k, tile in enumerate(batch):
-            self.interpreter.set_tensor(self._input["index"],
-                                        self._quantise(tile[None], self._input))
-            if means is not None:
-                self.interpreter.set_tensor(self._mean["index"],
-                                            self._quantise(means[k:k + 1], self._mean))
+        for tile in batch:
+            self.interpreter.set_tensor(self._input["index"], quantise(tile[None], self._input))
             self.interpreter.invoke()
-            outputs.append(self._dequantise(self.interpreter.get_tensor(self._output["index"])))
+            outputs.append(dequantise(self.interpreter.get_tensor(self._output["index"]),
+                                      self._output))
         return np.concatenate(outputs, axis=0)
 
-    def _frame_means(self, frame_mean, count):
-        """`frame_mean` as `(count, 1, 1, K)` float32, checked against the model."""
-        if self._mean is None:
-            if frame_mean is not None:
-                raise ValueError(f"{self.source}: this model has no frame_mean input (a local "
-                                 "model or a features file); received one")
-            return None
-        if frame_mean is None:
-            raise ValueError(f"{self.source}: a global model's main file needs frame_mean, "
-                             "the frame's bottleneck average (run it with "
-                             "lsid_keras.tiling.run_tiled(..., frame_features=...))")
-        means = np.asarray(frame_mean, dtype=np.float32)
-        want = tuple(int(v) for v in self._mean["shape"][1:])
-        if means.ndim != 4 or means.shape[1:] != want or means.shape[0] not in (1, count):
-            raise ValueError(f"{self.source}: frame_mean must have shape (n, {want[0]}, "
-                             f"{want[1]}, {want[2]}) for n = 1 or {count} tiles; received "
-                             f"{means.shape}")
-        return np.broadcast_to(means, (count, *want))
+
+class LiteRTEncoderDecoder:
+    """A global model's encoder and decoder files as `run_tiled_split`'s callables.
+
+    Args:
+        decoder, encoder: paths (or bytes) of the main (decoder) file and its encoder file.
+        kept: the cards' `global_branch.kept` list (`lsid_keras.export.card.kept_map`): per
+            kept map, in order (bottleneck last), its encoder output and decoder input names.
+        frame_mean_input: the decoder's `frame_mean` input name.
+        num_threads: int >= 1 or None (all cores), for each interpreter.
+        source: name for error messages when the models are bytes.
+
+    Use: `run_tiled_split(pair.encode, pair.decode, ..., bottleneck_values=pair.bottleneck_values)`.
+    """
+
+    def __init__(self, decoder, encoder, kept, frame_mean_input, num_threads=None,
+                 source=None):
+        self.num_threads = int(num_threads or os.cpu_count() or 1)
+        self.decoder, self.source = _interpreter(decoder, self.num_threads, source)
+        self.encoder, self.encoder_source = _interpreter(
+            encoder, self.num_threads, source and f"{source}_encoder")
+        self.encoder_data = (bytes(encoder) if isinstance(encoder, (bytes, bytearray))
+                             else tflite_file.read_bytes(encoder))  # for its operator list
+        (self._input,) = self.encoder.get_input_details()
+        outputs = {d["name"]: d for d in self.encoder.get_output_details()}
+        inputs = {d["name"]: d for d in self.decoder.get_input_details()}
+        (self._output,) = self.decoder.get_output_details()
+        try:
+            self._kept = [(outputs[k["encoder_output"]], inputs[k["decoder_input"]])
+                          for k in kept]
+            self._mean = inputs[frame_mean_input]
+        except KeyError as missing:
+            raise ExportError(f"{self.source}: the card names tensor {missing}, which its "
+                              "encoder or decoder file lacks") from None
+        self._tables = [
+            requantise_table(*out["quantization"], *into["quantization"])
+            if out["dtype"] == into["dtype"] == np.int8 else None
+            for out, into in self._kept]
+        self.input_shape = tuple(int(v) for v in self._input["shape"])
+
+    def encode(self, batch):
+        """float32 tiles `(n, T, T, C)` -> the kept maps, each `(n, ...)` in its encoder
+        output's own type (int8 for an int8 export, else float32)."""
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != 4 or batch.shape[1:] != self.input_shape[1:]:
+            raise ValueError(f"{self.encoder_source}: takes tiles of shape "
+                             f"{self.input_shape[1:]}; received a batch of shape {batch.shape}")
+        maps = [[] for _ in self._kept]
+        for tile in batch:
+            self.encoder.set_tensor(self._input["index"], quantise(tile[None], self._input))
+            self.encoder.invoke()
+            for found, (out, _) in zip(maps, self._kept, strict=True):
+                found.append(self.encoder.get_tensor(out["index"]))
+        return [np.concatenate(found, axis=0) for found in maps]
+
+    def bottleneck_values(self, bottleneck):
+        """The encoder's bottleneck map (the last kept map) as float32."""
+        return self.dequantise_kept(bottleneck, len(self._kept) - 1)
+
+    def dequantise_kept(self, values, k):
+        """Kept map `k` (as `encode` returned it) as float32."""
+        return dequantise(values, self._kept[k][0])
+
+    def _convert(self, values, k):
+        out, into = self._kept[k]
+        if values.dtype == np.int8 and self._tables[k] is not None:
+            return self._tables[k][values.astype(np.int16) + 128]
+        return quantise(dequantise(values, out), into)
+
+    def decode(self, kept, frame_mean):
+        """The kept maps of n tiles (as `encode` returned them; float ones in any float
+        dtype) and `frame_mean` `(n or 1, 1, 1, K)` float32 -> float32 `(n, T * b, T * b, 3)`."""
+        count = len(kept[0])
+        means = np.broadcast_to(np.asarray(frame_mean, dtype=np.float32),
+                                (count, *self._mean["shape"][1:]))
+        outputs = []
+        for n in range(count):
+            for k, values in enumerate(kept):
+                self.decoder.set_tensor(self._kept[k][1]["index"],
+                                        self._convert(values[n:n + 1], k))
+            self.decoder.set_tensor(self._mean["index"], quantise(means[n:n + 1], self._mean))
+            self.decoder.invoke()
+            outputs.append(dequantise(self.decoder.get_tensor(self._output["index"]),
+                                      self._output))
+        return np.concatenate(outputs, axis=0)

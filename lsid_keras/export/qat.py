@@ -9,9 +9,10 @@ model's own outputs (distillation: no ground truth needed, and the int8 model le
 exactly what it replaces). It is converted with int8 input and output, builtin ops only.
 
 A global model (GIA-Net, SE-UNet; `lsid_keras.models.global_branch`) is fine-tuned as its
-main half: the twin takes `[tile, frame_mean]`, each training tile with its own bottleneck
-average (so the targets are the model's own outputs). Its features half is converted with
-post-training int8 by the exporter.
+decoder: the twin takes the encoder's kept maps and `frame_mean`, each training tile's maps
+with its own bottleneck average (so the targets are the model's own outputs). Its encoder is
+converted with post-training int8 by the exporter. The samples are held in memory: about
+`31 * width * T**2` floats per tile (76 MB per 784 tile at width 16).
 """
 
 from __future__ import annotations
@@ -129,13 +130,13 @@ def calibrate_ranges(quantized, tiles, passes=CALIBRATION_PASSES):
 
 
 def quantization_aware_int8(model, tile, tiles, source="model", epochs=QAT_EPOCHS,
-                            learning_rate=QAT_LEARNING_RATE, features=None):
+                            learning_rate=QAT_LEARNING_RATE, encoder=None):
     """Fine-tunes an int8-aware twin of `model` and converts it to TFLite bytes.
 
     Args:
         model: a Keras 3 `build_unet` model (fp32, trained).
-        features: for a global model, its `features` half (`split_global`): the twin then
-            takes `[tile, frame_mean]` and the result is the main file of the pair.
+        encoder: for a global model, its Keras encoder (`split_encoder_decoder`): the twin is
+            then the decoder, and the result the main file of the pair.
         tile: int, the fixed input side.
         tiles: list of float32 `(1, tile, tile, C)` representative tiles (fine-tuning inputs
             and converter calibration).
@@ -156,19 +157,23 @@ def quantization_aware_int8(model, tile, tiles, source="model", epochs=QAT_EPOCH
         check_builtin_only,
     )
     from lsid_keras.export.tf_keras_twin import build_twin
+    from lsid_keras.models.unet import ENCODER_OUTPUTS
 
     if not tiles:
         raise ExportError(f"{source}: qat needs representative data (--representative)")
     try:
-        twin = build_twin(model, tile, frame_mean_input=features is not None)
+        twin = build_twin(model, tile, part="whole" if encoder is None else "decoder")
     except ValueError as error:
         raise ExportError(f"{source}: cannot build a tf_keras twin for QAT ({error})") from None
     inputs = np.concatenate(tiles)
     targets = np.asarray(model.predict(inputs, batch_size=1, verbose=0))
-    samples = [[t] for t in tiles]
-    if features is not None:  # each tile with its own average: the model's own output
-        samples = [[t, np.mean(np.asarray(features(t, training=False)), axis=(1, 2),
-                               keepdims=True, dtype=np.float32)] for t in tiles]
+    samples, names = [[t] for t in tiles], [INPUT_NAME]
+    if encoder is not None:  # each tile's maps with its own average: the model's own output
+        samples, names = [], [*ENCODER_OUTPUTS, FRAME_MEAN_NAME]
+        for t in tiles:
+            kept = [np.asarray(x) for x in encoder(t, training=False)]
+            samples.append([*kept, np.mean(kept[-1], axis=(1, 2), keepdims=True,
+                                           dtype=np.float32)])
     quantized = quantize_twin(twin)
     calibrate_ranges(quantized, [s if len(s) > 1 else s[0] for s in samples])
     quantized.compile(tf_keras.optimizers.Adam(learning_rate), loss="mean_absolute_error")
@@ -176,14 +181,10 @@ def quantization_aware_int8(model, tile, tiles, source="model", epochs=QAT_EPOCH
     quantized.fit(fit_inputs if len(fit_inputs) > 1 else fit_inputs[0], targets, batch_size=1,
                   epochs=epochs, shuffle=True, verbose=0)
 
-    specs = [tf.TensorSpec([1, tile, tile, inputs.shape[-1]], tf.float32, name=INPUT_NAME)]
-    if features is not None:
-        specs.append(tf.TensorSpec([1, 1, 1, samples[0][1].shape[-1]], tf.float32,
-                                   name=FRAME_MEAN_NAME))
-        forward = tf.function(lambda packed_raw, frame_mean: quantized(
-            [packed_raw, frame_mean], training=False))
-    else:
-        forward = tf.function(lambda packed_raw: quantized(packed_raw, training=False))
+    specs = [tf.TensorSpec(part.shape, tf.float32, name=name)
+             for name, part in zip(names, samples[0], strict=True)]
+    forward = tf.function(lambda *args: quantized(list(args) if len(args) > 1 else args[0],
+                                                  training=False))
     concrete = forward.get_concrete_function(*specs)
     # Through a SavedModel with a named signature, as `convert.write_saved_model` does, so the
     # file carries the signature (`serve`, inputs by name) that LiteRT's signature runners and
@@ -197,7 +198,6 @@ def quantization_aware_int8(model, tile, tiles, source="model", epochs=QAT_EPOCH
         converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=[ENDPOINT])
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         # a signature's representative samples are dicts by input name
-        names = [INPUT_NAME, FRAME_MEAN_NAME][: len(samples[0])]
         converter.representative_dataset = lambda: (
             {name: value for name, value in zip(names, sample, strict=True)}
             for sample in samples)

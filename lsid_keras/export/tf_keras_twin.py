@@ -126,10 +126,10 @@ class TwinLayers:
         return apply
 
 
-def build_twin(model, tile, frame_mean_input=False):
-    """A tf_keras twin of a `build_unet` model with input `(tile, tile, C)` and its weights;
-    with `frame_mean_input` (global models), inputs `[tile, frame_mean]` as
-    `build_unet(frame_mean_input=True)` (`lsid_keras.models.global_branch`).
+def build_twin(model, tile, part="whole"):
+    """A tf_keras twin of a `build_unet` model, or of one of its halves (`part`, as
+    `build_unet` takes it: "decoder" for a global model's decoder,
+    `lsid_keras.models.global_branch`), for input tiles `(tile, tile, C)`, with its weights.
 
     Raises:
         ValueError: `model` was not built by `build_unet`, or the weights do not line up.
@@ -140,20 +140,23 @@ def build_twin(model, tile, frame_mean_input=False):
         raise ValueError(f"tile {tile} is not a multiple of {SIZE_MULTIPLE}")
     namespace = TwinLayers()
     twin = build_unet(**unet_args_of(model), name=f"{model.name}_twin", layers=namespace,
-                      input_size=tile, frame_mean_input=frame_mean_input)
+                      input_size=tile, part=part)
     for layer in model.layers:
         values = layer.get_weights()
         if not values:
             continue
         offset = 0
-        for part in namespace.parts.get(layer.name, []):
-            count = len(part.weights)
-            part.set_weights(values[offset:offset + count])
+        for piece in namespace.parts.get(layer.name, []):
+            count = len(piece.weights)
+            piece.set_weights(values[offset:offset + count])
             offset += count
         if offset != len(values):
             raise ValueError(f"twin of layer {layer.name!r} holds {offset} of its "
                              f"{len(values)} weight arrays")
-    if twin.count_params() != model.count_params():
-        raise ValueError(f"twin has {twin.count_params()} parameters, the model "
-                         f"{model.count_params()}")
+    expected = model.count_params()
+    if part != "whole":
+        expected = build_unet(**unet_args_of(model), part=part).count_params()
+    if twin.count_params() != expected:
+        raise ValueError(f"twin has {twin.count_params()} parameters, the model's {part} "
+                         f"{expected}")
     return twin

@@ -139,15 +139,26 @@ def tensor_details(data):
     )
 
 
-def frame_mean_index(inputs, name="frame_mean"):
-    """Index, in `inputs` (dicts or LiteRT details with `name` and `shape`), of a global
-    model's `frame_mean` input: the one whose name contains `name`, else the only one of shape
-    `[1, 1, 1, K]` beside a spatial input; None if there is none (input order is not fixed:
-    the converter sorts inputs by name)."""
-    names = [i for i, d in enumerate(inputs) if name in str(d["name"])]
-    if len(names) == 1:
-        return names[0]
-    pooled = [i for i, d in enumerate(inputs) if [int(v) for v in d["shape"]][1:3] == [1, 1]]
-    if len(inputs) == 2 and len(pooled) == 1:
-        return pooled[0]
-    return None
+def signature_tensors(data, key="serve"):
+    """The signature `key`'s inputs and outputs as `{"inputs": {name: tensor name},
+    "outputs": {name: tensor name}}`: the names the SavedModel endpoint gave them (e.g.
+    "skip1") to the tensors' names in the main subgraph (e.g. "StatefulPartitionedCall:1").
+
+    Raises:
+        ExportError: the file has no signature `key`.
+    """
+    model = _model(data)
+    graph = model.Subgraphs(0)
+    for i in range(model.SignatureDefsLength()):
+        signature = model.SignatureDefs(i)
+        if signature.SignatureKey().decode("utf-8") != key:
+            continue
+
+        def names(count, get):
+            return {get(j).Name().decode("utf-8"):
+                    graph.Tensors(get(j).TensorIndex()).Name().decode("utf-8")
+                    for j in range(count)}
+
+        return {"inputs": names(signature.InputsLength(), signature.Inputs),
+                "outputs": names(signature.OutputsLength(), signature.Outputs)}
+    raise ExportError(f"the TFLite model has no signature {key!r}")

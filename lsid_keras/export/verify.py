@@ -7,11 +7,12 @@ held-out frame; the largest absolute difference of each; and the operators in th
 variant below its threshold fails verification and is not written.
 
 A global model (GIA-Net, SE-UNet) is exported as two files (`lsid_keras.export.exporter`), and
-each half is checked against its Keras half (`lsid_keras.models.global_branch.split_global`):
-the features file on the bottleneck map (PSNR with the Keras map's largest magnitude as
-peak), the main file on the tiles given the Keras features' average of each tile; the frame
-check runs both TFLite files in the tiler's two passes (`run_tiled(..., frame_features=)`)
-against the whole Keras model on the untiled frame, so it measures what a phone computes.
+each half is checked against its Keras half (`lsid_keras.models.global_branch.
+split_encoder_decoder`): the encoder file on every kept map (PSNR with the Keras map's largest
+magnitude as peak; the worst map counts), the decoder (main) file on the tiles given the Keras
+encoder's maps and each tile's own average; the frame check runs both TFLite files as a phone
+does (`run_tiled_split`: one encoder pass, int8 maps kept as int8) against the whole Keras
+model on the untiled frame.
 """
 
 from __future__ import annotations
@@ -50,52 +51,51 @@ def feature_psnr(a, b):
 
 
 def verify_variant(data, quantization, keras_predict, tflite_predict, tiles, frame, tile, halo,
-                   block, threshold_db=None, global_halves=None):
+                   block, threshold_db=None, keras_halves=None):
     """Figures for one exported variant.
 
     Args:
-        data: the TFLite bytes (for the operator list).
+        data: the TFLite bytes (for the operator list; a global model's decoder file).
         quantization: variant name (selects the default threshold).
-        keras_predict, tflite_predict: `predict` callables (`lsid_keras.tiling`).
+        keras_predict: the whole Keras model's `predict` (`lsid_keras.tiling`).
+        tflite_predict: the export's `predict` callable, or for a global model its
+            `LiteRTEncoderDecoder`.
         tiles: held-out float32 `(1, T, T, C)` tiles.
         frame: a held-out packed, amplified frame `(H, W, C)`, or None to skip the frame check.
         tile, halo, block: the tiling the card prescribes.
         threshold_db: pass mark (default `THRESHOLDS_DB[quantization]`).
-        global_halves: for a global model, a dict: `features_data` (the features file's
-            bytes), `keras_features` / `tflite_features` (the features halves' predicts) and
-            `keras_model` (the whole Keras model's predict, the frame check's reference);
-            `keras_predict` / `tflite_predict` are then the halves taking `frame_mean`.
+        keras_halves: for a global model, its Keras `EncoderDecoder` (float32 outputs), the
+            reference of each TFLite half.
 
     Returns:
         dict: `operators`, `tile_psnr_db`, `tile_max_abs`, `frame_psnr_db`, `frame_max_abs`,
         `frame_shape`, `threshold_db`, `passed`; for a global model also
-        `features_operators`, `features_psnr_db` and `features_max_abs`.
+        `encoder_operators`, `encoder_psnr_db` and `encoder_max_abs`.
     """
-    from lsid_keras.tiling import run_tiled, run_untiled
+    from lsid_keras.tiling import run_tiled, run_tiled_split, run_untiled
 
     threshold = THRESHOLDS_DB[quantization] if threshold_db is None else float(threshold_db)
-    whole_model, tiled_kwargs, means, extra = keras_predict, {}, [None] * len(tiles), {}
-    if global_halves is not None:
-        whole_model = global_halves["keras_model"]
-        tiled_kwargs["frame_features"] = global_halves["tflite_features"]
-        keras_maps = [np.asarray(global_halves["keras_features"](t)) for t in tiles]
-        tflite_maps = np.concatenate([global_halves["tflite_features"](t) for t in tiles])
-        keras_maps_all = np.concatenate(keras_maps)
-        # Each tile with its own average (from the Keras half), so the main halves differ by
-        # the main file's error only.
-        means = [m.mean(axis=(1, 2), keepdims=True, dtype=np.float64).astype(np.float32)
-                 for m in keras_maps]
-        extra = {
-            "features_operators": tflite_file.operator_names(global_halves["features_data"]),
-            "features_psnr_db": round(feature_psnr(tflite_maps, keras_maps_all), 3),
-            "features_max_abs": float(np.abs(tflite_maps - keras_maps_all).max()),
-        }
-
-    def run(predict):
-        return np.concatenate([predict(t) if m is None else predict(t, m)
-                               for t, m in zip(tiles, means, strict=True)])
-
-    reference, exported = run(keras_predict), run(tflite_predict)
+    extra = {}
+    if keras_halves is None:
+        reference = np.concatenate([keras_predict(t) for t in tiles])
+        exported = np.concatenate([tflite_predict(t) for t in tiles])
+    else:
+        reference, exported, worst_map, worst_abs = [], [], PSNR_CAP_DB, 0.0
+        for t in tiles:
+            kept = keras_halves.encode(t)
+            found = tflite_predict.encode(t)
+            for k, (want, got) in enumerate(zip(kept, found, strict=True)):
+                got = tflite_predict.dequantise_kept(got, k)
+                worst_map = min(worst_map, feature_psnr(got, want))
+                worst_abs = max(worst_abs, float(np.abs(got - want).max()))
+            # Each tile with its own average (from the Keras half), so the decoders differ by
+            # the decoder file's error only.
+            mean = kept[-1].mean(axis=(1, 2), keepdims=True, dtype=np.float64).astype(np.float32)
+            reference.append(keras_halves.decode(kept, mean))
+            exported.append(tflite_predict.decode(kept, mean))
+        reference, exported = np.concatenate(reference), np.concatenate(exported)
+        extra = {"encoder_operators": tflite_file.operator_names(tflite_predict.encoder_data),
+                 "encoder_psnr_db": round(worst_map, 3), "encoder_max_abs": worst_abs}
     result = {
         "operators": tflite_file.operator_names(data),
         "held_out_tiles": len(tiles),
@@ -107,11 +107,15 @@ def verify_variant(data, quantization, keras_predict, tflite_predict, tiles, fra
         "threshold_db": threshold,
         **extra,
     }
-    worst = min(result["tile_psnr_db"], extra.get("features_psnr_db", PSNR_CAP_DB))
+    worst = min(result["tile_psnr_db"], extra.get("encoder_psnr_db", PSNR_CAP_DB))
     if frame is not None:
-        untiled = run_untiled(whole_model, frame, block, halo=halo)
-        tiled = run_tiled(tflite_predict, frame, tile=tile, halo=halo, block=block,
-                          **tiled_kwargs)
+        untiled = run_untiled(keras_predict, frame, block, halo=halo)
+        if keras_halves is None:
+            tiled = run_tiled(tflite_predict, frame, tile=tile, halo=halo, block=block)
+        else:
+            tiled = run_tiled_split(tflite_predict.encode, tflite_predict.decode, frame,
+                                    tile=tile, halo=halo, block=block,
+                                    bottleneck_values=tflite_predict.bottleneck_values)
         result["frame_psnr_db"] = round(psnr(tiled, untiled), 3)
         result["frame_max_abs"] = float(np.abs(tiled - untiled).max())
         result["frame_shape"] = list(frame.shape)
@@ -132,21 +136,21 @@ def verify_file(tflite_path, model_path, representative=None, num_threads=None,
     """
     import os
 
-    from lsid_keras.export.card import global_features_file, read_card
+    from lsid_keras.export.card import global_encoder_file, read_card
     from lsid_keras.export.errors import ExportError
     from lsid_keras.export.exporter import load_lsid_model
-    from lsid_keras.export.litert import LiteRTPredictor
+    from lsid_keras.export.litert import LiteRTEncoderDecoder, LiteRTPredictor
     from lsid_keras.export.representative import load_representative, synthetic_tiles
-    from lsid_keras.models.global_branch import split_global
-    from lsid_keras.tiling import keras_predictor
+    from lsid_keras.models.global_branch import split_encoder_decoder
+    from lsid_keras.tiling import EncoderDecoder, keras_predictor
 
     tflite_path = os.fspath(tflite_path)
     card = read_card(tflite_path)
-    features = global_features_file(card, tflite_path)
+    encoder = global_encoder_file(card, tflite_path)
     model, channels, block = load_lsid_model(model_path)
-    halves = split_global(model)
-    if (features is None) != (halves is None):
-        raise ExportError(f"{tflite_path}: the card {'has' if features else 'has no'} a global "
+    halves = split_encoder_decoder(model)
+    if (encoder is None) != (halves is None):
+        raise ExportError(f"{tflite_path}: the card {'has' if encoder else 'has no'} a global "
                           f"branch but {model_path} is a "
                           f"{'local' if halves is None else 'global'} model")
     camera = card["camera"]
@@ -163,16 +167,15 @@ def verify_file(tflite_path, model_path, representative=None, num_threads=None,
         frame, description = None, "synthetic smooth tiles"
     with open(tflite_path, "rb") as file:
         data = file.read()
-    keras_predict, global_halves = keras_predictor(model), None
-    if features is not None:
-        with open(features[0], "rb") as file:
-            global_halves = {"features_data": file.read(),
-                             "keras_features": keras_predictor(halves[0]),
-                             "tflite_features": LiteRTPredictor(features[0], num_threads),
-                             "keras_model": keras_predict}
-        keras_predict = keras_predictor(halves[1])
-    figures = verify_variant(data, card["quantization"], keras_predict,
-                             LiteRTPredictor(tflite_path, num_threads), held_out, frame,
-                             tile, halo, block, threshold_db, global_halves)
+    keras_halves = None
+    if encoder is None:
+        predict = LiteRTPredictor(tflite_path, num_threads)
+    else:
+        branch = card["global_branch"]
+        predict = LiteRTEncoderDecoder(tflite_path, encoder[0], branch["kept"],
+                                       branch["frame_mean_input"], num_threads)
+        keras_halves = EncoderDecoder(*(keras_predictor(half) for half in halves))
+    figures = verify_variant(data, card["quantization"], keras_predictor(model), predict,
+                             held_out, frame, tile, halo, block, threshold_db, keras_halves)
     figures["data"] = description
     return figures

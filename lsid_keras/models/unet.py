@@ -21,6 +21,11 @@ LRELU_SLOPE = 0.2
 
 CONV_BLOCKS = ("plain", "dilated", "see_wider")
 BOTTLENECKS = ("none", "gia", "se", "two_conv")
+#: What `build_unet` builds: the network, or its halves split after the bottleneck conv pair.
+PARTS = ("whole", "encoder", "decoder")
+#: The encoder's outputs, the decoder's inputs (besides `frame_mean`), in order: the skips of
+#: levels 1-4 and the bottleneck map.
+ENCODER_OUTPUTS = ("skip1", "skip2", "skip3", "skip4", "bottleneck")
 #: Bottlenecks that average over the whole feature map, and their layers' names.
 GLOBAL_LAYER_NAMES = {"gia": "gia", "se": "squeeze_excite"}
 
@@ -55,7 +60,7 @@ def build_unet(
     name="unet",
     layers=None,
     input_size=None,
-    frame_mean_input=False,
+    part="whole",
 ):
     """Builds the SID U-Net, optionally with a bottleneck module or another conv block.
 
@@ -86,15 +91,18 @@ def build_unet(
             docstring.
         input_size: int or None, a fixed packed input side (a twin for a fixed-shape
             export); None takes any multiple of 16.
-        frame_mean_input: bool, for the "gia" and "se" bottlenecks only: a second input
-            `frame_mean` `(batch, 1, 1, 16 * width)` replaces the module's own average of the
-            bottleneck map (the whole frame's average when the first input is one tile of
-            it; `lsid_keras.models.global_branch`).
+        part: one of `PARTS`: "whole" (the network), or its two halves split after the
+            bottleneck conv pair, for running a global model's tiles with one encoder pass
+            (`lsid_keras.models.global_branch.split_encoder_decoder`): "encoder" maps the
+            packed input to `ENCODER_OUTPUTS`, the four skips (levels 1-4, full to 1/8
+            resolution) and the bottleneck map (1/16, `16 * width` channels); "decoder" takes
+            those five (named alike) plus, for a global bottleneck, `frame_mean`, and gives
+            the output. Layer names and weights are the whole network's.
 
     Returns:
         A functional `keras.Model` mapping `(batch, H, W, in_channels)` with H and W multiples
         of 16 to `(batch, H * block_size, W * block_size, out_channels)`; with
-        `frame_mean_input`, mapping `[packed, frame_mean]` to the same.
+        for the parts, see `part`.
     """
     if conv_block not in CONV_BLOCKS:
         raise ValueError(f"conv_block must be one of {CONV_BLOCKS}. Received: {conv_block!r}")
@@ -102,9 +110,8 @@ def build_unet(
         raise ValueError(f"bottleneck must be one of {BOTTLENECKS}. Received: {bottleneck!r}")
     if not isinstance(width, int) or width < 1:
         raise ValueError(f"width must be a positive int. Received: width={width}")
-    if frame_mean_input and bottleneck not in GLOBAL_LAYER_NAMES:
-        raise ValueError(f"frame_mean_input needs a global bottleneck "
-                         f"{tuple(GLOBAL_LAYER_NAMES)}. Received: bottleneck={bottleneck!r}")
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}. Received: part={part!r}")
     ns = KERAS_LAYERS if layers is None else layers
 
     def conv3x3(x, filters, layer_name):
@@ -132,10 +139,21 @@ def build_unet(
     level = len(LEVEL_MULTIPLIERS)
     bottleneck_channels = width * LEVEL_MULTIPLIERS[-1]
     x = conv_pair(x, bottleneck_channels, level)
+    if part == "encoder":
+        return ns.Model(inputs, [*skips, x], name=name)
+    model_inputs = [inputs]
+    if part == "decoder":
+        sides = [None if input_size is None else input_size // 2**i for i in range(POOLINGS + 1)]
+        skips = [ns.Input(shape=(side, side, skip.shape[-1]), name=skip_name)
+                 for side, skip, skip_name in zip(sides, skips, ENCODER_OUTPUTS, strict=False)]
+        x = ns.Input(shape=(sides[-1], sides[-1], bottleneck_channels),
+                     name=ENCODER_OUTPUTS[-1])
+        model_inputs = [*skips, x]
     global_args = {}
-    if frame_mean_input:
+    if part == "decoder" and bottleneck in GLOBAL_LAYER_NAMES:
         frame_mean = ns.Input(shape=(1, 1, bottleneck_channels), name="frame_mean")
         global_args["frame_mean"] = frame_mean
+        model_inputs.append(frame_mean)
     if bottleneck == "gia":
         x = ns.GlobalInfoAware(reduced_channels=gia_reduced_channels,
                                name=GLOBAL_LAYER_NAMES["gia"])(x, **global_args)
@@ -158,9 +176,7 @@ def build_unet(
     x = ns.Conv2D(out_channels * block_size**2, 1, name=f"conv{level}")(x)
     # float32 output keeps mixed-precision training and exported models numerically safe.
     outputs = ns.SubPixel(block_size, name="sub_pixel", dtype="float32")(x)
-    if frame_mean_input:
-        return ns.Model([inputs, frame_mean], outputs, name=name)
-    return ns.Model(inputs, outputs, name=name)
+    return ns.Model(model_inputs if len(model_inputs) > 1 else inputs, outputs, name=name)
 
 
 def unet_args_of(model):

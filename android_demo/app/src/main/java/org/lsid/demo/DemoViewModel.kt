@@ -85,7 +85,7 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
                 val card = loaded.card
                 update { it.copy(modelReady = true, status = "model: " +
                     "${card.cameraName ?: card.cfaKind} ${card.quantization}, tile ${card.tile}, " +
-                    "halo ${card.halo}" + if (card.isGlobal) ", global: two passes " +
+                    "halo ${card.halo}" + if (card.isGlobal) ", global: encoder + decoder " +
                     "(K ${card.globalBranch.channels})" else "") }
             } catch (error: LsidException) {
                 update { it.copy(status = error.message ?: error.toString()) }

@@ -18,9 +18,10 @@ import org.lsid.core.TiledRunner
  * [org.lsid.core.AutoRatio]); this amplifies it, runs the model tile by tile with the card's
  * tile and halo, gives the stitched output the as-shot colour ([AsShotColour], as
  * `--colour as-shot`; [colour] NETWORK keeps the network's) and builds the before/after
- * bitmaps. A global model (GIA-Net, SE-UNet) runs in two passes as `lsid enhance` runs it:
- * every tile through its features file for the frame's bottleneck average, then every tile
- * through the main file with that average (the core's [TiledRunner.forGlobalCard]).
+ * bitmaps. A global model (GIA-Net, SE-UNet) runs as `lsid enhance` runs it, one encoder run
+ * per tile: every tile through its encoder file, whose outputs are kept while the frame's
+ * bottleneck average is summed, then every kept tile through the main (decoder) file with
+ * that average (the core's [TiledRunner.forGlobalCard]).
  *
  * The models come compiled from [session] (compiled on the first run, reused after). Runs on
  * the session's model thread; reports through [Listener]; [cancel] stops it between tiles.
@@ -36,7 +37,7 @@ class EnhanceTask(
 
     /** Progress and results; called on the model thread (post to the UI yourself). */
     interface Listener {
-        /** @param tiles tile runs: the plan's, twice for a global model's two passes */
+        /** @param tiles tile runs: the plan's, twice for a global model (encoder, decoder) */
         fun onStarted(accelerator: String, tiles: Int, ratio: Double)
         fun onTile(done: Int, total: Int, tileMillis: Double)
         fun onFinished(before: Bitmap, after: Bitmap, timing: Timing)
@@ -65,19 +66,23 @@ class EnhanceTask(
     fun run(shot: Shot, input: PackedImage, gain: Double) {
         val start = System.nanoTime()
         var models: ModelSession.Models? = null
+        var runner: TiledRunner? = null
         try {
             if (cancelled.get()) throw CancellationException()
             val amplified = input.amplified(gain.toFloat())
             models = session.models(useGpu, cpuThreads)
-            runTiles(shot, gain, amplified, models, start)
+            runner = runner(models)
+            runTiles(shot, gain, amplified, runner, models.acceleratorName, start)
         } catch (error: CancellationException) {
             listener.onCancelled()
         } catch (error: LsidException) {
             listener.onError(error.message ?: error.toString())
         } catch (error: OutOfMemoryError) {
+            val kept = runner?.keptBytes(shot.packed.height, shot.packed.width) ?: 0L
             listener.onError("${shot.source}: not enough memory for a " +
                 "${shot.packed.width * card.blockSize} x ${shot.packed.height * card.blockSize} " +
-                "output; try a smaller frame")
+                "output" + (if (kept > 0) " and the encoder's kept maps " +
+                    "(${kept / (1 shl 20)} MB)" else "") + "; try a smaller frame")
         } catch (error: LinkageError) {
             // UnsatisfiedLinkError / ExceptionInInitializerError: LiteRT's native library is
             // not in the APK for this device's ABI (the build packs arm64-v8a and x86_64).
@@ -95,14 +100,21 @@ class EnhanceTask(
         }
     }
 
+    /** The tiled runner for the bundled model: one pass, or encoder and decoder. */
+    private fun runner(models: ModelSession.Models): TiledRunner {
+        val encoder = models.encoder
+        val encoderCard = session.bundle.encoderCard
+        return if (encoder == null || encoderCard == null) {
+            TiledRunner.forCard(models.main, card, Blend.CROP)
+        } else {
+            TiledRunner.forGlobalCard(encoder, models.main, card, encoderCard, Blend.CROP)
+        }
+    }
+
     /** Runs the tiles (both passes for a global model) and reports the bitmaps. */
-    private fun runTiles(shot: Shot, gain: Double, amplified: PackedImage,
-                         models: ModelSession.Models, start: Long) {
-        val features = models.features
-        val runner = if (features == null) TiledRunner.forCard(models.main, card, Blend.CROP)
-            else TiledRunner.forGlobalCard(models.main, features, card, Blend.CROP)
+    private fun runTiles(shot: Shot, gain: Double, amplified: PackedImage, runner: TiledRunner,
+                         accelerator: String, start: Long) {
         val tiles = runner.tileRuns(shot.packed.height, shot.packed.width)
-        val accelerator = models.acceleratorName
         listener.onStarted(accelerator, tiles, gain)
         var modelNanos = 0L
         val rgb = runner.run(amplified, { done, total, nanos ->

@@ -6,10 +6,11 @@ import com.google.ai.edge.litert.CompiledModel
 import com.google.ai.edge.litert.Environment
 import com.google.ai.edge.litert.LiteRtException
 import com.google.ai.edge.litert.TensorBuffer
-import org.lsid.core.FeaturesModel
-import org.lsid.core.GlobalTileModel
+import org.lsid.core.DecoderModel
+import org.lsid.core.EncoderModel
 import org.lsid.core.LsidException
 import org.lsid.core.ModelCard
+import org.lsid.core.TensorData
 import org.lsid.core.TensorSpec
 import org.lsid.core.TfliteSignature
 import org.lsid.core.TileModel
@@ -20,16 +21,19 @@ import org.lsid.core.TileModel
  * buffers for every tile, and releases it in [close].
  *
  * One class for the three kinds of exported file, as its card says: a local model (tile in,
- * RGB out: [TileModel]), a global model's main file (tile and the frame's bottleneck average
- * in: [GlobalTileModel]) and a global model's features file (tile in, bottleneck map out:
- * [FeaturesModel]). Inputs and the output are bound by their signature names, which the file's
- * signature maps to the tensor names the card records ([TfliteSignature]): the `frame_mean`
- * input is the one the card's `global_branch.frame_mean_input` names, never the n-th.
+ * RGB out: [TileModel]), a global model's encoder (tile in, the kept maps out: [EncoderModel])
+ * and its decoder, the main file (kept maps and the frame's bottleneck average in, RGB out:
+ * [DecoderModel]). Every input and output is bound by its signature name, which the file's
+ * signature maps to the tensor name the card records ([TfliteSignature]): a kept map is the
+ * tensor its card's `global_branch.kept` entry names and `frame_mean` the one
+ * `global_branch.frame_mean_input` names, never the n-th (LiteRT orders them its own way).
  *
  * Create, run and close it on one thread (the GPU accelerator is bound to the thread that
  * compiled it; [ModelSession] keeps it on its model thread). Int8 models take and give int8
- * tensors: the card's scales and zero points quantise the inputs and dequantise the output
- * here, so the runner always sees floats.
+ * tensors: the packed tile is quantised and the RGB output dequantised here with the card's
+ * scales and zero points, so the runner sees floats there; the kept maps travel in their own
+ * type ([TensorData]: an int8 encoder output as its bytes), converted to each decoder input's
+ * by the core.
  *
  * @param asset the `.tflite` in the app's assets
  * @param card that file's own card
@@ -46,59 +50,55 @@ class LiteRtTileModel(
     private val card: ModelCard,
     useGpu: Boolean,
     cpuThreads: Int,
-) : TileModel, GlobalTileModel, FeaturesModel, AutoCloseable {
+) : TileModel, EncoderModel, DecoderModel, AutoCloseable {
     /** Which accelerators run the model, for the UI. */
     val acceleratorName: String
 
     /** Whether the GPU takes part (a GPU failure while running should release this model). */
     val onGpu: Boolean
 
+    private val source = "assets/$asset"
     private val signature: String
-    private val packedKey: String
-    private val meanKey: String?
-    private val outputKey: String
+    /** Signature keys of the card's inputs and outputs, in the card's order. */
+    private val inputKeys: List<String>
+    private val outputKeys: List<String>
     private val compiled: Compiled
     private val inputBytes: ByteArray?
-    private val meanBytes: ByteArray?
-    private var lastMean: FloatArray? = null
+    private var lastMean: TensorData? = null
 
-    /** A compiled model with its buffers, released together. */
+    /** A compiled model with its buffers (the card's inputs and outputs, in order). */
     private class Compiled(
         val model: CompiledModel,
-        val packedInput: TensorBuffer,
-        val meanInput: TensorBuffer?,
-        val output: TensorBuffer,
+        val inputs: List<TensorBuffer>,
+        val outputs: List<TensorBuffer>,
     ) : AutoCloseable {
         override fun close() {
-            packedInput.close()
-            meanInput?.close()
-            output.close()
+            inputs.forEach { it.close() }
+            outputs.forEach { it.close() }
             model.close()
         }
     }
 
     init {
-        val source = "assets/$asset"
-        for (spec in listOfNotNull(card.input, card.output, card.frameMean)) {
+        for (spec in card.inputs + card.outputs) {
             if (spec.dtype == "uint8") {
                 throw LsidException("$source: uint8 tensors are not supported; export int8 or " +
                     "float")
             }
         }
         val file = TfliteSignature.only(ModelAssets.map(context, asset), source)
-        val mean = card.frameMean?.let {
-            file.inputForTensor(card.globalBranch.frameMeanInput, source)
-        }
-        if (file.inputs.size != (if (mean == null) 1 else 2) || file.outputs.size != 1) {
+        if (file.inputs.size != card.inputs.size || file.outputs.size != card.outputs.size) {
             throw LsidException("$source: signature \"${file.key}\" has inputs ${file.inputs} " +
-                "and outputs ${file.outputs}; its card expects " +
-                (if (mean == null) "one input" else "a packed input and ${mean.key}") +
-                " and one output; are the model and its card from one export?")
+                "and outputs ${file.outputs}; its card lists ${card.inputs} and " +
+                "${card.outputs}; are the model and its card from one export?")
         }
         signature = file.key
-        packedKey = file.inputs.first { it !== mean }.key
-        meanKey = mean?.key
-        outputKey = file.outputs[0].key
+        // A single input or output is bound whatever its name (as card.check_card does);
+        // several by the card's tensor names.
+        inputKeys = if (card.inputs.size == 1) listOf(file.inputs[0].key)
+            else card.inputs.map { file.inputForTensor(it.name, source).key }
+        outputKeys = if (card.outputs.size == 1) listOf(file.outputs[0].key)
+            else card.outputs.map { file.outputForTensor(it.name, source).key }
 
         val cpuOptions = CompiledModel.CpuOptions(cpuThreads, null, null)
         var gpuError: String? = if (useGpu) gpuMissing() else null
@@ -127,8 +127,7 @@ class LiteRtTileModel(
             gpuError != null -> "CPU, $cpuThreads threads (not on the GPU: $gpuError)"
             else -> "CPU, $cpuThreads threads"
         }
-        inputBytes = if (card.input.isQuantized) ByteArray(card.input.size()) else null
-        meanBytes = card.frameMean?.let { if (it.isQuantized) ByteArray(it.size()) else null }
+        inputBytes = card.input?.let { if (it.isQuantized) ByteArray(it.size()) else null }
     }
 
     /**
@@ -151,55 +150,93 @@ class LiteRtTileModel(
      */
     private fun compile(context: Context, options: CompiledModel.Options): Compiled {
         val model = CompiledModel.create(context.assets, asset, options, null)
-        var packed: TensorBuffer? = null
-        var meanBuffer: TensorBuffer? = null
+        val made = mutableListOf<TensorBuffer>()
         try {
-            packed = model.createInputBuffer(packedKey, signature)
-            meanBuffer = meanKey?.let { model.createInputBuffer(it, signature) }
-            val output = model.createOutputBuffer(outputKey, signature)
-            return Compiled(model, packed, meanBuffer, output)
+            val inputs = inputKeys.map { key ->
+                model.createInputBuffer(key, signature).also { made.add(it) }
+            }
+            val outputs = outputKeys.map { key ->
+                model.createOutputBuffer(key, signature).also { made.add(it) }
+            }
+            return Compiled(model, inputs, outputs)
         } catch (error: Throwable) {
-            packed?.close()
-            meanBuffer?.close()
+            made.forEach { it.close() }
             model.close()
             throw error
         }
     }
 
-    /** A local model's tile, or a features file's bottleneck map ([FeaturesModel]). */
+    /** A local model's tile ([TileModel]). */
     override fun run(input: FloatArray, output: FloatArray) {
-        check(meanKey == null) { "assets/$asset is a global model's main file: it needs the " +
-            "frame mean" }
-        runTile(input, null, output)
+        check(!card.isGlobal) { "$source is a global model's file: run it as encoder/decoder" }
+        writePacked(input)
+        compiled.model.run(inputs, outputs, signature)
+        readRgb(output)
     }
 
-    /** A global model's main file: the tile with the frame's bottleneck average. */
-    override fun run(input: FloatArray, frameMean: FloatArray, output: FloatArray) {
-        check(meanKey != null) { "assets/$asset takes no frame mean" }
-        runTile(input, frameMean, output)
+    /** A global model's encoder: the tile's kept maps in their own types ([EncoderModel]). */
+    override fun run(input: FloatArray): List<TensorData> {
+        check(card.isEncoder) { "$source is not a global model's encoder" }
+        writePacked(input)
+        compiled.model.run(inputs, outputs, signature)
+        // LiteRT 2.1's Kotlin TensorBuffer reads into a new array: exactly the array the
+        // runner keeps until the tile's decoder has run (an int8 map as its bytes).
+        return card.kept.map { spec ->
+            val buffer = compiled.outputs[card.outputs.indexOf(spec)]
+            if (spec.isInt8) TensorData.ofInt8(spec, buffer.readInt8())
+            else TensorData.ofFloats(spec, buffer.readFloat())
+        }
     }
 
-    private fun runTile(input: FloatArray, frameMean: FloatArray?, output: FloatArray) {
-        write(compiled.packedInput, card.input, input, inputBytes)
-        val meanInput = compiled.meanInput
-        if (meanInput != null && frameMean != null && frameMean !== lastMean) {
+    /** A global model's decoder: kept maps and the frame's average in ([DecoderModel]). */
+    override fun run(kept: List<TensorData>, frameMean: TensorData, output: FloatArray) {
+        check(card.isGlobal && !card.isEncoder) { "$source is not a global model's decoder" }
+        for ((i, spec) in card.kept.withIndex()) {
+            write(compiled.inputs[card.inputs.indexOf(spec)], kept[i])
+        }
+        if (frameMean !== lastMean) {
             // The same average for every tile of a frame: written once per frame.
-            write(meanInput, card.frameMean, frameMean, meanBytes)
+            write(compiled.inputs[card.inputs.indexOf(card.frameMean)], frameMean)
             lastMean = frameMean
         }
         compiled.model.run(inputs, outputs, signature)
+        readRgb(output)
+    }
+
+    private fun write(buffer: TensorBuffer, values: TensorData) {
+        if (values.isInt8) buffer.writeInt8(values.int8()) else buffer.writeFloat(values.floats())
+    }
+
+    private fun writePacked(input: FloatArray) {
+        val spec = card.input
+        val buffer = compiled.inputs[card.inputs.indexOf(spec)]
+        val bytes = inputBytes
+        if (bytes != null) {
+            for (i in input.indices) {
+                bytes[i] = spec.quantize(input[i]).toByte()
+            }
+            buffer.writeInt8(bytes)
+        } else {
+            buffer.writeFloat(input)
+        }
+    }
+
+    /** The RGB output into [output], dequantised for an int8 model. */
+    private fun readRgb(output: FloatArray) {
+        val spec = card.output
+        val buffer = compiled.outputs[card.outputs.indexOf(spec)]
         // LiteRT 2.1's Kotlin TensorBuffer reads into a new array (no read-into form): one
         // output-sized array per tile is the API's, every other buffer is reused.
-        if (card.output.isQuantized) {
-            val values = compiled.output.readInt8()
+        if (spec.isQuantized) {
+            val values = buffer.readInt8()
             check(values.size == output.size) {
                 "model output has ${values.size} values; the card says ${output.size}"
             }
             for (i in values.indices) {
-                output[i] = card.output.dequantize(values[i].toInt())
+                output[i] = spec.dequantize(values[i].toInt())
             }
         } else {
-            val values = compiled.output.readFloat()
+            val values = buffer.readFloat()
             check(values.size == output.size) {
                 "model output has ${values.size} values; the card says ${output.size}"
             }
@@ -207,28 +244,11 @@ class LiteRtTileModel(
         }
     }
 
-    private fun write(buffer: TensorBuffer, spec: TensorSpec, values: FloatArray,
-                      bytes: ByteArray?) {
-        if (bytes != null) {
-            for (i in values.indices) {
-                bytes[i] = spec.quantize(values[i]).toByte()
-            }
-            buffer.writeInt8(bytes)
-        } else {
-            buffer.writeFloat(values)
-        }
-    }
-
     /** The input and output maps [CompiledModel.run] takes, built once. */
-    private val inputs: Map<String, TensorBuffer> by lazy {
-        val map = mutableMapOf(packedKey to compiled.packedInput)
-        val meanInput = compiled.meanInput
-        if (meanKey != null && meanInput != null) {
-            map[meanKey] = meanInput
-        }
-        map
+    private val inputs: Map<String, TensorBuffer> by lazy { inputKeys.zip(compiled.inputs).toMap() }
+    private val outputs: Map<String, TensorBuffer> by lazy {
+        outputKeys.zip(compiled.outputs).toMap()
     }
-    private val outputs: Map<String, TensorBuffer> by lazy { mapOf(outputKey to compiled.output) }
 
     override fun close() = compiled.close()
 }

@@ -11,28 +11,28 @@ import org.lsid.core.ModelCard
 /**
  * The exported model in the app's assets: `model.tflite` and the model card `lsid export`
  * wrote beside it (`model.card.json`); for a global model (GIA-Net, SE-UNet: the card has a
- * `global_branch`) also its features file and that file's card, under the names the card
- * gives (`<stem>_<quant>_features.tflite`, `<stem>_<quant>_features.card.json`). Every model
- * constant the app uses (tile, halo, block, channels, quantisation, K, input names) comes
- * from the cards.
+ * `global_branch`) `model.tflite` is its decoder, and its encoder file and that file's card
+ * are there too, under the names the card gives (`<stem>_<quant>_encoder.tflite`,
+ * `<stem>_<quant>_encoder.card.json`). Every model constant the app uses (tile, halo, block,
+ * channels, quantisation, K, the kept maps and tensor names) comes from the cards.
  */
 object ModelAssets {
     const val MODEL = "model.tflite"
     const val CARD = "model.card.json"
 
-    /** The checked cards of the bundled model; [featuresCard] is null for a local model. */
-    class Loaded(val card: ModelCard, val featuresCard: ModelCard?) {
-        /** The features file's asset name, or null for a local model. */
-        val featuresFile: String? get() = card.globalBranch?.featuresFile
+    /** The checked cards of the bundled model; [encoderCard] is null for a local model. */
+    class Loaded(val card: ModelCard, val encoderCard: ModelCard?) {
+        /** The encoder file's asset name, or null for a local model. */
+        val encoderFile: String? get() = card.globalBranch?.encoderFile
     }
 
     /**
      * Reads and checks the card, that the model file is there and, for a global model, that
-     * its features file is the one it was exported with (sha256 from the card) and that its
-     * card agrees (role, tile, halo, quantisation, K).
+     * its encoder file is the one it was exported with (sha256 from the card) and that its
+     * card agrees (role, tile, halo, quantisation, K, the kept maps).
      *
      * @throws LsidException a missing or mismatching file, or a card that is not an lsid card
-     *     for a Bayer model
+     *     for a Bayer model (a version-2 global export among them: re-export it)
      */
     @Throws(LsidException::class)
     fun load(context: Context): Loaded {
@@ -41,24 +41,24 @@ object ModelAssets {
         val card = ModelCard.parse(readText(context, CARD), "assets/$CARD")
         card.requireBayer("assets/$MODEL")
         if (card.role != ModelCard.ROLE_MODEL) {
-            throw LsidException("assets/$CARD: the card of a global model's features file " +
+            throw LsidException("assets/$CARD: the card of a global model's encoder file " +
                 "(role ${card.role}); bundle the main file as $MODEL and its card as $CARD")
         }
         val branch = card.globalBranch ?: return Loaded(card, null)
-        val featuresFile = branch.featuresFile
-        val featuresCardFile = branch.featuresCardFile()
-        requireAssets(names, featuresFile, featuresCardFile)
+        val encoderFile = branch.encoderFile
+        val encoderCardFile = branch.encoderCardFile()
+        requireAssets(names, encoderFile, encoderCardFile)
         try {
-            context.assets.open(featuresFile).use {
-                branch.verifyFeatures(it, "assets/$featuresFile")
+            context.assets.open(encoderFile).use {
+                branch.verifyEncoder(it, "assets/$encoderFile")
             }
         } catch (error: IOException) {
-            throw LsidException("assets/$featuresFile: cannot be read (${error.message})")
+            throw LsidException("assets/$encoderFile: cannot be read (${error.message})")
         }
-        val featuresCard = ModelCard.parse(readText(context, featuresCardFile),
-            "assets/$featuresCardFile")
-        card.checkFeaturesCard(featuresCard, "assets/$featuresCardFile")
-        return Loaded(card, featuresCard)
+        val encoderCard = ModelCard.parse(readText(context, encoderCardFile),
+            "assets/$encoderCardFile")
+        card.checkEncoderCard(encoderCard, "assets/$encoderCardFile")
+        return Loaded(card, encoderCard)
     }
 
     /**

@@ -4,7 +4,7 @@ import android.content.Context
 
 /**
  * The bundled model compiled once for a session of use: the first Enhance compiles it (and,
- * for a global model, its features file), later ones reuse it; a change of the GPU box
+ * for a global model, its encoder file), later ones reuse it; a change of the GPU box
  * compiles it again for the new choice. [release] frees it (the view model's end, a GPU
  * failure while running).
  *
@@ -12,15 +12,15 @@ import android.content.Context
  * bound to the thread that compiled the model, so compiling, running and closing stay on it.
  */
 class ModelSession(private val context: Context, val bundle: ModelAssets.Loaded) {
-    /** The compiled main file and, for a global model, its features file. */
-    class Models(val main: LiteRtTileModel, val features: LiteRtTileModel?) : AutoCloseable {
-        val onGpu: Boolean get() = main.onGpu || features?.onGpu == true
+    /** The compiled main file (a global model's decoder) and, for a global model, its encoder. */
+    class Models(val main: LiteRtTileModel, val encoder: LiteRtTileModel?) : AutoCloseable {
+        val onGpu: Boolean get() = main.onGpu || encoder?.onGpu == true
         val acceleratorName: String get() = main.acceleratorName +
-            if (features == null) "" else " (features: ${features.acceleratorName})"
+            if (encoder == null) "" else " (encoder: ${encoder.acceleratorName})"
 
         override fun close() {
             try {
-                features?.close()
+                encoder?.close()
             } finally {
                 main.close()
             }
@@ -41,15 +41,15 @@ class ModelSession(private val context: Context, val bundle: ModelAssets.Loaded)
         release()
         val main = LiteRtTileModel(context, ModelAssets.MODEL, bundle.card, wanted.first,
             cpuThreads)
-        val features = try {
-            bundle.featuresFile?.let {
-                LiteRtTileModel(context, it, bundle.featuresCard!!, wanted.first, cpuThreads)
+        val encoder = try {
+            bundle.encoderFile?.let {
+                LiteRtTileModel(context, it, bundle.encoderCard!!, wanted.first, cpuThreads)
             }
         } catch (error: Throwable) {
             main.close()
             throw error
         }
-        return Models(main, features).also {
+        return Models(main, encoder).also {
             models = it
             compiledFor = wanted
         }

@@ -7,13 +7,20 @@ import java.util.function.BooleanSupplier;
 /**
  * A packed frame as the tiles of a plan read it ({@code lsid_keras.tiling._tile_batches}):
  * reflect-padded by the halo and up to the 16-grid and the tile, through index arithmetic
- * (the padded frame is never built). Shared by both passes of a global model's run.
+ * (the padded frame is never built); and the loop over a plan's tiles that every pass of a
+ * tiled run makes (cancellation, progress).
  */
 final class PaddedFrame {
     /** What to do with one tile's window. */
     interface TileStep {
         /** @return nanoseconds the model took on this tile */
         long run(Tile tile, float[] window) throws Exception;
+    }
+
+    /** What to do with one tile of a plan, by its index in the plan. */
+    interface IndexedStep {
+        /** @return nanoseconds the model took on this tile */
+        long run(int index, Tile tile) throws Exception;
     }
 
     private final PackedImage packed;
@@ -46,21 +53,32 @@ final class PaddedFrame {
     }
 
     /**
-     * Runs {@code step} on every tile of {@code plan} in order, polling {@code cancelled}
-     * before each and telling {@code listener} after each; tiles are counted from
-     * {@code doneBefore} out of {@code total} (a global model's two passes count as one run).
+     * Runs {@code step} on every tile's window of {@code plan} in order ({@link #eachTile}).
      */
     void forEachTile(List<Tile> plan, int doneBefore, int total, TiledRunner.Listener listener,
             BooleanSupplier cancelled, TileStep step) throws Exception {
         float[] window = new float[tile * tile * packed.channels];
+        eachTile(plan, doneBefore, total, listener, cancelled, (index, t) -> {
+            window(t, window);
+            return step.run(t, window);
+        });
+    }
+
+    /**
+     * Runs {@code step} on every tile of {@code plan} in order, polling {@code cancelled}
+     * before each and telling {@code listener} after each; tiles are counted from
+     * {@code doneBefore} out of {@code total} (a global model's two passes count as one run).
+     */
+    static void eachTile(List<Tile> plan, int doneBefore, int total,
+            TiledRunner.Listener listener, BooleanSupplier cancelled, IndexedStep step)
+            throws Exception {
         int done = doneBefore;
-        for (Tile t : plan) {
+        for (int index = 0; index < plan.size(); index++) {
             if (cancelled != null && cancelled.getAsBoolean()) {
                 throw new CancellationException("cancelled after " + done + " of " + total
                         + " tiles");
             }
-            window(t, window);
-            long nanos = step.run(t, window);
+            long nanos = step.run(index, plan.get(index));
             done++;
             if (listener != null) {
                 listener.onTile(done, total, nanos);

@@ -3,10 +3,13 @@ package org.lsid.core;
 import java.util.Arrays;
 
 /**
- * A model input or output as the model card describes it: shape, dtype and, for quantised
- * tensors, the affine quantisation {@code real = scale * (q - zeroPoint)} (TFLite's).
+ * A model input or output as the model card describes it: its tensor name, shape, dtype and,
+ * for quantised tensors, the affine quantisation {@code real = scale * (q - zeroPoint)}
+ * (TFLite's). Equal when all of these are.
  */
 public final class TensorSpec {
+    /** The subgraph tensor's name the card records, e.g. "serve_skip1:0"; null if unnamed. */
+    public final String name;
     /** NumPy dtype name: "float32", "int8", "uint8", ... */
     public final String dtype;
     public final int[] shape;
@@ -14,7 +17,13 @@ public final class TensorSpec {
     public final double scale;
     public final int zeroPoint;
 
+    /** An unnamed tensor. */
     public TensorSpec(String dtype, int[] shape, double scale, int zeroPoint) {
+        this(null, dtype, shape, scale, zeroPoint);
+    }
+
+    public TensorSpec(String name, String dtype, int[] shape, double scale, int zeroPoint) {
+        this.name = name;
         this.dtype = dtype;
         this.shape = shape.clone();
         this.scale = scale;
@@ -52,9 +61,35 @@ public final class TensorSpec {
         return (float) (scale * (q - zeroPoint));
     }
 
+    /** True for "int8" tensors. */
+    public boolean isInt8() {
+        return "int8".equals(dtype);
+    }
+
+    /** True for "float32" tensors. */
+    public boolean isFloat32() {
+        return "float32".equals(dtype);
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        if (!(other instanceof TensorSpec)) {
+            return false;
+        }
+        TensorSpec that = (TensorSpec) other;
+        return java.util.Objects.equals(name, that.name) && dtype.equals(that.dtype)
+                && Arrays.equals(shape, that.shape)
+                && Double.compare(scale, that.scale) == 0 && zeroPoint == that.zeroPoint;
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(name, dtype, Arrays.hashCode(shape), scale, zeroPoint);
+    }
+
     @Override
     public String toString() {
-        return dtype + Arrays.toString(shape)
+        return (name == null ? "" : name + " ") + dtype + Arrays.toString(shape)
                 + (isQuantized() ? " scale " + scale + " zero point " + zeroPoint : "");
     }
 }

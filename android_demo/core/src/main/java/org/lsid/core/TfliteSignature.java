@@ -13,10 +13,11 @@ import java.util.List;
  * binds (name and index).
  *
  * <p>The model card names tensors as the subgraph does ({@code "serve_frame_mean:0"}), while
- * LiteRT's {@code CompiledModel} addresses inputs by signature name ({@code "frame_mean"}) and
- * lists them in an order of its own (LiteRT's interpreter sorts them by name; the converter
- * need not): the signature is the one exact link between the two, so the app finds a global
- * model's {@code frame_mean} input through it, never by position.
+ * LiteRT's {@code CompiledModel} addresses inputs and outputs by signature name ({@code
+ * "frame_mean"}, {@code "output_3"}) and lists them in an order of its own (LiteRT's
+ * interpreter sorts them by name; the converter need not): the signature is the one exact link
+ * between the two, so the app finds a global model's kept maps and {@code frame_mean} through
+ * it, never by position.
  *
  * <p>Reads the TFLite schema's {@code Model.signature_defs}, {@code SignatureDef} ({@code
  * inputs}, {@code outputs}, {@code signature_key}, {@code subgraph_index}), {@code TensorMap}
@@ -131,14 +132,30 @@ public final class TfliteSignature {
      * @throws LsidException no input of this signature binds that tensor
      */
     public Tensor inputForTensor(String tensorName, String source) throws LsidException {
-        for (Tensor input : inputs) {
-            if (input.tensorName.equals(tensorName)) {
-                return input;
+        return forTensor(inputs, "input", tensorName, source);
+    }
+
+    /**
+     * The output bound to the subgraph tensor the card names.
+     *
+     * @param tensorName a card's tensor name, e.g. a kept map's {@code encoder_output}
+     * @param source the file, for the message
+     * @throws LsidException no output of this signature binds that tensor
+     */
+    public Tensor outputForTensor(String tensorName, String source) throws LsidException {
+        return forTensor(outputs, "output", tensorName, source);
+    }
+
+    private Tensor forTensor(List<Tensor> tensors, String kind, String tensorName,
+            String source) throws LsidException {
+        for (Tensor tensor : tensors) {
+            if (tensor.tensorName.equals(tensorName)) {
+                return tensor;
             }
         }
-        throw new LsidException(source + ": no input of signature \"" + key + "\" is the "
-                + "card's tensor \"" + tensorName + "\" (inputs " + inputs + "); are the model "
-                + "and its card from one export?");
+        throw new LsidException(source + ": no " + kind + " of signature \"" + key + "\" is "
+                + "the card's tensor \"" + tensorName + "\" (" + kind + "s " + tensors
+                + "); are the model and its card from one export?");
     }
 
     private static List<Tensor> tensorMaps(ByteBuffer b, int vector, int[] tensors,

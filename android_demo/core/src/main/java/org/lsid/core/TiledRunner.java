@@ -1,7 +1,9 @@
 package org.lsid.core;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -10,10 +12,15 @@ import java.util.function.BooleanSupplier;
  * same reflect padding (read through index arithmetic, never built), the same crop or feather
  * blend. Memory: the output, one input and one output tile.
  *
- * <p>A global model (GIA-Net, SE-UNet: a card with {@code global_branch}) runs in two passes,
- * as {@code run_tiled(..., frame_features=...)}: every tile through its {@link FeaturesModel}
- * into the frame's bottleneck average ({@link FrameMean}), then every tile through its
- * {@link GlobalTileModel} with that average. The listener counts the tiles of both passes.
+ * <p>A global model (GIA-Net, SE-UNet: a card with {@code global_branch}) runs in two passes
+ * with one encoder run per tile, as {@code lsid_keras.tiling.run_tiled_split}: pass 1 runs
+ * every tile of the plan through its {@link EncoderModel}, keeps the maps it outputs (each in
+ * its own type: int8 bytes for an int8 export) and adds the tile's share of the bottleneck
+ * map to the frame's average ({@link FrameMean}); pass 2 feeds every kept tile, in plan order,
+ * to its {@link DecoderModel} with that average, each map converted to the decoder input's
+ * type ({@link Requantiser}), stitches the output as a local model's and releases the tile's
+ * maps. Memory: a local run's plus every tile's kept maps ({@link #keptBytes}). The listener
+ * counts the tiles of both passes.
  */
 public final class TiledRunner {
     /** Progress and timing of a run, on the thread that runs it. */
@@ -29,8 +36,10 @@ public final class TiledRunner {
     }
 
     private final TileModel model;
-    private final GlobalTileModel globalModel;
-    private final FeaturesModel features;
+    private final EncoderModel encoder;
+    private final DecoderModel decoder;
+    private final List<Requantiser> kept;
+    private final TensorSpec frameMean;
     private final int meanChannels;
     private final int stride;
     private final int tile;
@@ -50,32 +59,51 @@ public final class TiledRunner {
      */
     public TiledRunner(TileModel model, int tile, int halo, int block, int channels,
             Blend blend) {
-        this(model, null, null, 0, 0, tile, halo, block, channels, blend);
+        this(model, null, null, Collections.emptyList(), null, 0, tile, halo, block, channels,
+                blend);
+        if (model == null) {
+            throw new IllegalArgumentException("a local model's runner needs its model");
+        }
     }
 
     /**
-     * A global model's runner (two passes).
+     * A global model's runner (one encoder and one decoder run per tile).
      *
-     * @param model the main file: tile and frame average in, RGB out
-     * @param features the features file: tile in, bottleneck map out
-     * @param meanChannels K, the bottleneck channels (the card's {@code global_branch.channels})
+     * @param encoder the encoder file: tile in, kept maps out
+     * @param decoder the decoder file: kept maps and frame average in, RGB out
+     * @param kept per kept map, in the card's {@code global_branch.kept} order (the bottleneck
+     *     map {@code [1, tile / stride, tile / stride, K]} last): its encoder output's and
+     *     decoder input's specs
+     * @param frameMean the decoder's {@code frame_mean} input {@code [1, 1, 1, K]}
      * @param stride packed pixels per bottleneck cell (the card's {@code global_branch.stride},
      *     16)
      * @param tile, halo, block, channels as for a local model
      */
-    public TiledRunner(GlobalTileModel model, FeaturesModel features, int meanChannels,
-            int stride, int tile, int halo, int block, int channels, Blend blend) {
-        this(null, model, features, meanChannels, stride, tile, halo, block, channels, blend);
-        if (model == null || features == null) {
-            throw new IllegalArgumentException("a global model needs its main and its "
-                    + "features model");
+    public TiledRunner(EncoderModel encoder, DecoderModel decoder, List<Requantiser> kept,
+            TensorSpec frameMean, int stride, int tile, int halo, int block, int channels,
+            Blend blend) {
+        this(null, encoder, decoder, kept, frameMean, stride, tile, halo, block, channels,
+                blend);
+        if (encoder == null || decoder == null || kept.isEmpty()) {
+            throw new IllegalArgumentException("a global model needs its encoder, its decoder "
+                    + "and at least the bottleneck map between them");
         }
         FrameMean.checkArguments(tile, meanChannels, stride);
+        int side = tile / stride;
+        int[] bottleneck = {1, side, side, meanChannels};
+        if (frameMean.shape.length != 4 || frameMean.size() != meanChannels
+                || !frameMean.isInt8() && !frameMean.isFloat32()
+                || !Arrays.equals(kept.get(kept.size() - 1).from.shape, bottleneck)) {
+            throw new IllegalArgumentException("the last kept map must be the bottleneck map "
+                    + Arrays.toString(bottleneck) + " and frame_mean [1, 1, 1, K], int8 "
+                    + "or float32; got "
+                    + kept.get(kept.size() - 1).from + " and " + frameMean);
+        }
     }
 
-    private TiledRunner(TileModel model, GlobalTileModel globalModel, FeaturesModel features,
-            int meanChannels, int stride, int tile, int halo, int block, int channels,
-            Blend blend) {
+    private TiledRunner(TileModel model, EncoderModel encoder, DecoderModel decoder,
+            List<Requantiser> kept, TensorSpec frameMean, int stride, int tile, int halo,
+            int block, int channels, Blend blend) {
         TilePlanner.checkArguments(TilePlanner.SIZE_MULTIPLE, TilePlanner.SIZE_MULTIPLE, tile,
                 halo, TilePlanner.SIZE_MULTIPLE);
         if (block < 1 || channels < 1) {
@@ -83,9 +111,11 @@ public final class TiledRunner {
                     + block + ", channels=" + channels);
         }
         this.model = model;
-        this.globalModel = globalModel;
-        this.features = features;
-        this.meanChannels = meanChannels;
+        this.encoder = encoder;
+        this.decoder = decoder;
+        this.kept = Collections.unmodifiableList(new ArrayList<>(kept));
+        this.frameMean = frameMean;
+        this.meanChannels = frameMean == null ? 0 : frameMean.shape[frameMean.shape.length - 1];
         this.stride = stride;
         this.tile = tile;
         this.halo = halo;
@@ -98,43 +128,52 @@ public final class TiledRunner {
      * A local model's runner built from its card's tile, halo, block and channels.
      *
      * @throws LsidException the card is a global model's (GIA-Net, SE-UNet: {@link
-     *     GlobalBranch}): use {@link #forGlobalCard} with its features file
+     *     GlobalBranch}): use {@link #forGlobalCard} with its encoder
      */
     public static TiledRunner forCard(TileModel model, ModelCard card, Blend blend)
             throws LsidException {
         if (card.isGlobal()) {
-            String file = card.globalBranch.featuresFile;
+            String file = card.globalBranch.encoderFile;
             throw new LsidException("the model card's model is global (role " + card.role
-                    + (file == null ? "" : ", features file " + file)
+                    + (file == null ? "" : ", encoder file " + file)
                     + "): its tiles need the whole frame's bottleneck average from a first "
-                    + "pass over its features file; run it with TiledRunner.forGlobalCard");
+                    + "pass over its encoder; run it with TiledRunner.forGlobalCard");
         }
         return new TiledRunner(model, card.tile, card.halo, card.blockSize, card.packedChannels,
                 blend);
     }
 
     /**
-     * A global model's two-pass runner built from its main file's card: tile, halo, block,
-     * channels and the global branch's K and stride.
+     * A global model's runner built from its decoder's and encoder's cards: tile, halo, block,
+     * channels, the global branch's stride and, per kept map, the encoder output's and the
+     * decoder input's types and quantisation.
      *
-     * @param features the features file the card's {@code global_branch.features_file} names
-     * @throws LsidException the card is a local model's, or a features file's own card
+     * @param decoderCard the decoder's card ({@code role} "model", the app's main file)
+     * @param encoderCard the card of the encoder file {@code global_branch.encoder_file} names
+     * @throws LsidException the first card is no global decoder's, or the second is not its
+     *     encoder's ({@link ModelCard#checkEncoderCard})
      */
-    public static TiledRunner forGlobalCard(GlobalTileModel model, FeaturesModel features,
-            ModelCard card, Blend blend) throws LsidException {
-        if (!card.isGlobal() || !ModelCard.ROLE_MODEL.equals(card.role)) {
-            throw new LsidException("the model card is " + (card.isGlobal()
-                    ? "a global features file's (role " + card.role + "); pass the main file's"
+    public static TiledRunner forGlobalCard(EncoderModel encoder, DecoderModel decoder,
+            ModelCard decoderCard, ModelCard encoderCard, Blend blend) throws LsidException {
+        if (!decoderCard.isGlobal() || decoderCard.isEncoder()) {
+            throw new LsidException("the model card is " + (decoderCard.isGlobal()
+                    ? "a global encoder's (role " + decoderCard.role + "); pass the decoder's"
                     : "a local model's (no global_branch); use TiledRunner.forCard"));
         }
-        return new TiledRunner(model, features, card.globalBranch.channels,
-                card.globalBranch.stride, card.tile, card.halo, card.blockSize,
-                card.packedChannels, blend);
+        String encoderFile = decoderCard.globalBranch.encoderCardFile();
+        decoderCard.checkEncoderCard(encoderCard, encoderFile);
+        List<Requantiser> maps = new ArrayList<>();
+        for (int i = 0; i < decoderCard.kept.size(); i++) {
+            maps.add(new Requantiser(encoderCard.kept.get(i), decoderCard.kept.get(i)));
+        }
+        return new TiledRunner(encoder, decoder, maps, decoderCard.frameMean,
+                decoderCard.globalBranch.stride, decoderCard.tile, decoderCard.halo,
+                decoderCard.blockSize, decoderCard.packedChannels, blend);
     }
 
     /** Whether this runner makes a global model's two passes. */
     public boolean isGlobal() {
-        return globalModel != null;
+        return encoder != null;
     }
 
     /** The plan this runner follows for a packed frame of this size. */
@@ -148,11 +187,24 @@ public final class TiledRunner {
     }
 
     /**
+     * Bytes a global model's kept maps take at most during a run of a frame of this size
+     * (every tile's encoder outputs, in their own types), beside the output; 0 for a local
+     * model.
+     */
+    public long keptBytes(int height, int width) {
+        long perTile = 0;
+        for (Requantiser map : kept) {
+            perTile += TensorData.bytesOf(map.from);
+        }
+        return perTile * (isGlobal() ? plan(height, width).size() : 0);
+    }
+
+    /**
      * Enhances a packed, amplified frame.
      *
      * @param listener told after every tile (of both passes for a global model), or null
      * @param cancelled polled before every tile, or null; when it answers true the run stops
-     *     with a {@link CancellationException}
+     *     with a {@link java.util.concurrent.CancellationException}
      * @return {@code (H * block) x (W * block) x 3}, the model's value range
      * @throws LsidException the frame's channels differ from the model's
      * @throws Exception what the model throws
@@ -165,30 +217,103 @@ public final class TiledRunner {
         }
         List<Tile> plan = plan(packed.height, packed.width);
         PaddedFrame frame = new PaddedFrame(packed, tile, halo);
-        int total = plan.size() * (isGlobal() ? 2 : 1);
-        int done = 0;
-        TileModel pass = model;
-        if (isGlobal()) {
-            float[] mean = FrameMean.compute(features, packed, tile, halo, meanChannels, stride,
-                    plan, frame, 0, total, listener, cancelled);
-            pass = (input, output) -> globalModel.run(input, mean, output);
-            done = plan.size();
-        }
-        TileModel tileModel = pass;
         RgbImage output = new RgbImage(packed.height * block, packed.width * block);
         float[] result = new float[tile * block * tile * block * 3];
-        frame.forEachTile(plan, done, total, listener, cancelled, (t, window) -> {
+        if (isGlobal()) {
+            runGlobal(packed, plan, frame, output, result, listener, cancelled);
+            return output;
+        }
+        frame.forEachTile(plan, 0, plan.size(), listener, cancelled, (t, window) -> {
             long start = System.nanoTime();
-            tileModel.run(window, result);
+            model.run(window, result);
             long nanos = System.nanoTime() - start;
-            if (blend == Blend.CROP) {
-                crop(output, t, result);
-            } else {
-                feather(output, t, result);
-            }
+            stitch(output, t, result);
             return nanos;
         });
         return output;
+    }
+
+    /** The two passes of a global model: encoder and keep, then decoder and stitch. */
+    private void runGlobal(PackedImage packed, List<Tile> plan, PaddedFrame frame,
+            RgbImage output, float[] result, Listener listener, BooleanSupplier cancelled)
+            throws Exception {
+        int total = 2 * plan.size();
+        FrameMean average = new FrameMean(packed.height, packed.width, tile, halo, meanChannels,
+                stride);
+        List<List<TensorData>> keptTiles = new ArrayList<>(plan.size());
+        frame.forEachTile(plan, 0, total, listener, cancelled, (t, window) -> {
+            long start = System.nanoTime();
+            List<TensorData> maps = encoder.run(window);
+            long nanos = System.nanoTime() - start;
+            checkKept(maps);
+            average.add(t, maps.get(maps.size() - 1));
+            keptTiles.add(maps);
+            return nanos;
+        });
+        TensorData mean = frameMeanInput(average.mean());
+        List<TensorData> inputs = new ArrayList<>(kept.size());
+        for (Requantiser map : kept) {
+            inputs.add(map.newTarget());
+        }
+        List<TensorData> decoderInputs = Collections.unmodifiableList(inputs);
+        PaddedFrame.eachTile(plan, plan.size(), total, listener, cancelled, (index, t) -> {
+            List<TensorData> maps = keptTiles.set(index, null);
+            for (int i = 0; i < kept.size(); i++) {
+                kept.get(i).convert(maps.get(i), inputs.get(i));
+            }
+            long start = System.nanoTime();
+            decoder.run(decoderInputs, mean, result);
+            long nanos = System.nanoTime() - start;
+            for (TensorData map : maps) {
+                map.release();
+            }
+            stitch(output, t, result);
+            return nanos;
+        });
+    }
+
+    /** Throws unless an encoder run gave the kept maps the runner was built with. */
+    private void checkKept(List<TensorData> maps) {
+        boolean ok = maps != null && maps.size() == kept.size();
+        for (int i = 0; ok && i < maps.size(); i++) {
+            ok = maps.get(i) != null && maps.get(i).spec.equals(kept.get(i).from)
+                    && !maps.get(i).isReleased();
+        }
+        if (!ok) {
+            List<TensorSpec> want = new ArrayList<>();
+            for (Requantiser map : kept) {
+                want.add(map.from);
+            }
+            List<Object> got = new ArrayList<>();
+            if (maps != null) {
+                for (TensorData map : maps) {
+                    got.add(map == null ? null : map.spec);
+                }
+            }
+            throw new IllegalStateException("the encoder returned " + got + "; expected the "
+                    + "kept maps " + want);
+        }
+    }
+
+    /** The frame's average as the decoder's {@code frame_mean} input takes it. */
+    private TensorData frameMeanInput(float[] mean) {
+        if (frameMean.isInt8()) {
+            byte[] codes = new byte[mean.length];
+            for (int k = 0; k < mean.length; k++) {
+                codes[k] = (byte) frameMean.quantize(mean[k]);
+            }
+            return TensorData.ofInt8(frameMean, codes);
+        }
+        return TensorData.ofFloats(frameMean, mean);
+    }
+
+    /** Writes a tile's output into the image with the runner's blend. */
+    private void stitch(RgbImage output, Tile t, float[] result) {
+        if (blend == Blend.CROP) {
+            crop(output, t, result);
+        } else {
+            feather(output, t, result);
+        }
     }
 
     /** Writes the tile's core into the image. */

@@ -133,6 +133,57 @@ final class Golden {
         return new Array(descr.group(1), exact, data);
     }
 
+    /** A parsed golden JSON file as a mutable tree (maps and lists), for tests to alter. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> mutableJson(String name) {
+        return (Map<String, Object>) Json.parse(text(name));
+    }
+
+    /** JSON text of a tree of maps, lists, strings, numbers, booleans and nulls. */
+    static String toJson(Object value) {
+        StringBuilder out = new StringBuilder();
+        write(value, out);
+        return out.toString();
+    }
+
+    private static void write(Object value, StringBuilder out) {
+        if (value instanceof Map) {
+            out.append('{');
+            String comma = "";
+            for (Map.Entry<?, ?> entry : ((Map<?, ?>) value).entrySet()) {
+                out.append(comma);
+                write(String.valueOf(entry.getKey()), out);
+                out.append(':');
+                write(entry.getValue(), out);
+                comma = ",";
+            }
+            out.append('}');
+        } else if (value instanceof List) {
+            out.append('[');
+            String comma = "";
+            for (Object item : (List<?>) value) {
+                out.append(comma);
+                write(item, out);
+                comma = ",";
+            }
+            out.append(']');
+        } else if (value instanceof String) {
+            out.append('"');
+            for (char c : ((String) value).toCharArray()) {
+                if (c == '"' || c == '\\') {
+                    out.append('\\').append(c);
+                } else if (c < 0x20) {
+                    out.append(String.format("\\u%04x", (int) c));
+                } else {
+                    out.append(c);
+                }
+            }
+            out.append('"');
+        } else {
+            out.append(value); // Double, Boolean, null
+        }
+    }
+
     static int integer(Object number) {
         return (int) (double) (Double) number;
     }

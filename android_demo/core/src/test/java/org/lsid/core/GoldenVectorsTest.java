@@ -127,43 +127,51 @@ class GoldenVectorsTest {
         }
     }
 
-    /** The stand-in model of make_golden_vectors.py, in Java. */
+    /** The stand-in model of make_golden_vectors.py, in Java: sub-pixels of the box mean. */
     static TileModel standIn(Map<String, Object> description, int tile, int block, int channels) {
-        List<?> rows = (List<?>) description.get("weights");
-        double[][] weights = new double[rows.size()][channels];
-        for (int k = 0; k < rows.size(); k++) {
-            List<?> row = (List<?>) rows.get(k);
-            for (int c = 0; c < channels; c++) {
-                weights[k][c] = (Double) row.get(c);
-            }
-        }
-        List<?> biasList = (List<?>) description.get("bias");
-        double[] bias = new double[3];
-        for (int k = 0; k < 3; k++) {
-            bias[k] = (Double) biasList.get(k);
-        }
-        return (input, output) -> {
-            int side = tile * block;
-            double[] mean = new double[channels];
-            for (int y = 0; y < tile; y++) {
-                for (int x = 0; x < tile; x++) {
-                    boxSum(input, tile, channels, y, x, mean);
-                    for (int i = 0; i < block; i++) {
-                        for (int j = 0; j < block; j++) {
-                            for (int k = 0; k < 3; k++) {
-                                double v = bias[k];
-                                double[] w = weights[(i * block + j) * 3 + k];
-                                for (int c = 0; c < channels; c++) {
-                                    v += w[c] * (mean[c] / 9.0);
-                                }
-                                output[((y * block + i) * side + x * block + j) * 3 + k] =
-                                        (float) v;
+        double[][] weights = matrix(description.get("weights"));
+        double[] bias = matrix(List.of(description.get("bias")))[0];
+        return (input, output) -> subPixels(weights, bias, tile, block, channels,
+                boxMeans(input, tile, channels), output);
+    }
+
+    /** {@code sub_pixel_map} of make_golden_vectors.py: box means to block x block x 3. */
+    static void subPixels(double[][] weights, double[] bias, int tile, int block, int channels,
+            double[] box, float[] output) {
+        int side = tile * block;
+        for (int y = 0; y < tile; y++) {
+            for (int x = 0; x < tile; x++) {
+                int at = (y * tile + x) * channels;
+                for (int i = 0; i < block; i++) {
+                    for (int j = 0; j < block; j++) {
+                        for (int k = 0; k < 3; k++) {
+                            double v = bias[k];
+                            double[] w = weights[(i * block + j) * 3 + k];
+                            for (int c = 0; c < channels; c++) {
+                                v += w[c] * box[at + c];
                             }
+                            output[((y * block + i) * side + x * block + j) * 3 + k] =
+                                    (float) v;
                         }
                     }
                 }
             }
-        };
+        }
+    }
+
+    /** {@code box_mean} of make_golden_vectors.py: the zero-padded 3x3 mean, in double. */
+    static double[] boxMeans(float[] input, int tile, int channels) {
+        double[] box = new double[tile * tile * channels];
+        double[] sum = new double[channels];
+        for (int y = 0; y < tile; y++) {
+            for (int x = 0; x < tile; x++) {
+                boxSum(input, tile, channels, y, x, sum);
+                for (int c = 0; c < channels; c++) {
+                    box[(y * tile + x) * channels + c] = sum[c] / 9.0;
+                }
+            }
+        }
+        return box;
     }
 
     @TestFactory
@@ -234,107 +242,175 @@ class GoldenVectorsTest {
     }
 
     /**
-     * The global stand-in's features model of make_golden_vectors.py, in Java: the zero-padded
-     * 3x3 box mean m, {@code linear @ m + quadratic @ m^2 + bias}, then 16 x 16 block means.
+     * The global stand-in's bottleneck map of make_golden_vectors.py, in Java: the box mean m,
+     * {@code linear @ m + quadratic @ m^2 + bias}, then 16 x 16 block means.
      */
-    static FeaturesModel globalFeatures(Map<String, Object> description, int tile,
+    static float[] bottleneckMap(Map<String, Object> description, double[] box, int tile,
             int channels, int stride) {
         double[][] linear = matrix(description.get("linear"));
         double[][] quadratic = matrix(description.get("quadratic"));
         double[] bias = matrix(List.of(description.get("bias")))[0];
         int k = bias.length;
-        return (input, features) -> {
-            int side = tile / stride;
-            double[] sums = new double[side * side * k];
-            double[] mean = new double[channels];
-            for (int y = 0; y < tile; y++) {
-                for (int x = 0; x < tile; x++) {
-                    boxSum(input, tile, channels, y, x, mean);
-                    int cell = ((y / stride) * side + x / stride) * k;
-                    for (int j = 0; j < k; j++) {
-                        double v = bias[j];
-                        for (int c = 0; c < channels; c++) {
-                            double m = mean[c] / 9.0;
-                            v += linear[j][c] * m + quadratic[j][c] * m * m;
-                        }
-                        sums[cell + j] += v;
+        int side = tile / stride;
+        double[] sums = new double[side * side * k];
+        for (int y = 0; y < tile; y++) {
+            for (int x = 0; x < tile; x++) {
+                int cell = ((y / stride) * side + x / stride) * k;
+                for (int j = 0; j < k; j++) {
+                    double v = bias[j];
+                    for (int c = 0; c < channels; c++) {
+                        double m = box[(y * tile + x) * channels + c];
+                        v += linear[j][c] * m + quadratic[j][c] * m * m;
                     }
+                    sums[cell + j] += v;
                 }
             }
-            for (int i = 0; i < sums.length; i++) {
-                features[i] = (float) (sums[i] / (stride * stride));
-            }
-        };
+        }
+        float[] map = new float[sums.length];
+        for (int i = 0; i < sums.length; i++) {
+            map[i] = (float) (sums[i] / (stride * stride));
+        }
+        return map;
     }
 
+    /**
+     * {@code litert.quantise} as the golden int8 stand-in quantises: float32 {@code x / scale
+     * + zero}, rounded half to even, clipped.
+     */
+    static byte[] quantiseAsPython(float[] values, TensorSpec spec) {
+        byte[] codes = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            float scaled = values[i] / (float) spec.scale + spec.zeroPoint;
+            codes[i] = (byte) Math.max(-128, Math.min(127, Math.rint(scaled)));
+        }
+        return codes;
+    }
+
+    /** A kept map's spec for the golden runs: float32, or int8 with a quantisation. */
+    private static TensorSpec keptSpec(String name, int[] shape, Map<String, Object> q) {
+        return q == null ? new TensorSpec(name, "float32", shape, 0, 0)
+                : new TensorSpec(name, "int8", shape, (Double) q.get("scale"),
+                        Golden.integer(q.get("zero_point")));
+    }
+
+    /**
+     * The one-pass run of the global stand-in (encoder: box mean and bottleneck map; decoder:
+     * the tiled stand-in's weights on the kept box mean plus {@code mean_to_rgb @ frame_mean})
+     * against {@code run_tiled_split}'s output: float32 kept maps, and int8 ones with each
+     * side's own quantisation (the core's {@link Requantiser} tables in between).
+     */
     @TestFactory
-    List<DynamicTest> globalModelsTwoPassRunMatchesPython() {
+    List<DynamicTest> globalModelsOnePassRunMatchesPython() {
         Map<String, Object> tiled = Golden.json("tiled_run.json");
         Map<String, Object> document = Golden.json("global_run.json");
         @SuppressWarnings("unchecked")
         Map<String, Object> tileStandIn = (Map<String, Object>) tiled.get("stand_in");
         @SuppressWarnings("unchecked")
         Map<String, Object> standIn = (Map<String, Object>) document.get("stand_in");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> int8 = (Map<String, Object>) document.get("int8");
         double[][] meanToRgb = matrix(standIn.get("mean_to_rgb"));
+        double[][] tileWeights = matrix(tileStandIn.get("weights"));
+        double[] tileBias = matrix(List.of(tileStandIn.get("bias")))[0];
         int meanChannels = Golden.integer(document.get("channels"));
         int stride = Golden.integer(document.get("stride"));
+        List<Map<String, Object>> int8Kept = cases(int8, "kept");
         List<DynamicTest> tests = new ArrayList<>();
-        for (Map<String, Object> c : cases(document, "cases")) {
+        List<Map<String, Object>> runs = new ArrayList<>(cases(document, "cases"));
+        runs.addAll(cases(int8, "cases"));
+        for (Map<String, Object> run : runs) {
+            boolean quantised = cases(int8, "cases").contains(run);
+            Map<String, Object> c = cases(document, "cases").stream()
+                    .filter(f -> f.get("name").equals(run.get("name"))).findFirst().get();
             int tile = Golden.integer(c.get("tile"));
             int halo = Golden.integer(c.get("halo"));
             int block = Golden.integer(c.get("block"));
-            List<?> wantMean = (List<?>) c.get("frame_mean");
+            List<Map<String, Object>> keptShapes = cases(c, "kept");
+            List<?> wantMean = (List<?>) run.get("frame_mean");
             @SuppressWarnings("unchecked")
-            Map<String, Object> outputs = (Map<String, Object>) c.get("outputs");
+            Map<String, Object> outputs = (Map<String, Object>) run.get("outputs");
             for (Map.Entry<String, Object> entry : outputs.entrySet()) {
                 Blend blend = Blend.valueOf(entry.getKey().toUpperCase());
-                String name = c.get("name") + " " + blend;
+                String name = c.get("name") + (quantised ? " int8 " : " ") + blend;
                 tests.add(DynamicTest.dynamicTest("global " + name, () -> {
                     Golden.Array input = Golden.npy((String) c.get("input"));
                     Golden.Array expected = Golden.npy((String) entry.getValue());
                     PackedImage packed = new PackedImage(input.shape[0], input.shape[1],
                             input.shape[2], input.floats());
-                    FeaturesModel features = globalFeatures(standIn, tile, packed.channels,
-                            stride);
-                    float[] mean = FrameMean.compute(features, packed, tile, halo, meanChannels,
-                            stride);
-                    for (int k = 0; k < meanChannels; k++) {
-                        // Sums in double on both sides, in another order: float32 rounding.
-                        assertEquals((Double) wantMean.get(k), mean[k], 1e-6, name + " mean");
+                    int channels = packed.channels;
+                    List<Requantiser> kept = new ArrayList<>();
+                    for (int i = 0; i < keptShapes.size(); i++) {
+                        String map = (String) keptShapes.get(i).get("name");
+                        int[] shape = Golden.integers(keptShapes.get(i).get("shape"));
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> q = quantised ? int8Kept.get(i) : null;
+                        kept.add(new Requantiser(keptSpec(map, shape, q == null ? null
+                                : (Map<String, Object>) q.get("encoder")),
+                                keptSpec("serve_" + map + ":0", shape, q == null ? null
+                                : (Map<String, Object>) q.get("decoder"))));
                     }
-                    TileModel tileModel = standIn(tileStandIn, tile, block, packed.channels);
+                    EncoderModel encoder = window -> {
+                        double[] box = boxMeans(window, tile, channels);
+                        float[] boxFloats = new float[box.length];
+                        for (int i = 0; i < box.length; i++) {
+                            boxFloats[i] = (float) box[i];
+                        }
+                        float[][] maps = {boxFloats,
+                            bottleneckMap(standIn, box, tile, channels, stride)};
+                        List<TensorData> out = new ArrayList<>();
+                        for (int i = 0; i < maps.length; i++) {
+                            TensorSpec spec = kept.get(i).from;
+                            out.add(spec.isInt8()
+                                    ? TensorData.ofInt8(spec, quantiseAsPython(maps[i], spec))
+                                    : TensorData.ofFloats(spec, maps[i]));
+                        }
+                        return out;
+                    };
                     List<float[]> seenMeans = new ArrayList<>();
-                    GlobalTileModel main = (in, frameMean, out) -> {
-                        seenMeans.add(frameMean);
-                        tileModel.run(in, out);
+                    DecoderModel decoder = (maps, frameMean, out) -> {
+                        seenMeans.add(frameMean.floats());
+                        TensorData boxMap = maps.get(0);
+                        double[] box = new double[boxMap.spec.size()];
+                        for (int i = 0; i < box.length; i++) {
+                            // Dequantised as litert.dequantise: float32 (q - zero) * scale.
+                            box[i] = boxMap.isInt8() ? ((float) boxMap.int8()[i]
+                                    - boxMap.spec.zeroPoint) * (float) boxMap.spec.scale
+                                    : boxMap.floats()[i];
+                        }
+                        subPixels(tileWeights, tileBias, tile, block, channels, box, out);
+                        float[] mean = frameMean.floats();
                         for (int i = 0; i < out.length; i++) {
                             double[] w = meanToRgb[i % 3];
                             double v = out[i];
                             for (int k = 0; k < meanChannels; k++) {
-                                v += w[k] * frameMean[k];
+                                v += w[k] * mean[k];
                             }
                             out[i] = (float) v;
                         }
                     };
-                    TiledRunner runner = new TiledRunner(main, features, meanChannels, stride,
-                            tile, halo, block, packed.channels, blend);
+                    TensorSpec frameMean = new TensorSpec("serve_frame_mean:0", "float32",
+                            new int[] {1, 1, 1, meanChannels}, 0, 0);
+                    TiledRunner runner = new TiledRunner(encoder, decoder, kept, frameMean,
+                            stride, tile, halo, block, channels, blend);
                     List<Integer> done = new ArrayList<>();
-                    RgbImage rgb = runner.run(packed, (d, total, nanos) -> {
-                        assertEquals(runner.tileRuns(packed.height, packed.width), total);
-                        done.add(d);
-                    }, null);
+                    RgbImage rgb = runner.run(packed, (d, total, nanos) -> done.add(d), null);
                     int tiles = runner.plan(packed.height, packed.width).size();
                     assertEquals(2 * tiles, done.size());
                     assertEquals(tiles, seenMeans.size());
+                    for (int k = 0; k < meanChannels; k++) {
+                        // Sums in double on both sides, in another order: float32 rounding.
+                        assertEquals((Double) wantMean.get(k), seenMeans.get(0)[k], 1e-6,
+                                name + " mean");
+                    }
                     for (float[] seen : seenMeans) {
-                        assertArrayEquals(mean, seen, 0.0f, name + ": every tile gets the mean");
+                        assertTrue(seen == seenMeans.get(0), name + ": every tile, one mean");
                     }
                     assertArrayEquals(expected.shape, new int[] {rgb.height, rgb.width, 3});
                     assertArrayEquals(expected.floats(), rgb.data, 1e-5f, name);
                 }));
             }
         }
-        assertTrue(tests.size() >= 3);
+        assertTrue(tests.size() >= 4);
         return tests;
     }
 

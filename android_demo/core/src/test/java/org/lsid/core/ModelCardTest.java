@@ -3,10 +3,13 @@ package org.lsid.core;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ModelCardTest {
@@ -33,8 +36,8 @@ class ModelCardTest {
 
     @Test
     void newerCardsAreRefused() {
-        String newer = GOOD.replace("\"card_version\": 2", "\"card_version\": 3");
-        assertTrue(messageFor(newer).contains("version 3 is newer than this app reads (2)"));
+        String newer = GOOD.replace("\"card_version\": 3", "\"card_version\": 4");
+        assertTrue(messageFor(newer).contains("version 4 is newer than this app reads (3)"));
     }
 
     @Test
@@ -44,7 +47,7 @@ class ModelCardTest {
         assertTrue(messageFor(GOOD.replace("\"block_size\": 2", "\"block_size\": 3"))
                 .contains("bayer with 4 channels and block 3; expected 4 and 2"));
         assertTrue(messageFor(GOOD.replace("\"tile\": 256", "\"tile\": 128"))
-                .contains("input shape [1, 256, 256, 4] disagrees with tile 128"));
+                .contains("input shape [1, 256, 256, 4]; expected [1, 128, 128, 4]"));
         assertTrue(messageFor(GOOD.replace("\"halo\": 32", "\"halo\": \"32\""))
                 .contains("card.halo is not an integer"));
         assertTrue(messageFor(GOOD.replace("\"halo\": 32,", ""))
@@ -68,17 +71,6 @@ class ModelCardTest {
         assertTrue(error.getMessage().startsWith("fuji.tflite: the model takes xtrans frames"));
     }
 
-    /** The golden card as a global model's main file: a frame_mean input and global_branch. */
-    private static String globalCard(int meanChannels) {
-        return GOOD.replace("\"global_branch\": null", "\"global_branch\": {"
-                + "\"features_file\": \"gia_int8_features.tflite\", \"features_sha256\": "
-                + "\"ab12\", \"frame_mean_input\": \"serve_frame_mean:0\", \"channels\": 64, "
-                + "\"stride\": 16, \"how\": \"two passes\"}")
-                .replace("\"inputs\": [", "\"inputs\": [{\"dtype\": \"int8\", \"name\": "
-                + "\"serve_frame_mean:0\", \"scale\": 0.01, \"shape\": [1, 1, 1, "
-                + meanChannels + "], \"zero_point\": 3},");
-    }
-
     @Test
     void localCardsHaveNoGlobalBranch() throws Exception {
         ModelCard card = ModelCard.parse(GOOD, "model.card.json");
@@ -86,63 +78,163 @@ class ModelCardTest {
         assertFalse(card.isGlobal());
         assertNull(card.globalBranch);
         assertNull(card.frameMean);
+        assertTrue(card.kept.isEmpty());
+        assertEquals("serve_packed_raw:0", card.input.name);
         TiledRunner.forCard((in, out) -> { }, card, Blend.CROP); // runs
+        // A local model's version-2 (and 1) card is read as it was.
+        ModelCard older = ModelCard.parse(GOOD.replace("\"card_version\": 3",
+                "\"card_version\": 2"), "sid.card.json");
+        assertFalse(older.isGlobal());
+    }
+
+    static final String DECODER = Golden.text("model_card_decoder.json");
+    static final String ENCODER = Golden.text("model_card_encoder.json");
+
+    /** The golden decoder card with {@code change} applied to its tree, as text. */
+    static String decoderWith(java.util.function.Consumer<Map<String, Object>> change) {
+        Map<String, Object> card = Golden.mutableJson("model_card_decoder.json");
+        change.accept(card);
+        return Golden.toJson(card);
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> branch(Map<String, Object> card) {
+        return (Map<String, Object>) card.get("global_branch");
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> list(Object value) {
+        return (List<Map<String, Object>>) value;
     }
 
     @Test
-    void globalCardsExposeTheirBranchAndRunInTwoPasses() throws Exception {
-        ModelCard card = ModelCard.parse(globalCard(64), "gia.card.json");
-        assertTrue(card.isGlobal());
-        assertEquals("gia_int8_features.tflite", card.globalBranch.featuresFile);
-        assertEquals("serve_frame_mean:0", card.globalBranch.frameMeanInput);
-        assertEquals(64, card.globalBranch.channels);
-        assertEquals(16, card.globalBranch.stride);
-        // The packed input is found by name, not by position: frame_mean is listed first.
-        assertArrayEquals(new int[] {1, 256, 256, 4}, card.input.shape);
-        assertArrayEquals(new int[] {1, 1, 1, 64}, card.frameMean.shape);
-        assertEquals(3, card.frameMean.zeroPoint);
-        LsidException error = assertThrows(LsidException.class,
-                () -> TiledRunner.forCard((in, out) -> { }, card, Blend.CROP));
-        assertTrue(error.getMessage().contains("model is global")
-                && error.getMessage().contains("gia_int8_features.tflite")
-                && error.getMessage().contains("forGlobalCard"), error.getMessage());
-        TiledRunner runner = TiledRunner.forGlobalCard((in, mean, out) -> { },
-                (in, features) -> { }, card, Blend.CROP);
+    void aGlobalModelsTwoCardsFromPythonAreRead() throws Exception {
+        ModelCard decoder = ModelCard.parse(DECODER, "gia_int8.card.json");
+        ModelCard encoder = ModelCard.parse(ENCODER, "gia_int8_encoder.card.json");
+        assertTrue(decoder.isGlobal() && !decoder.isEncoder());
+        assertTrue(encoder.isGlobal() && encoder.isEncoder());
+        assertEquals(ModelCard.ROLE_GLOBAL_ENCODER, encoder.role);
+        GlobalBranch branch = decoder.globalBranch;
+        assertEquals("gia_int8_encoder.tflite", branch.encoderFile);
+        assertEquals("gia_int8_encoder.card.json", branch.encoderCardFile());
+        assertEquals("serve_frame_mean:0", branch.frameMeanInput);
+        assertEquals(64, branch.channels);
+        assertEquals(16, branch.stride);
+        assertEquals("gia_int8.tflite", encoder.globalBranch.modelFile);
+        assertNull(encoder.globalBranch.encoderFile);
+        assertEquals(branch.kept, encoder.globalBranch.kept);
+        String[] names = {"skip1", "skip2", "skip3", "skip4", "bottleneck"};
+        assertEquals(names.length, branch.kept.size());
+        for (int i = 0; i < names.length; i++) {
+            GlobalBranch.KeptMap map = branch.kept.get(i);
+            assertEquals(names[i], map.name);
+            assertEquals("serve_" + names[i] + ":0", map.decoderInput);
+            assertArrayEquals(new int[] {1, 64 >> i, 64 >> i, 4 << i}, map.shape());
+            // Each file's specs come in kept order, found by name (the card lists them sorted).
+            assertEquals(map.decoderInput, decoder.kept.get(i).name);
+            assertEquals(map.encoderOutput, encoder.kept.get(i).name);
+            assertArrayEquals(map.shape(), decoder.kept.get(i).shape);
+            assertTrue(decoder.kept.get(i).isInt8() && encoder.kept.get(i).isInt8());
+            assertTrue(decoder.kept.get(i).scale != encoder.kept.get(i).scale, map.name);
+        }
+        assertEquals("StatefulPartitionedCall:3", branch.kept.get(0).encoderOutput);
+        assertNotEquals(decoder.inputs.get(0).name, decoder.kept.get(0).name);
+        assertNull(decoder.input);
+        assertArrayEquals(new int[] {1, 128, 128, 3}, decoder.output.shape);
+        assertArrayEquals(new int[] {1, 1, 1, 64}, decoder.frameMean.shape);
+        assertEquals("serve_frame_mean:0", decoder.frameMean.name);
+        assertArrayEquals(new int[] {1, 64, 64, 4}, encoder.input.shape);
+        assertNull(encoder.output);
+        assertEquals(6, decoder.inputs.size());
+        assertEquals(5, encoder.outputs.size());
+        decoder.checkEncoderCard(encoder, "gia_int8_encoder.card.json");
+    }
+
+    @Test
+    void aGlobalModelRunsOnlyAsItsTwoFiles() throws Exception {
+        ModelCard decoder = ModelCard.parse(DECODER, "gia.card.json");
+        ModelCard encoder = ModelCard.parse(ENCODER, "gia_encoder.card.json");
+        LsidException local = assertThrows(LsidException.class,
+                () -> TiledRunner.forCard((in, out) -> { }, decoder, Blend.CROP));
+        assertTrue(local.getMessage().contains("model is global")
+                && local.getMessage().contains("gia_int8_encoder.tflite")
+                && local.getMessage().contains("forGlobalCard"), local.getMessage());
+        assertThrows(LsidException.class,
+                () -> TiledRunner.forCard((in, out) -> { }, encoder, Blend.CROP));
+        TiledRunner runner = TiledRunner.forGlobalCard(in -> null, (kept, mean, out) -> { },
+                decoder, encoder, Blend.CROP);
         assertTrue(runner.isGlobal());
         assertEquals(2 * runner.plan(300, 400).size(), runner.tileRuns(300, 400));
-        LsidException local = assertThrows(LsidException.class,
-                () -> TiledRunner.forGlobalCard((in, mean, out) -> { }, (in, features) -> { },
-                        ModelCard.parse(GOOD, "sid.card.json"), Blend.CROP));
-        assertTrue(local.getMessage().contains("a local model's"), local.getMessage());
-        assertTrue(messageFor(globalCard(32))
-                .contains("input serve_frame_mean:0 shape [1, 1, 1, 32]; expected [1, 1, 1, 64]"));
-        assertTrue(messageFor(globalCard(64).replace("\"frame_mean_input\": \"serve_frame_mean:0\"",
-                "\"frame_mean_input\": \"mean\"")).contains("inputs has no tensor named \"mean\""));
-        assertTrue(messageFor(GOOD.replace("\"global_branch\": null", "\"global_branch\": {"
-                + "\"features_file\": \"f.tflite\", \"features_sha256\": \"ab\", "
-                + "\"frame_mean_input\": \"frame_mean\", \"channels\": 64, \"stride\": 16}"))
-                .contains("inputs lists 1 tensors; expected 2"));
+        // Per tile: 64^2 * 4 + 32^2 * 8 + 16^2 * 16 + 8^2 * 32 + 4^2 * 64 int8 values.
+        assertEquals(runner.plan(300, 400).size() * (16384L + 8192 + 4096 + 2048 + 1024),
+                runner.keptBytes(300, 400));
+        LsidException swapped = assertThrows(LsidException.class,
+                () -> TiledRunner.forGlobalCard(in -> null, (kept, mean, out) -> { }, encoder,
+                        decoder, Blend.CROP));
+        assertTrue(swapped.getMessage().contains("a global encoder's (role global_encoder)"),
+                swapped.getMessage());
+        LsidException plain = assertThrows(LsidException.class,
+                () -> TiledRunner.forGlobalCard(in -> null, (kept, mean, out) -> { },
+                        ModelCard.parse(GOOD, "sid.card.json"), encoder, Blend.CROP));
+        assertTrue(plain.getMessage().contains("a local model's"), plain.getMessage());
+        LsidException twice = assertThrows(LsidException.class,
+                () -> decoder.checkEncoderCard(decoder, "gia_encoder.card.json"));
+        assertTrue(twice.getMessage().startsWith("gia_encoder.card.json: is not the encoder card "
+                + "of this model (role model"), twice.getMessage());
+        ModelCard fp16 = ModelCard.parse(ENCODER.replace("\"quantization\": \"int8\"",
+                "\"quantization\": \"fp16\""), "e.card.json");
+        assertThrows(LsidException.class, () -> decoder.checkEncoderCard(fp16, "e.card.json"));
     }
 
     @Test
-    void featuresCardsCheckTheirBottleneckOutput() throws Exception {
+    void version2GlobalCardsAreRefusedWithOneMessage() {
+        String want = "assets/model.card.json: exported by an older lsid-keras as two passes "
+                + "(card version 2); re-export it with `lsid export`";
         String features = GOOD.replace("\"role\": \"model\"", "\"role\": \"global_features\"")
                 .replace("\"global_branch\": null", "\"global_branch\": {\"model_file\": "
-                + "\"gia_int8.tflite\", \"channels\": 64, \"stride\": 16, \"how\": \"x\"}");
-        assertTrue(messageFor(features).contains(
-                "output shape [1, 512, 512, 3]; expected [1, 16, 16, 64]"));
-        ModelCard card = ModelCard.parse(features.replace("512,\n    512,\n    3",
-                "16,\n    16,\n    64"), "f.card.json");
-        assertEquals("gia_int8.tflite", card.globalBranch.modelFile);
-        assertThrows(LsidException.class,
-                () -> TiledRunner.forCard((in, out) -> { }, card, Blend.CROP));
-        LsidException error = assertThrows(LsidException.class,
-                () -> TiledRunner.forGlobalCard((in, mean, out) -> { }, (in, f) -> { }, card,
-                        Blend.CROP));
-        assertTrue(error.getMessage().contains("features file's (role global_features)"),
-                error.getMessage());
-        assertTrue(messageFor(GOOD.replace("\"role\": \"model\"", "\"role\": \"x\""))
-                .contains("role \"x\""));
+                + "\"gia_int8.tflite\", \"channels\": 64, \"stride\": 16}")
+                .replace("\"card_version\": 3", "\"card_version\": 2");
+        assertEquals(want, messageFor(features));
+        String main = GOOD.replace("\"global_branch\": null", "\"global_branch\": {"
+                + "\"features_file\": \"gia_int8_features.tflite\", \"features_sha256\": "
+                + "\"ab12\", \"frame_mean_input\": \"serve_frame_mean:0\", \"channels\": 64, "
+                + "\"stride\": 16}").replace("\"card_version\": 3", "\"card_version\": 2");
+        assertEquals(want, messageFor(main));
+        // As card.py: a global_branch of any other split is version 2's.
+        assertEquals(want, messageFor(decoderWith(card -> branch(card).remove("split"))));
+    }
+
+    @Test
+    void inconsistentGlobalCardsAreRefused() {
+        assertTrue(messageFor(decoderWith(card -> list(card.get("inputs")).remove(0)))
+                .contains("inputs lists 5 tensors; expected 6 (global_branch.kept and "
+                        + "frame_mean)"));
+        assertTrue(messageFor(decoderWith(card -> list(card.get("inputs")).get(2).put("name",
+                "serve_skip9:0"))).contains("inputs has no tensor named \"serve_skip1:0\" "
+                + "(kept map skip1)"));
+        assertTrue(messageFor(decoderWith(card -> branch(card).put("frame_mean_input",
+                "mean"))).contains("has no tensor named \"mean\""));
+        assertTrue(messageFor(decoderWith(card -> list(branch(card).get("kept")).get(1)
+                .put("shape", List.of(1.0, 32.0, 32.0, 9.0))))
+                .contains("input serve_skip2:0 shape [1, 32, 32, 8]; expected [1, 32, 32, 9]"));
+        assertTrue(messageFor(decoderWith(card -> list(branch(card).get("kept")).remove(4)))
+                .contains("global_branch.kept must end with the bottleneck map [1, 4, 4, 64]"));
+        assertTrue(messageFor(decoderWith(card -> branch(card).put("channels", 32.0)))
+                .contains("must end with the bottleneck map [1, 4, 4, 32]"));
+        assertTrue(messageFor(decoderWith(card -> list(card.get("inputs")).get(1).put("shape",
+                List.of(1.0, 1.0, 1.0, 32.0)))).contains("input serve_frame_mean:0 shape "
+                + "[1, 1, 1, 32]; expected [1, 1, 1, 64]"));
+        assertTrue(messageFor(decoderWith(card -> list(card.get("inputs")).get(2).put("dtype",
+                "uint8"))).contains("kept map skip1 is uint8; this app keeps int8 and float32"));
+        assertTrue(messageFor(decoderWith(card -> list(branch(card).get("kept")).get(3)
+                .put("decoder_input", "serve_skip1:0"))).contains("after another with its name "
+                + "or tensor"));
+        assertTrue(messageFor(decoderWith(card -> branch(card).remove("encoder_sha256")))
+                .contains("encoder_sha256 is missing"));
+        assertTrue(messageFor(ENCODER.replace("\"role\": \"global_encoder\"", "\"role\": \"x\""))
+                .contains("role \"x\"; expected \"model\" or \"global_encoder\""));
+        assertTrue(messageFor(GOOD.replace("\"role\": \"model\"",
+                "\"role\": \"global_encoder\"")).contains("encoder file lacks global_branch"));
     }
 
     @Test

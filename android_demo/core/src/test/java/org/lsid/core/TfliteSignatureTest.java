@@ -10,9 +10,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The signature reader against a flatbuffer the Python package wrote
- * ({@code make_golden_vectors.py}, {@code signature.json}; its Python test checks the JSON
- * against LiteRT's own reading of the file).
+ * The signature reader against flatbuffers the Python package wrote (a global model's decoder
+ * and encoder: {@code make_golden_vectors.py}, {@code signature.json}; its Python test checks
+ * the JSON against LiteRT's own reading of the files).
  */
 class TfliteSignatureTest {
 
@@ -33,32 +33,53 @@ class TfliteSignatureTest {
 
     @Test
     void signaturesMatchWhatPythonWrote() throws Exception {
-        Map<String, Object> document = Golden.json("signature.json");
-        String file = (String) document.get("file");
-        List<TfliteSignature> read = TfliteSignature.read(ByteBuffer.wrap(Golden.bytes(file)),
-                file);
-        List<Map<String, Object>> want = list(document.get("signatures"));
-        assertEquals(want.size(), read.size());
-        for (int s = 0; s < want.size(); s++) {
-            assertEquals(want.get(s).get("key"), read.get(s).key);
-            assertTensors(list(want.get(s).get("inputs")), read.get(s).inputs);
-            assertTensors(list(want.get(s).get("outputs")), read.get(s).outputs);
+        List<Map<String, Object>> files = list(Golden.json("signature.json").get("files"));
+        assertEquals(2, files.size());
+        for (Map<String, Object> described : files) {
+            String file = (String) described.get("file");
+            List<TfliteSignature> read = TfliteSignature.read(
+                    ByteBuffer.wrap(Golden.bytes(file)), file);
+            List<Map<String, Object>> want = list(described.get("signatures"));
+            assertEquals(want.size(), read.size());
+            for (int s = 0; s < want.size(); s++) {
+                assertEquals(want.get(s).get("key"), read.get(s).key);
+                assertTensors(list(want.get(s).get("inputs")), read.get(s).inputs);
+                assertTensors(list(want.get(s).get("outputs")), read.get(s).outputs);
+            }
         }
     }
 
     @Test
-    void theFrameMeanInputIsFoundByTheCardsTensorName() throws Exception {
-        // The signature lists packed_raw first, the subgraph frame_mean: by name, not position.
-        TfliteSignature signature = TfliteSignature.only(
-                ByteBuffer.wrap(Golden.bytes("signature_global.tflite")), "gia.tflite");
-        assertEquals("frame_mean",
-                signature.inputForTensor("serve_frame_mean:0", "gia.tflite").key);
-        assertEquals("packed_raw",
-                signature.inputForTensor("serve_packed_raw:0", "gia.tflite").key);
+    void keptMapsAndTheFrameMeanAreFoundByTheCardsTensorNames() throws Exception {
+        // The signatures list inputs and outputs in other orders than the subgraphs, under
+        // keys whose numbers are not the tensors': by name, never by position.
+        Map<String, Object> document = Golden.json("signature.json");
+        TfliteSignature decoder = TfliteSignature.only(
+                ByteBuffer.wrap(Golden.bytes("signature_decoder.tflite")), "gia.tflite");
+        TfliteSignature encoder = TfliteSignature.only(
+                ByteBuffer.wrap(Golden.bytes("signature_encoder.tflite")), "gia_encoder.tflite");
+        assertEquals("frame_mean", decoder.inputForTensor(
+                (String) document.get("frame_mean_input"), "gia.tflite").key);
+        List<Map<String, Object>> kept = list(document.get("kept"));
+        assertEquals(5, kept.size());
+        java.util.Set<String> outputKeys = new java.util.HashSet<>();
+        for (Map<String, Object> map : kept) {
+            assertEquals(map.get("name"), decoder.inputForTensor(
+                    (String) map.get("decoder_input"), "gia.tflite").key);
+            TfliteSignature.Tensor output = encoder.outputForTensor(
+                    (String) map.get("encoder_output"), "gia_encoder.tflite");
+            assertEquals(map.get("encoder_output"), output.tensorName);
+            assertTrue(outputKeys.add(output.key));
+        }
+        assertTrue(!encoder.outputs.get(0).tensorName.endsWith(":0"));
         LsidException missing = assertThrows(LsidException.class,
-                () -> signature.inputForTensor("frame_mean", "gia.tflite"));
+                () -> decoder.inputForTensor("frame_mean", "gia.tflite"));
         assertTrue(missing.getMessage().startsWith("gia.tflite: no input of signature \"serve\""),
                 missing.getMessage());
+        LsidException output = assertThrows(LsidException.class,
+                () -> encoder.outputForTensor("serve_skip1:0", "gia_encoder.tflite"));
+        assertTrue(output.getMessage().startsWith("gia_encoder.tflite: no output of signature"),
+                output.getMessage());
     }
 
     @Test
@@ -68,7 +89,7 @@ class TfliteSignatureTest {
                         "x.tflite"));
         assertEquals("x.tflite: not a TFLite model (no TFL3 file identifier)",
                 notTflite.getMessage());
-        byte[] cut = java.util.Arrays.copyOf(Golden.bytes("signature_global.tflite"), 40);
+        byte[] cut = java.util.Arrays.copyOf(Golden.bytes("signature_decoder.tflite"), 40);
         LsidException damaged = assertThrows(LsidException.class,
                 () -> TfliteSignature.read(ByteBuffer.wrap(cut), "cut.tflite"));
         assertTrue(damaged.getMessage().startsWith("cut.tflite: damaged TFLite file"),

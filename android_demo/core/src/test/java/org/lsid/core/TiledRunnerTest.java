@@ -86,48 +86,132 @@ class TiledRunnerTest {
                 () -> new TiledRunner(nearest(32, 2, 4), 32, 9, 2, 4, Blend.CROP));
     }
 
-    /** A global model whose output is its input's first channel plus the frame mean's. */
-    private static TiledRunner constantFeatures(float value, List<Integer> featureRuns) {
-        GlobalTileModel main = (input, mean, output) -> {
-            nearest(32, 2, 4).run(input, output);
-            for (int i = 0; i < output.length; i++) {
-                output[i] += mean[0];
-            }
-        };
-        FeaturesModel features = (input, map) -> {
-            featureRuns.add(map.length);
-            java.util.Arrays.fill(map, value);
-        };
-        return new TiledRunner(main, features, 5, 16, 32, 8, 2, 4, Blend.CROP);
+    private static final TensorSpec FIRST = new TensorSpec("first", "float32",
+            new int[] {1, 32, 32, 1}, 0, 0);
+    private static final TensorSpec FIRST_INPUT = new TensorSpec("serve_first:0", "float32",
+            new int[] {1, 32, 32, 1}, 0, 0);
+    private static final TensorSpec BOTTLENECK = new TensorSpec("bottleneck", "int8",
+            new int[] {1, 2, 2, 5}, 0.125, -4);
+    private static final TensorSpec BOTTLENECK_INPUT = new TensorSpec("serve_bottleneck:0",
+            "int8", new int[] {1, 2, 2, 5}, 0.25, 3);
+    private static final TensorSpec MEAN = new TensorSpec("serve_frame_mean:0", "float32",
+            new int[] {1, 1, 1, 5}, 0, 0);
+
+    /**
+     * A counting global model: the encoder keeps each window's first channel (float32) and a
+     * constant int8 bottleneck map (code 6: (6 + 4) * 0.125 = 1.25); the decoder's output is
+     * the kept first channel plus the frame mean's first value. Records every encoder output
+     * and, at each decoder run, which tiles' kept maps were released.
+     */
+    private static final class Counting {
+        final List<List<TensorData>> encoded = new ArrayList<>();
+        final List<String> releasedAtDecoder = new ArrayList<>();
+        final List<float[]> means = new ArrayList<>();
+
+        TiledRunner runner(Blend blend) {
+            EncoderModel encoder = input -> {
+                float[] first = new float[32 * 32];
+                for (int i = 0; i < first.length; i++) {
+                    first[i] = input[i * 4];
+                }
+                byte[] codes = new byte[BOTTLENECK.size()];
+                java.util.Arrays.fill(codes, (byte) 6);
+                List<TensorData> maps = List.of(TensorData.ofFloats(FIRST, first),
+                        TensorData.ofInt8(BOTTLENECK, codes));
+                encoded.add(maps);
+                return maps;
+            };
+            DecoderModel decoder = (kept, mean, output) -> {
+                StringBuilder released = new StringBuilder();
+                for (List<TensorData> maps : encoded) {
+                    released.append(maps.get(0).isReleased() && maps.get(1).isReleased()
+                            ? 'r' : maps.get(0).isReleased() || maps.get(1).isReleased()
+                            ? '?' : '-');
+                }
+                releasedAtDecoder.add(released.toString());
+                means.add(mean.floats());
+                float[] first = kept.get(0).floats();
+                for (int y = 0; y < 64; y++) {
+                    for (int x = 0; x < 64; x++) {
+                        for (int c = 0; c < 3; c++) {
+                            output[(y * 64 + x) * 3 + c] = first[(y / 2) * 32 + x / 2]
+                                    + mean.floats()[0];
+                        }
+                    }
+                }
+            };
+            return new TiledRunner(encoder, decoder, List.of(new Requantiser(FIRST, FIRST_INPUT),
+                    new Requantiser(BOTTLENECK, BOTTLENECK_INPUT)), MEAN, 16, 32, 8, 2, 4, blend);
+        }
     }
 
     @Test
-    void aGlobalModelRunsTwoPassesWithTheFrameMean() throws Exception {
+    void aGlobalModelRunsTheEncoderOncePerTileAndFreesWhatItKept() throws Exception {
         PackedImage packed = ramp(45, 70);
-        List<Integer> featureRuns = new ArrayList<>();
-        TiledRunner runner = constantFeatures(0.25f, featureRuns);
+        Counting model = new Counting();
+        TiledRunner runner = model.runner(Blend.CROP);
         int tiles = runner.plan(45, 70).size();
+        assertTrue(tiles > 2);
         assertEquals(2 * tiles, runner.tileRuns(45, 70));
-        // A constant bottleneck map averages to itself whatever the shares: the output is the
-        // per-pixel model's plus 0.25, and every features run filled (32 / 16)^2 * 5 floats.
-        RgbImage rgb = runner.run(packed, null, null);
-        assertEquals(tiles, featureRuns.size());
-        assertEquals(2 * 2 * 5, (int) featureRuns.get(0));
+        assertEquals(tiles * (32L * 32 * 4 + 2 * 2 * 5), runner.keptBytes(45, 70));
+        List<Integer> done = new ArrayList<>();
+        RgbImage rgb = runner.run(packed, (d, total, nanos) -> {
+            assertEquals(2 * tiles, total);
+            done.add(d);
+        }, null);
+        assertEquals(2 * tiles, done.size());
+        // One encoder run per tile; decoder runs in plan order, each after the maps of the
+        // tiles before it were released and before its own and later ones were.
+        assertEquals(tiles, model.encoded.size());
+        assertEquals(tiles, model.releasedAtDecoder.size());
+        for (int j = 0; j < tiles; j++) {
+            assertEquals("r".repeat(j) + "-".repeat(tiles - j), model.releasedAtDecoder.get(j));
+        }
+        for (List<TensorData> maps : model.encoded) {
+            assertTrue(maps.get(0).isReleased() && maps.get(1).isReleased());
+        }
+        // A constant bottleneck map averages to itself (dequantised: 1.25), whatever the
+        // shares; every tile gets the same frame mean.
+        for (float[] mean : model.means) {
+            assertTrue(mean == model.means.get(0));
+            assertEquals(1.25f, mean[0], 0f);
+        }
         for (int y = 0; y < rgb.height; y += 7) {
             for (int x = 0; x < rgb.width; x += 5) {
-                assertEquals(packed.get(y / 2, x / 2, 0) + 0.25f,
+                assertEquals(packed.get(y / 2, x / 2, 0) + 1.25f,
                         rgb.data[(y * rgb.width + x) * 3], 1e-6f, y + "," + x);
             }
         }
-        // Cancelling in the first pass counts the tiles of both passes.
-        List<Integer> partial = new ArrayList<>();
-        CancellationException stop = assertThrows(CancellationException.class,
-                () -> runner.run(packed, (done, all, nanos) -> partial.add(done),
-                        () -> partial.size() >= 2));
-        assertEquals("cancelled after 2 of " + 2 * tiles + " tiles", stop.getMessage());
-        assertThrows(IllegalArgumentException.class,
-                () -> new TiledRunner((in, mean, out) -> { }, (in, map) -> { }, 5, 8, 32, 8, 2, 4,
-                        Blend.CROP));
+    }
+
+    @Test
+    void aGlobalRunCountsBothPassesWhenCancelledAndChecksWhatTheEncoderGives() {
+        PackedImage packed = ramp(45, 70);
+        TiledRunner runner = new Counting().runner(Blend.FEATHER);
+        int total = runner.tileRuns(45, 70);
+        for (int stopAt : new int[] {2, total / 2 + 1}) {
+            List<Integer> partial = new ArrayList<>();
+            CancellationException stop = assertThrows(CancellationException.class,
+                    () -> runner.run(packed, (done, all, nanos) -> partial.add(done),
+                            () -> partial.size() >= stopAt));
+            assertEquals("cancelled after " + stopAt + " of " + total + " tiles",
+                    stop.getMessage());
+        }
+        TiledRunner wrong = new TiledRunner(in -> List.of(TensorData.ofFloats(FIRST,
+                new float[32 * 32])), (kept, mean, out) -> { },
+                List.of(new Requantiser(FIRST, FIRST_INPUT),
+                        new Requantiser(BOTTLENECK, BOTTLENECK_INPUT)), MEAN, 16, 32, 8, 2, 4,
+                Blend.CROP);
+        IllegalStateException error = assertThrows(IllegalStateException.class,
+                () -> wrong.run(packed, null, null));
+        assertTrue(error.getMessage().startsWith("the encoder returned [first float32"),
+                error.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new TiledRunner(in -> null,
+                (kept, mean, out) -> { }, List.of(new Requantiser(FIRST, FIRST_INPUT)), MEAN,
+                16, 32, 8, 2, 4, Blend.CROP));
+        assertThrows(IllegalArgumentException.class, () -> new TiledRunner(in -> null,
+                (kept, mean, out) -> { }, List.of(new Requantiser(BOTTLENECK, BOTTLENECK_INPUT)),
+                MEAN, 8, 32, 8, 2, 4, Blend.CROP));
     }
 
     @Test
