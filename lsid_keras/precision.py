@@ -25,7 +25,9 @@ loads the chosen file. Importing this module imports neither TensorFlow nor Kera
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import sys
 from dataclasses import dataclass
 
 from lsid_keras import machine
@@ -79,6 +81,12 @@ def _this_cpu():
 
 
 def _gpu_visible():
+    """Whether TensorFlow sees a GPU. On Linux without a CUDA or ROCm device node no GPU can
+    be visible, and TensorFlow (about 0.5 GB) is not imported to ask: "auto" may pick the
+    int8 LiteRT export, which runs without it."""
+    if sys.platform.startswith("linux") and not (
+            glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/kfd")):
+        return False
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))

@@ -1,6 +1,11 @@
 """`lsid_keras.precision`: `--precision auto` picks by the CPU's features and the files at hand
 (issue 20 items 3 and 4); explicit choices run or fail in one line naming the file."""
 
+import glob
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -179,3 +184,15 @@ def test_bf16_gia_net_enhances_close_to_fp32(tmp_path):
         assert 0 < error.mean() < 0.05 * scale, (tile, error.mean(), scale)
     with pytest.raises(EnhanceError, match="cannot run int8"):
         load_enhancer(path, precision="int8")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.path.exists("/dev/kfd")
+                    or bool(glob.glob("/dev/nvidia[0-9]*")), reason="needs a GPU-less Linux")
+def test_auto_does_not_import_tensorflow_to_find_no_gpu():
+    """On a Linux machine without GPU device nodes, asking whether a GPU is visible costs no
+    TensorFlow import (about 0.5 GB), so auto's int8 choice runs LiteRT alone."""
+    code = ("import sys; from lsid_keras.precision import _gpu_visible; "
+            "print(_gpu_visible(), 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.split() == ["False", "False"]
