@@ -36,6 +36,14 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
   with a scale and zero point of its own (`litert.quantise`), the bottleneck map averaged
   dequantised, each map fed to the decoder through `requantise_table` into the decoder
   input's own int8 quantisation and dequantised there; `frame_mean` stays float32.
+- `float16.json` + `float16_sweep_float32_bits.npy` (uint32) / `float16_sweep_bits.npy`
+  (uint16): float32 values, as their bits, and NumPy's `astype(np.float16)` of each, as bits:
+  named edge cases (ties to even, subnormals, 65504 and the overflow from 65520, signed
+  zeros and infinities, quiet NaNs with payloads) and a sweep (the midpoint between
+  neighbouring halves and the float32 values either side of it, for halves spread over the
+  whole range, and float32 bit patterns spread over all exponents): how a float export's kept
+  maps are rounded between the passes. Signalling NaNs are left out: NumPy rounds them in
+  software or, built for AVX512-FP16, in hardware, which quiets them.
 - `requantise.json`: 256-entry int8 -> int8 tables from an encoder output's scale and zero
   point to a decoder input's (`lsid_keras.export.litert.requantise_table`), including ties
   (half to even) and clamping: how an int8 export's kept maps are fed to its decoder.
@@ -450,6 +458,79 @@ def global_int8_stand_in(encode, decode, quantisation):
     return encode_int8, decode_int8, bottleneck_values
 
 
+def float16_cases(files):
+    f32 = np.float32
+    named = [
+        ("zero", f32(0.0)), ("negative zero", f32(-0.0)), ("one", f32(1.0)),
+        ("a tenth", f32(0.1)), ("a third", f32(1 / 3)), ("minus 2.5", f32(-2.5)),
+        ("pi", f32(np.pi)),
+        ("tie 1 + 2^-11 to even 1", f32(1 + 2.0 ** -11)),
+        ("tie 1 + 3 * 2^-11 to even 1 + 2^-9", f32(1 + 3 * 2.0 ** -11)),
+        ("just above the tie 1 + 2^-11", np.nextafter(f32(1 + 2.0 ** -11), f32(2))),
+        ("just below the tie 1 + 3 * 2^-11", np.nextafter(f32(1 + 3 * 2.0 ** -11), f32(0))),
+        ("tie 2049 to even 2048", f32(2049)), ("tie 2051 to even 2052", f32(2051)),
+        ("tie -2049 to even -2048", f32(-2049)),
+        ("below 2048, carries into the exponent", np.nextafter(f32(2048), f32(0))),
+        ("max half 65504", f32(65504)), ("minus max half", f32(-65504)),
+        ("65519.996, below the overflow tie", np.nextafter(f32(65520), f32(0))),
+        ("65520 overflows (tie to even: infinity)", f32(65520)),
+        ("-65520 overflows", f32(-65520)), ("65536", f32(65536)), ("1e6", f32(1e6)),
+        ("float32 max", np.finfo(np.float32).max),
+        ("infinity", f32(np.inf)), ("minus infinity", f32(-np.inf)),
+        ("smallest normal half 2^-14", f32(2.0 ** -14)),
+        ("largest subnormal half 1023 * 2^-24", f32(1023 * 2.0 ** -24)),
+        ("tie 1023.5 * 2^-24 to even 2^-14", f32(1023.5 * 2.0 ** -24)),
+        ("smallest subnormal half 2^-24", f32(2.0 ** -24)),
+        ("minus smallest subnormal half", f32(-(2.0 ** -24))),
+        ("tie 1.5 * 2^-24 to even 2 * 2^-24", f32(1.5 * 2.0 ** -24)),
+        ("tie 2.5 * 2^-24 to even 2 * 2^-24", f32(2.5 * 2.0 ** -24)),
+        ("tie 2^-25 to even zero", f32(2.0 ** -25)),
+        ("tie -2^-25 to negative zero", f32(-(2.0 ** -25))),
+        ("just above 2^-25", np.nextafter(f32(2.0 ** -25), f32(1))),
+        ("below 2^-25", f32(2.0 ** -26)),
+        ("subnormal float32", np.uint32(1).view(np.float32)),
+        ("negative subnormal float32", np.uint32(0x80000001).view(np.float32)),
+        ("subnormal with low bits beyond the shift", f32(5 * 2.0 ** -25 + 2.0 ** -40)),
+    ]
+    # Quiet NaNs (top significand bit set), given as bits: the sign and the top ten bits
+    # of the payload are kept.
+    named += [(name, np.uint32(bits).view(np.float32)) for name, bits in (
+        ("NaN", 0x7FC00000), ("negative NaN", 0xFFC00000), ("NaN with a payload", 0x7FD56000),
+        ("NaN, payload below the half's bits", 0x7FC00FFF))]
+    values = np.array([value for _, value in named], np.float32)
+    with np.errstate(over="ignore"):  # the overflow cases
+        halves = values.astype(np.float16)
+    cases = [{"name": name, "float32_bits": int(f), "float16_bits": int(h)} for (name, _), f, h
+             in zip(named, values.view(np.uint32), halves.view(np.uint16), strict=True)]
+
+    # Sweep: halves spread over the finite range, the midpoint to the next half up and the
+    # float32 values either side of it, both signs; then float32 bit patterns over all
+    # exponents (signalling NaNs left out).
+    halves = np.arange(0, 0x7BFF, 37, dtype=np.uint16)
+    low = halves.view(np.float16).astype(np.float64)
+    high = (halves + 1).view(np.float16).astype(np.float64)
+    middle = ((low + high) / 2).astype(np.float32)  # exact: 12 significant bits
+    sweep = np.concatenate([middle, np.nextafter(middle, np.float32(0)),
+                            np.nextafter(middle, np.float32(np.inf))])
+    sweep = np.concatenate([sweep, -sweep])
+    spread = np.arange(0, 2 ** 32, 2 ** 32 // 2000 + 12345, dtype=np.uint64).astype(np.uint32)
+    signalling = ((spread & 0x7F800000) == 0x7F800000) & ((spread & 0x00400000) == 0) \
+        & ((spread & 0x007FFFFF) != 0)
+    bits = np.concatenate([sweep.view(np.uint32), spread[~signalling]])
+    with np.errstate(over="ignore"):
+        half_bits = bits.view(np.float32).astype(np.float16).view(np.uint16)
+    files["float16_sweep_float32_bits.npy"] = _npy(bits.astype("<u4"))
+    files["float16_sweep_bits.npy"] = _npy(half_bits.astype("<u2"))
+    files["float16.json"] = _json({
+        "rule": "numpy astype(np.float16) of float32: round to nearest, ties to even; from "
+                "65520 on infinity; subnormal halves down to 2^-24; a NaN keeps its sign and "
+                "the top ten bits of its payload",
+        "cases": cases,
+        "sweep": {"float32_bits": "float16_sweep_float32_bits.npy",
+                  "float16_bits": "float16_sweep_bits.npy", "count": int(len(bits))},
+    })
+
+
 def requantise_cases(files):
     from lsid_keras.export.litert import requantise_table as table
 
@@ -751,6 +832,7 @@ def golden_files():
     model_card_case(files)
     tiled_run_cases(files)
     global_run_cases(files)
+    float16_cases(files)
     requantise_cases(files)
     signature_case(files)
     dng_case(files)

@@ -68,6 +68,16 @@ final class Golden {
             data.asShortBuffer().get(out);
             return out;
         }
+
+        /** 32-bit unsigned values as the ints with their bits (e.g. float32 bit patterns). */
+        int[] uint32() {
+            if (!"<u4".equals(descr)) {
+                throw new IllegalStateException("expected uint32, found " + descr);
+            }
+            int[] out = new int[size()];
+            data.asIntBuffer().get(out);
+            return out;
+        }
     }
 
     static byte[] bytes(String name) {
