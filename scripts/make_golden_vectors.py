@@ -24,7 +24,8 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
   filter with zero padding at the window's edges, as a network's convolutions pad, then a
   fixed linear map to `block x block x 3` sub-pixels), both blends.
 - `global_run.json` + `global_<case>_<blend>.npy` (float32): a global model's tiled run
-  with one encoder pass per tile (`tiling.run_tiled_split`, kept maps in float32) with a
+  with one encoder pass per tile (`tiling.run_tiled_split`, float kept maps in its default
+  `KEPT_DTYPE`, float16, as the Java core keeps them: `Float16`) with a
   global stand-in split as `lsid export` splits the model (`global_encoder_model`: two kept
   maps, the zero-padded 3x3 box mean of the tile and, last, the bottleneck map: a fixed
   pointwise map of the box mean to K channels and 16 x 16 block means, so each tile's map
@@ -372,9 +373,10 @@ def global_run_cases(files):
         mean = frame_mean(lambda b: encode(b)[-1], packed, tile=tile, halo=halo)
         outputs = {}
         for blend in blends:
-            # float32 kept maps, as the Java core keeps a float export's.
+            # Float kept maps in the default KEPT_DTYPE (float16), as lsid enhance and the
+            # Java core keep a float export's.
             out = run_tiled_split(encode, decode, packed, tile=tile, halo=halo, block=block,
-                                  blend=blend, kept_dtype=np.float32)
+                                  blend=blend)
             files[f"global_{name}_{blend}.npy"] = _npy(out.astype("<f4"))
             outputs[blend] = f"global_{name}_{blend}.npy"
         cases.append({"name": name, "tile": tile, "halo": halo, "block": block,

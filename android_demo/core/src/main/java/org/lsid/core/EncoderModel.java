@@ -19,8 +19,9 @@ public interface EncoderModel {
      * @return the kept maps in the card's {@code global_branch.kept} order (the bottleneck
      *     map last), each in its encoder output's own type and with that output's spec
      *     ({@link TensorData#ofInt8} for an int8 output, {@link TensorData#ofFloats} for a
-     *     float32 one), in arrays of their own: the runner keeps them until the tile's decoder
-     *     has run, then releases them
+     *     float32 one), in arrays of their own: the runner keeps int8 ones until the tile's
+     *     decoder has run, then releases them, and rounds float ones to halves at once
+     *     ({@link TensorData#kept}), releasing the floats
      * @throws Exception whatever the runtime throws; the runner stops and passes it on
      */
     List<TensorData> run(float[] input) throws Exception;

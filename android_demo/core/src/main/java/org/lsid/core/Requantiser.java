@@ -5,14 +5,16 @@ import java.util.Arrays;
 /**
  * Feeds one kept map of a global model from its encoder output to its decoder input
  * ({@link TiledRunner}): the two tensors hold the same map, but an int8 export gives each its
- * own scale and zero point, and either may be float32.
+ * own scale and zero point, and either may be float32. A float map arrives kept as halves
+ * ({@link TensorData#kept}), or as floats.
  *
  * <ul>
  *   <li>int8 to int8: a 256-entry table, {@link #table} ({@code
  *       lsid_keras.export.litert.requantise_table});
  *   <li>int8 to float: {@code (q - z) * s} ({@link TensorSpec#dequantize});
- *   <li>float to int8: {@link TensorSpec#quantize}, as every float input is quantised;
- *   <li>float to float: copied as it is.
+ *   <li>float to int8: {@link TensorSpec#quantize} of the float value (a half widened
+ *       first), as every float input is quantised;
+ *   <li>float to float: a half widened ({@link Float16#toFloat}, exact), a float copied.
  * </ul>
  */
 public final class Requantiser {
@@ -76,8 +78,8 @@ public final class Requantiser {
     }
 
     /**
-     * Writes {@code kept} (values of {@link #from}) into {@code into} (of {@link #to}) as the
-     * decoder input takes it.
+     * Writes {@code kept} (values of {@link #from}: int8, halves or floats) into {@code into}
+     * (of {@link #to}) as the decoder input takes it.
      *
      * @return {@code into}
      * @throws IllegalArgumentException the buffers are not of {@link #from} and {@link #to}
@@ -98,6 +100,19 @@ public final class Requantiser {
                 float[] target = into.floats();
                 for (int i = 0; i < source.length; i++) {
                     target[i] = real[source[i] + 128];
+                }
+            }
+        } else if (kept.isHalves()) {
+            short[] source = kept.halves();
+            if (to.isInt8()) {
+                byte[] target = into.int8();
+                for (int i = 0; i < source.length; i++) {
+                    target[i] = (byte) to.quantize(Float16.toFloat(source[i]));
+                }
+            } else {
+                float[] target = into.floats();
+                for (int i = 0; i < source.length; i++) {
+                    target[i] = Float16.toFloat(source[i]);
                 }
             }
         } else {

@@ -46,11 +46,14 @@ public final class TensorSpec {
 
     /**
      * {@code round(real / scale) + zeroPoint}, rounded half away from zero (as TFLite's
-     * {@code std::round}), clamped to the dtype's range.
+     * {@code std::round}), clamped to the dtype's range; infinities to its ends.
      */
     public int quantize(float real) {
         double scaled = real / scale;
-        long q = (long) Math.signum(scaled) * Math.round(Math.abs(scaled)) + zeroPoint;
+        // Bounded before rounding: Math.round(infinity) is Long.MAX_VALUE, which the zero
+        // point would overflow (a float16 kept map holds infinity beyond 65504).
+        long q = (long) Math.signum(scaled) * Math.round(Math.min(Math.abs(scaled), 1e6))
+                + zeroPoint;
         int low = "uint8".equals(dtype) ? 0 : -128;
         int high = "uint8".equals(dtype) ? 255 : 127;
         return (int) Math.max(low, Math.min(high, q));

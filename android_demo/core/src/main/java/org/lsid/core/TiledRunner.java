@@ -14,12 +14,14 @@ import java.util.function.BooleanSupplier;
  *
  * <p>A global model (GIA-Net, SE-UNet: a card with {@code global_branch}) runs in two passes
  * with one encoder run per tile, as {@code lsid_keras.tiling.run_tiled_split}: pass 1 runs
- * every tile of the plan through its {@link EncoderModel}, keeps the maps it outputs (each in
- * its own type: int8 bytes for an int8 export) and adds the tile's share of the bottleneck
- * map to the frame's average ({@link FrameMean}); pass 2 feeds every kept tile, in plan order,
- * to its {@link DecoderModel} with that average, each map converted to the decoder input's
- * type ({@link Requantiser}), stitches the output as a local model's and releases the tile's
- * maps. Memory: a local run's plus every tile's kept maps ({@link #keptBytes}). The listener
+ * every tile of the plan through its {@link EncoderModel}, adds the tile's share of the
+ * bottleneck map to the frame's average ({@link FrameMean}, from the maps as the encoder gave
+ * them) and keeps the maps ({@link TensorData#kept}: int8 bytes for an int8 export, float
+ * ones rounded to float16 halves, as Python's {@code kept_dtype=KEPT_DTYPE}); pass 2 feeds
+ * every kept tile, in plan order, to its {@link DecoderModel} with that average, each map
+ * converted to the decoder input's type ({@link Requantiser}), stitches the output as a local
+ * model's and releases the tile's maps. Memory: a local run's plus every tile's kept maps
+ * ({@link #keptBytes}) plus, while a tile is halved, its float32 encoder outputs. The listener
  * counts the tiles of both passes.
  */
 public final class TiledRunner {
@@ -188,13 +190,13 @@ public final class TiledRunner {
 
     /**
      * Bytes a global model's kept maps take at most during a run of a frame of this size
-     * (every tile's encoder outputs, in their own types), beside the output; 0 for a local
-     * model.
+     * (every tile's encoder outputs as {@link TensorData#kept} keeps them: 1 per int8 value, 2
+     * per float one), beside the output; 0 for a local model.
      */
     public long keptBytes(int height, int width) {
         long perTile = 0;
         for (Requantiser map : kept) {
-            perTile += TensorData.bytesOf(map.from);
+            perTile += TensorData.keptBytesOf(map.from);
         }
         return perTile * (isGlobal() ? plan(height, width).size() : 0);
     }
@@ -247,7 +249,11 @@ public final class TiledRunner {
             long nanos = System.nanoTime() - start;
             checkKept(maps);
             average.add(t, maps.get(maps.size() - 1));
-            keptTiles.add(maps);
+            List<TensorData> halved = new ArrayList<>(maps.size());
+            for (TensorData map : maps) {
+                halved.add(map.kept());
+            }
+            keptTiles.add(halved);
             return nanos;
         });
         TensorData mean = frameMeanInput(average.mean());

@@ -62,6 +62,41 @@ class RequantiserTest {
     }
 
     @Test
+    void floatMapsAreKeptAsHalvesAndWidenedOrQuantisedForTheDecoder() {
+        TensorSpec floats = new TensorSpec("f", "float32", SHAPE, 0, 0);
+        TensorData encoded = TensorData.ofFloats(floats, new float[] {0.1f, -2.5f, 70000f,
+            1f + 0x1p-11f});
+        assertEquals(16, encoded.bytes());
+        TensorData kept = encoded.kept();
+        assertTrue(encoded.isReleased(), "the encoder's floats are dropped once halved");
+        assertTrue(kept.isHalves() && !kept.isInt8());
+        assertEquals(8, kept.bytes());
+        // 0.1 -> 0x2e66, -2.5 exact, 70000 overflows, 1 + 2^-11 ties to even 1.
+        assertArrayEquals(new short[] {0x2e66, (short) 0xc100, 0x7c00, 0x3c00}, kept.halves());
+        assertEquals(0.0999755859375f, kept.real(0), 0f);
+        assertTrue(kept.kept() == kept);
+        Requantiser same = new Requantiser(floats, new TensorSpec("g", "float32", SHAPE, 0, 0));
+        assertArrayEquals(new float[] {0.0999755859375f, -2.5f, Float.POSITIVE_INFINITY, 1f},
+                same.convert(kept, same.newTarget()).floats(), 0f);
+        // To int8 from the widened value: 0.0999755859375 / 0.5 = 0.19995... -> 0, + 2.
+        TensorSpec int8 = new TensorSpec("q", "int8", SHAPE, 0.5, 2);
+        Requantiser up = new Requantiser(floats, int8);
+        assertArrayEquals(new byte[] {2, -3, 127, 4}, up.convert(kept, up.newTarget()).int8());
+        TensorData codes = TensorData.ofInt8(int8, new byte[4]);
+        assertTrue(codes.kept() == codes, "int8 maps are kept as their bytes");
+        assertEquals(4, codes.bytes());
+        assertThrows(IllegalArgumentException.class, () -> TensorData.ofHalves(int8,
+                new short[4]));
+        IllegalStateException notHalves = assertThrows(IllegalStateException.class,
+                TensorData.ofFloats(floats, new float[4])::halves);
+        assertTrue(notHalves.getMessage().contains("holds no float16 values"),
+                notHalves.getMessage());
+        kept.release();
+        assertThrows(IllegalStateException.class, kept::halves);
+        assertThrows(IllegalStateException.class, kept::kept);
+    }
+
+    @Test
     void mismatchesAreRefused() {
         TensorSpec int8 = new TensorSpec("q", "int8", SHAPE, 0.5, 2);
         assertThrows(IllegalArgumentException.class, () -> new Requantiser(int8,

@@ -101,7 +101,8 @@ class TiledRunnerTest {
      * A counting global model: the encoder keeps each window's first channel (float32) and a
      * constant int8 bottleneck map (code 6: (6 + 4) * 0.125 = 1.25); the decoder's output is
      * the kept first channel plus the frame mean's first value. Records every encoder output
-     * and, at each decoder run, which tiles' kept maps were released.
+     * and, at each decoder run, which tiles' kept int8 maps were released (the float maps are
+     * released as soon as they are halved).
      */
     private static final class Counting {
         final List<List<TensorData>> encoded = new ArrayList<>();
@@ -124,9 +125,9 @@ class TiledRunnerTest {
             DecoderModel decoder = (kept, mean, output) -> {
                 StringBuilder released = new StringBuilder();
                 for (List<TensorData> maps : encoded) {
-                    released.append(maps.get(0).isReleased() && maps.get(1).isReleased()
-                            ? 'r' : maps.get(0).isReleased() || maps.get(1).isReleased()
-                            ? '?' : '-');
+                    // The float map was halved into a new object and released at keep.
+                    released.append(!maps.get(0).isReleased() ? '?'
+                            : maps.get(1).isReleased() ? 'r' : '-');
                 }
                 releasedAtDecoder.add(released.toString());
                 means.add(mean.floats());
@@ -153,7 +154,8 @@ class TiledRunnerTest {
         int tiles = runner.plan(45, 70).size();
         assertTrue(tiles > 2);
         assertEquals(2 * tiles, runner.tileRuns(45, 70));
-        assertEquals(tiles * (32L * 32 * 4 + 2 * 2 * 5), runner.keptBytes(45, 70));
+        // The float map kept as float16 (2 bytes a value), the int8 one as its bytes.
+        assertEquals(tiles * (32L * 32 * 2 + 2 * 2 * 5), runner.keptBytes(45, 70));
         List<Integer> done = new ArrayList<>();
         RgbImage rgb = runner.run(packed, (d, total, nanos) -> {
             assertEquals(2 * tiles, total);
@@ -176,12 +178,17 @@ class TiledRunnerTest {
             assertTrue(mean == model.means.get(0));
             assertEquals(1.25f, mean[0], 0f);
         }
+        // The decoder sees the first channel rounded to float16, exactly.
+        int rounded = 0;
         for (int y = 0; y < rgb.height; y += 7) {
             for (int x = 0; x < rgb.width; x += 5) {
-                assertEquals(packed.get(y / 2, x / 2, 0) + 1.25f,
-                        rgb.data[(y * rgb.width + x) * 3], 1e-6f, y + "," + x);
+                float value = packed.get(y / 2, x / 2, 0);
+                float half = Float16.toFloat(Float16.fromFloat(value));
+                assertEquals(half + 1.25f, rgb.data[(y * rgb.width + x) * 3], 0f, y + "," + x);
+                rounded += half != value ? 1 : 0;
             }
         }
+        assertTrue(rounded > 100, rounded + " values changed by float16 rounding");
     }
 
     @Test
