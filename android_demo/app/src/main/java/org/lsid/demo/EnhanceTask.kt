@@ -82,7 +82,7 @@ class EnhanceTask(
             listener.onError("${shot.source}: not enough memory for a " +
                 "${shot.packed.width * card.blockSize} x ${shot.packed.height * card.blockSize} " +
                 "output" + (if (kept > 0) " and the encoder's kept maps " +
-                    "(${kept / (1 shl 20)} MB)" else "") + "; try a smaller frame")
+                    "(${(kept + 500_000) / 1_000_000} MB)" else "") + "; try a smaller frame")
         } catch (error: LinkageError) {
             // UnsatisfiedLinkError / ExceptionInInitializerError: LiteRT's native library is
             // not in the APK for this device's ABI (the build packs arm64-v8a and x86_64).

@@ -32,8 +32,8 @@ import org.lsid.core.TileModel
  * compiled it; [ModelSession] keeps it on its model thread). Int8 models take and give int8
  * tensors: the packed tile is quantised and the RGB output dequantised here with the card's
  * scales and zero points, so the runner sees floats there; the kept maps travel in their own
- * type ([TensorData]: an int8 encoder output as its bytes), converted to each decoder input's
- * by the core.
+ * type ([TensorData]: an int8 encoder output as its bytes, a float one as floats, which the
+ * core keeps as float16 halves), converted to each decoder input's by the core.
  *
  * @param asset the `.tflite` in the app's assets
  * @param card that file's own card
@@ -179,8 +179,9 @@ class LiteRtTileModel(
         check(card.isEncoder) { "$source is not a global model's encoder" }
         writePacked(input)
         compiled.model.run(inputs, outputs, signature)
-        // LiteRT 2.1's Kotlin TensorBuffer reads into a new array: exactly the array the
-        // runner keeps until the tile's decoder has run (an int8 map as its bytes).
+        // LiteRT 2.1's Kotlin TensorBuffer reads into a new array: an int8 map's bytes are
+        // the array the runner keeps until the tile's decoder has run; a float map's floats
+        // it rounds to float16 halves at once and drops (TensorData.kept).
         return card.kept.map { spec ->
             val buffer = compiled.outputs[card.outputs.indexOf(spec)]
             if (spec.isInt8) TensorData.ofInt8(spec, buffer.readInt8())
