@@ -524,7 +524,7 @@ def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO
     (`lsid_keras.models.global_branch`).
 
     Memory: `run_tiled`'s, plus every tile's encoder outputs in `kept_dtype` (for the
-    lsid U-Net `31 * width` values per packed pixel of tile).
+    lsid U-Net `31 * width / 16` values per packed pixel of tile).
 
     Args:
         encode: callable mapping a float32 batch `(batch_size, tile, tile, C)` to a list of

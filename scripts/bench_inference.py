@@ -412,7 +412,7 @@ def run_litert(args, name, output_path):
             "end_to_end": "RAW decode to JPEG written", "tile": tile,
             "halo": enhancer.halo, "ms_per_tile": tile_ms,
             "tflite_bytes": os.path.getsize(enhancer.source),
-            "litert_threads": enhancer.predict.num_threads,
+            "litert_threads": (enhancer.predict or enhancer.encoder_decoder).num_threads,
             "output_std": float(result.rgb.std()), "output_shape": list(result.rgb.shape)}
 
 

@@ -128,3 +128,19 @@ def test_failed_child_is_reported_not_raised(tmp_path, capsys):
     assert results["keras_untiled_fp32"]["status"] == "failed"
     assert results["keras_untiled_fp32"]["reason"]
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_a_global_model_runs_with_one_encoder_pass_in_keras_and_litert(tmp_path):
+    """GIA-Net: the Keras tiled config and the LiteRT export (an encoder and a decoder file)
+    both run `run_tiled_split`, and the export agrees with Keras."""
+    out = tmp_path / "bench.json"
+    process = subprocess.run(
+        [sys.executable, str(SCRIPT), *TINY, "--model", "gia_net", "--configs",
+         "keras_tiled_fp32,keras_untiled_fp32,litert_tiled_fp32", "--out", str(out)],
+        capture_output=True, text=True, timeout=240)
+    assert process.returncode == 0, process.stdout + process.stderr
+    results = json.loads(out.read_text())["results"]
+    assert all(row["status"] == "ok" for row in results.values()), results
+    row = results["litert_tiled_fp32"]
+    assert row["litert_threads"] == 2 and row["ms_per_tile"] > 0
+    assert row["error_vs_fp32"]["psnr_db"] > 40
