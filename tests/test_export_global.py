@@ -274,3 +274,15 @@ def test_qat_of_a_global_model_fine_tunes_its_decoder(exported, tmp_path):
     signature = Interpreter(model_path=main).get_signature_list()["serve"]
     assert sorted(signature["inputs"]) == sorted([*ENCODER_OUTPUTS, "frame_mean"])
     assert variant["verification"]["frame_psnr_db"] >= THRESHOLDS_DB["qat"]
+
+
+def test_kept_int8_maps_reach_the_decoder_by_the_table_rule(exported):
+    """Every int8 map fed to the decoder is the table rule applied to the encoder's values
+    (the runtime's fast paths, a lookup by bit pattern or the identity, change nothing)."""
+    _, _, _, report = exported
+    pair = load_enhancer(_variant(report, "int8")["path"], num_threads=1).encoder_decoder
+    values = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+    for k, (out, into) in enumerate(pair._kept):
+        table = requantise_table(*out["quantization"], *into["quantization"])
+        np.testing.assert_array_equal(pair._convert(values, k),
+                                      table[values.astype(np.int16) + 128])

@@ -60,6 +60,12 @@ def dequantise(values, detail):
     return (values.astype(np.float32) - zero) * np.float32(scale)
 
 
+def _by_bits(table):
+    """`table` (indexed by `q + 128`) re-indexed by the int8 value's bits read as uint8, so a
+    lookup is one `np.take` on a view, without widening 20 M values to int16 first."""
+    return table[(np.arange(256) + 128) % 256]
+
+
 def requantise_table(enc_scale, enc_zero, dec_scale, dec_zero):
     """The int8 -> int8 map from an encoder output's quantisation to a decoder input's:
     `table[q + 128] = clip(rint((q - enc_zero) * enc_scale / dec_scale) + dec_zero, -128,
@@ -151,10 +157,16 @@ class LiteRTEncoderDecoder:
         except KeyError as missing:
             raise ExportError(f"{self.source}: the card names tensor {missing}, which its "
                               "encoder or decoder file lacks") from None
-        self._tables = [
-            requantise_table(*out["quantization"], *into["quantization"])
-            if out["dtype"] == into["dtype"] == np.int8 else None
-            for out, into in self._kept]
+        # int8 -> int8 maps: a table by bit pattern, or none where the table is the identity
+        # (the converter often gives a skip about the same scale on both sides).
+        self._tables, self._same = [], []
+        for out, into in self._kept:
+            table = None
+            if out["dtype"] == into["dtype"] == np.int8:
+                table = requantise_table(*out["quantization"], *into["quantization"])
+            same = table is not None and np.array_equal(table, np.arange(-128, 128))
+            self._same.append(same)
+            self._tables.append(None if table is None or same else _by_bits(table))
         self.input_shape = tuple(int(v) for v in self._input["shape"])
 
     def encode(self, batch):
@@ -182,8 +194,10 @@ class LiteRTEncoderDecoder:
 
     def _convert(self, values, k):
         out, into = self._kept[k]
+        if values.dtype == np.int8 and self._same[k]:
+            return values
         if values.dtype == np.int8 and self._tables[k] is not None:
-            return self._tables[k][values.astype(np.int16) + 128]
+            return np.take(self._tables[k], values.view(np.uint8))
         return quantise(dequantise(values, out), into)
 
     def decode(self, kept, frame_mean):
