@@ -361,7 +361,7 @@ def _cmd_evaluate(args):
 
     try:
         if args.tile not in ("auto", 0):
-            check_tiling(args.tile, args.halo)
+            check_tiling(*_tiling_defaults(args))
     except EnhanceError as err:
         raise UserError(str(err)) from None
     list_path = _list_path(args.data, args.list)
@@ -398,7 +398,8 @@ def _cmd_evaluate(args):
                     "SID test protocol: the first burst (_00) of each exposure time",
                     "first_burst_only": not args.all_bursts,
                     "drop_misaligned": args.drop_misaligned, "tile": args.tile,
-                    "halo": args.halo,
+                    "halo": args.halo if args.halo is not None else (
+                        getattr(enhancer, "halo", None) or _tiling_defaults(args)[1]),
                     "colour": args.colour if args.method == "network" else None,
                     "precision": enhancer.precision if enhancer is not None else None,
                     "precision_reason": (enhancer.precision_choice.reason
@@ -469,7 +470,7 @@ def _cmd_enhance(args):
         raise UserError(f"ratio must be > 0 or 'auto', got {args.ratio:g}")
     try:
         if args.tile not in (0, "auto"):
-            check_tiling(args.tile, args.halo)
+            check_tiling(*_tiling_defaults(args))
     except EnhanceError as err:
         raise UserError(str(err)) from None
     outputs = _output_paths(args.inputs, args.output)
@@ -560,11 +561,21 @@ def _add_precision_argument(parser):
                         "(default: auto)")
 
 
+def _tiling_defaults(args):
+    """`(tile, halo)` as given, the library's defaults for those not given (for checking
+    them before any file is read; a .tflite's card may still fix them)."""
+    from lsid_keras.tiling import DEFAULT_HALO, DEFAULT_TILE
+
+    return (DEFAULT_TILE if args.tile is None else args.tile,
+            DEFAULT_HALO if args.halo is None else args.halo)
+
+
 def _add_halo_argument(parser):
     """`--halo` of the commands that tile a frame (evaluate, enhance)."""
-    parser.add_argument("--halo", type=int, default=32,
+    parser.add_argument("--halo", type=int, default=None,
                         help="context around each tile and the frame, packed pixels, >= 0 "
-                        "(default: 32)")
+                        "(default: a .tflite's card's, else 64, the smallest measured to keep "
+                        "tiles within one 8-bit level of a whole-frame pass)")
 
 
 def add_export_arguments(parser):
@@ -573,9 +584,9 @@ def add_export_arguments(parser):
     parser.add_argument("--out", required=True, help="output folder (created)")
     parser.add_argument("--tile", type=int, default=None,
                         help="fixed input side, packed pixels, a multiple of 16 (default: "
-                        "fitted to the camera's full frame, 784 Sony / 736 Fuji)")
+                        "fitted to the camera's full frame, 848 Sony / 800 Fuji)")
     parser.add_argument("--halo", type=int, default=None,
-                        help="tiling halo recorded in the card, packed pixels (default 32)")
+                        help="tiling halo recorded in the card, packed pixels (default 64)")
     parser.add_argument("--quant", default="fp32,fp16,dynamic,int8",
                         help="comma-separated variants of fp32, fp16, dynamic, int8, qat "
                         "(default: %(default)s; qat fine-tunes, minutes to hours)")
@@ -773,11 +784,11 @@ def build_parser():
                          "estimate it from the frame's highlights (default: auto)")
     enhance.add_argument("--contrast", action="store_true", help="apply contrast improvement")
     _add_colour_argument(enhance, default="as-shot")
-    enhance.add_argument("--tile", type=_tile, default=800,
+    enhance.add_argument("--tile", type=_tile, default=None,
                          help="largest tile side in packed pixels, a multiple of 16; tiles are "
-                         "sized evenly to the frame (a Sony frame takes 2x3 tiles of 784); 0: "
+                         "sized evenly to the frame (a Sony frame takes 2x3 tiles of 848); 0: "
                          "the whole frame in one pass (more memory); ignored for a .tflite, "
-                         "whose card fixes it (default: 800)")
+                         "whose card fixes it (default: 864)")
     _add_halo_argument(enhance)
     _add_precision_argument(enhance)
     enhance.add_argument("--quiet", action="store_true", help="no progress bar")

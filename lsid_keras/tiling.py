@@ -32,8 +32,8 @@ How a frame is tiled:
   are then spread evenly between the padded frame's two ends, so no tile overlaps its
   neighbour much more than the others. `fit_tile` picks the tile size for a frame: the
   tile count first, then the smallest tile on the 16-grid that covers the frame with it,
-  e.g. 784 for a Sony frame (1424 x 2128 packed, halo 32): 2 x 3 tiles covering 1.22x the
-  frame's pixels, where 20 tiles of 512 cover 1.73x.
+  e.g. 848 for a Sony frame (1424 x 2128 packed, halo 64): 2 x 3 tiles covering 1.42x the
+  frame's pixels, where 12 tiles of 672 (at most 800) cover 1.79x.
 - Cores. Each tile owns a core: the cores partition the image exactly, and each interior core
   edge is the middle of the overlap of two neighbouring windows, so at least `halo` packed
   pixels of context (the effective halo, rounded up by the grid) separate it from the
@@ -70,16 +70,18 @@ from lsid_keras.geometry import SIZE_MULTIPLE
 #: Blend modes of `run_tiled`.
 BLENDS = ("crop", "feather")
 #: Default largest tile side in packed pixels for models that take any size (Keras): `fit_tile`
-#: sizes the tiles of each frame up to this, 784 for a Sony frame (2 x 3 tiles, 1.22x its
-#: pixels). A fixed-shape export takes the tile its model card names.
-DEFAULT_TILE = 800
-#: Default halo in packed pixels. Measured (scripts/measure_seams.py: random-init SID U-Nets,
-#: widths 32 and 8, output scaled to a trained net's std 0.25, smooth and noisy inputs, tile
-#: 256), the max seam error is 0.06-0.22 8-bit levels at halo 32 and 0.4-1.05 at halo 16, the
-#: smallest measured halo that missed one level in one run; 32 keeps a margin for trained nets,
-#: whose context reaches further than a random init's. The price: a Sony frame (1424 x 2128
-#: packed) in 2 x 3 tiles of 784 covers 1.22x its pixels (halo 16: 2 x 3 tiles of 752, 1.12x).
-DEFAULT_HALO = 32
+#: sizes the tiles of each frame up to this, 848 for a Sony frame at `DEFAULT_HALO` (2 x 3
+#: tiles, 1.42x its pixels; at most 800 would take 12 tiles of 672, 1.79x). A fixed-shape
+#: export takes the tile its model card names.
+DEFAULT_TILE = 864
+#: Default halo in packed pixels: the smallest that keeps tiled = untiled within one 8-bit
+#: level for the trained shipped GIA-Net. Measured (scripts/measure_seams.py --weights, 12
+#: cross-noise frames of 512 x 768 packed at x4 / x100 / x300, one encoder pass, crop blend):
+#: max error 8.8 levels at halo 32 (p99.9 4.8), 4.2 at 48, 0.98 at 64 with tiles of 256 and
+#: 0.52 with tiles of 320, 0.12 at 80, 0.05 at 96. (Random-init nets, whose context reaches
+#: less far, stayed below 0.25 levels at 32.) The price: a Sony frame in 2 x 3 tiles of 848
+#: covers 1.42x its pixels (halo 32: tiles of 784, 1.22x; halo 80: 880, 1.53x).
+DEFAULT_HALO = 64
 #: Default blend mode: "crop" measured as accurate as "feather" (max error within 30% either
 #: way at every halo >= 16), cheaper, and each output pixel is one tile's.
 DEFAULT_BLEND = "crop"
@@ -261,7 +263,7 @@ def fit_tile(height, width, halo=None, max_tile=None, multiple=SIZE_MULTIPLE):
     Chooses the tile count first, the fewest square windows no larger than `max_tile` per
     axis, then the smallest tile on the `multiple` grid that covers the padded frame with that
     count: each axis needs `tile >= length / count + 2 * halo`. A Sony frame (1424 x 2128
-    packed) at halo 32 gets 784 (2 x 3 tiles, 1.22x the frame's pixels).
+    packed) at halo 64 gets 848 (2 x 3 tiles, 1.42x the frame's pixels).
 
     Args:
         height, width: int, the packed frame size in packed pixels.

@@ -13,6 +13,16 @@ reuse one pass per tile, so the "feather" rows' seconds exclude the network.
 
     python scripts/measure_seams.py --out seams.json          # widths 32 and 8, ~80 s on 2 cores
     python scripts/measure_seams.py --widths 4 --size 128x192 --tile 64 --halos 0 8 16
+
+With `--weights M.keras --raw FILE ...` it measures a trained model instead, as `lsid enhance`
+runs it: each RAW file packed and amplified at its auto ratio (`network_input`), a global
+model's tiles with one encoder pass (`run_tiled_split`), against one untiled pass padded by
+the receptive field's reach (a global model's: by the same halo, since it averages over the
+padded frame); the smallest halo below one 8-bit level over all files is the
+answer for that model.
+
+    python scripts/measure_seams.py --weights lsid_keras/pretrained/gia_net_sony_w16.keras \
+        --raw DIR/*.dng --tile 128 --halos 8 16 24 32 --out seams_trained.json
 """
 
 from __future__ import annotations
@@ -234,6 +244,61 @@ def measure(width, camera, size, tile, halos, seed, noise, output_std):
     return result
 
 
+def measure_trained(weights, raw_files, tile, halos):
+    """Seam errors of a trained model on RAW files; returns a dict for the JSON (one row per
+    halo and blend, the worst file's max error and the mean over files' mean errors)."""
+    from lsid_keras.enhance import load_enhancer, network_input
+    from lsid_keras.raw import read_raw
+    from lsid_keras.tiling import BLENDS, run_tiled, run_tiled_split, run_untiled
+
+    enhancer = load_enhancer(weights)
+    block = enhancer.block_size
+    halves = enhancer.encoder_decoder
+    receptive = graph_receptive_field(enhancer.predict.model)
+    reach = max(receptive["before"], receptive["after"])
+    frames = []
+    for path in raw_files:
+        packed, ratio, _ = network_input(enhancer, read_raw(path), "auto")
+        frames.append((os.path.basename(path), packed, ratio))
+
+    def untiled(packed, halo):
+        # A global model averages over the padded frame, so its reference is the untiled
+        # pass padded by the same halo (as `lsid enhance --tile 0` runs it); a local model's
+        # is padded by the receptive field's reach: the network's answer on the reflected
+        # frame, which tiles approach at their seams and edges.
+        return run_untiled(enhancer.predict, packed, block,
+                           halo=halo if halves is not None else reach)
+
+    references = {}
+    result = {"weights": weights, "files": [[name, round(ratio, 3), list(packed.shape)]
+                                            for name, packed, ratio in frames],
+              "global_model": halves is not None, "graph_receptive_field": receptive,
+              "rows": []}
+    for halo, blend in itertools.product(halos, BLENDS):
+        worst, means, tails, start = 0.0, [], [], time.perf_counter()
+        for name, packed, _ in frames:
+            key = (name, halo if halves is not None else None)
+            if key not in references:
+                references[key] = untiled(packed, halo)
+            reference = references[key]
+            if halves is None:
+                tiled = run_tiled(enhancer.predict, packed, tile=tile, halo=halo, block=block,
+                                  blend=blend)
+            else:
+                tiled = run_tiled_split(halves.encode, halves.decode, packed, tile=tile,
+                                        halo=halo, block=block, blend=blend)
+            error = np.abs(np.clip(tiled, 0, 1) - np.clip(reference, 0, 1))
+            worst, means = max(worst, float(error.max())), means + [float(error.mean())]
+            tails.append(float(np.quantile(error, 0.999)))
+        result["rows"].append({"halo": halo, "blend": blend, "max_levels": worst * 255,
+                               "mean_levels": float(np.mean(means)) * 255,
+                               "p999_levels": max(tails) * 255,
+                               "seconds": round(time.perf_counter() - start, 3)})
+    for blend in BLENDS:
+        result[f"halo_below_one_level_{blend}"] = smallest_halo_below(result["rows"], blend)
+    return result
+
+
 def print_result(result, args):
     grad, field = result["gradient_receptive_field"], result["graph_receptive_field"]
     print(f"\nSID width {result['width']} ({result['params']:,} params), {args.camera}, "
@@ -279,7 +344,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--weights", help="a trained .keras model (needs --raw) instead of "
+                        "random-init SID nets")
+    parser.add_argument("--raw", nargs="+", help="RAW files for --weights")
     args = parser.parse_args(argv)
+    if bool(args.weights) != bool(args.raw):
+        parser.error("--weights and --raw go together")
 
     import tensorflow as tf
 
@@ -288,6 +358,26 @@ def main(argv=None):
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # TensorFlow already initialised in this process (tests)
         print(f"warning: TensorFlow already running; --threads {args.threads} ignored")
+
+    if args.weights:
+        from lsid_keras import machine
+
+        result = measure_trained(args.weights, args.raw, args.tile, args.halos)
+        result.update(tile=args.tile, cpu_features=machine.cpu_features())
+        print(f"{args.weights} on {len(args.raw)} RAW files, tile {args.tile}:")
+        print(f"{'halo':>5} {'blend':>8} {'max lvl':>8} {'p99.9 lvl':>9} {'mean lvl':>9} "
+              f"{'s':>7}")
+        for row in result["rows"]:
+            print(f"{row['halo']:5d} {row['blend']:>8} {row['max_levels']:8.3f} "
+                  f"{row['p999_levels']:9.3f} {row['mean_levels']:9.4f} {row['seconds']:7.2f}")
+        for blend in ("crop", "feather"):
+            print(f"smallest halo with max error < 1/255 ({blend}): "
+                  f"{result[f'halo_below_one_level_{blend}']}")
+        if args.out:
+            with open(args.out, "w") as file:
+                json.dump(result, file, indent=2)
+            print(f"wrote {args.out}")
+        return 0
 
     report = {"camera": args.camera, "size": list(args.size), "tile": args.tile,
               "halos": args.halos, "noise": args.noise,

@@ -27,6 +27,8 @@ import numpy as np
 import pytest
 from sid_fixtures import write_sid_dataset
 
+from lsid_keras.tiling import DEFAULT_HALO
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
              ROOT / "android_demo" / "README.md"]
@@ -37,7 +39,8 @@ INPUT_OPTIONS = ("--model", "--data", "--representative", "--images", "--init-mo
 #: Options whose value is a file or folder the command writes.
 OUTPUT_OPTIONS = ("--out", "-o", "--output", "--cache", "--save-outputs")
 SYNTH_SCENES = 8  # at most this many scenes: the 0.7 / 0.2 / 0.1 split still has test pairs
-EXPORT_TILE = "96"  # the smallest tile the default halo (32) allows, 16-pixel grid
+#: The smallest tile the default halo allows on the 16-pixel grid (144 at halo 64).
+EXPORT_TILE = str(2 * DEFAULT_HALO + 16)
 
 
 def shell_blocks(text):

@@ -335,12 +335,15 @@ def unet_case():
 
 
 def test_unet_seam_error_below_one_level_at_default_halo(unet_case):
-    """Max error < 1/255 at DEFAULT_HALO = 32 (measured here: 0.06 levels crop, 0.09 feather;
-    halo 16 gives 0.6 / 0.67, halo 8 gives 6.7 / 4.2; scripts/measure_seams.py measures the
-    full-width net at 0.05 - 0.08 levels)."""
+    """Max error < 1/255 at DEFAULT_HALO, several windows per axis (a random-init net: 0.06
+    levels crop, 0.09 feather at halo 32 with tiles of 128; halo 16 gives 0.6 / 0.67, halo 8
+    6.7 / 4.2; the default of 64 is set by the trained shipped GIA-Net, whose context reaches
+    further: scripts/measure_seams.py --weights)."""
     packed, predict, untiled = unet_case
+    tile = 2 * DEFAULT_HALO + 32
+    assert len(tile_plan(*packed.shape[:2], tile, DEFAULT_HALO)) >= 4
     for blend in BLENDS:
-        tiled = run_tiled(predict, packed, tile=128, halo=DEFAULT_HALO, block=2, blend=blend)
+        tiled = run_tiled(predict, packed, tile=tile, halo=DEFAULT_HALO, block=2, blend=blend)
         assert np.abs(tiled - untiled).max() < 1 / 255, blend
 
 
@@ -374,7 +377,8 @@ def test_one_answer_per_frame_whatever_the_tile_size(name):
     packed = _smooth(160, 208, 4, noise=0.05, seed=5)
     predict = _calibrated_unet(packed, name=name, width=8)
     untiled = run_untiled(predict, packed, 2, halo=DEFAULT_HALO)
-    for tile in (96, 128, 256):  # 256: one tile larger than the frame
+    big = 384  # one tile larger than the padded frame
+    for tile in (2 * DEFAULT_HALO + 32, 2 * DEFAULT_HALO + 64, big):
         tiled = run_tiled(predict, packed, tile=tile, halo=DEFAULT_HALO, block=2)
         error = np.abs(tiled - untiled)
         assert error.max() < 1 / 255, (tile, error.max() * 255)
