@@ -70,6 +70,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from lsid_keras.tiling import DEFAULT_HALO  # noqa: E402 - after the path is set
+
 #: Sony Bayer frames: 4 packed channels, 2 x 2 output pixels per packed pixel.
 PACKED_CHANNELS = 4
 BLOCK = 2
@@ -780,10 +782,11 @@ def parse_args(argv):
                         help="Keras tile side, packed pixels")
     parser.add_argument("--litert-tile", type=int, default=None,
                         help="fixed tile of the LiteRT exports (default: fitted to the frame, "
-                        "784 for a Sony frame)")
+                        "848 for a Sony frame at the default halo)")
     parser.add_argument("--calibration-tiles", type=int, default=16,
                         help="int8 calibration tiles drawn from the frame")
-    parser.add_argument("--halo", type=int, default=32, help="tile halo, packed pixels")
+    parser.add_argument("--halo", type=int, default=DEFAULT_HALO,
+                        help="tile halo, packed pixels (default: lsid enhance's, %(default)s)")
     parser.add_argument("--configs", type=_configs, default=list(DEFAULT_CONFIGS),
                         help=f"comma list of {', '.join(CONFIGS)} (default: all)")
     parser.add_argument("--repeats", type=int, default=3,
