@@ -61,13 +61,14 @@ def test_frame_mean_is_the_average_over_the_untiled_padded_frame():
         n, h, w, c = batch.shape
         return batch.reshape(n, h // 16, 16, w // 16, 16, c).mean(axis=(2, 4))
 
+    halo = 32  # any halo: the shares partition the frame padded by it
     packed = _frame(101, 187)
-    height, width = padded_size(101, 187, 16, DEFAULT_HALO)
-    padded = packed[np.ix_(reflect_indices(101, height, DEFAULT_HALO),
-                           reflect_indices(187, width, DEFAULT_HALO))]
+    height, width = padded_size(101, 187, 16, halo)
+    padded = packed[np.ix_(reflect_indices(101, height, halo),
+                           reflect_indices(187, width, halo))]
     expected = padded.mean(axis=(0, 1))
     for tile in (80, 112, 160, 320):
-        got = frame_mean(block_means, packed, tile=tile, halo=DEFAULT_HALO)
+        got = frame_mean(block_means, packed, tile=tile, halo=halo)
         assert got.shape == (1, 1, 1, 4)
         np.testing.assert_allclose(got.ravel(), expected, rtol=1e-4, err_msg=str(tile))
 
