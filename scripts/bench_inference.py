@@ -366,6 +366,24 @@ def _timed(function):
     return time.perf_counter() - start
 
 
+def _timed_runs(run, repeats):
+    """Runs `run()` `repeats` times; the machine may be shared, so each run records the cores
+    this process used and the cores other processes used. Returns `(times, cpu_per_wall,
+    other_cpu_per_wall or None, the last run's result)`; a run's result is dropped before the
+    next starts (two frames' outputs never coexist)."""
+    times, cpu_per_wall, other_cpu, result = [], [], [], None
+    for _ in range(repeats):
+        result = None
+        (own, machine), start = _cpu_seconds(), time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+        own_end, machine_end = _cpu_seconds()
+        cpu_per_wall.append((own_end - own) / times[-1])
+        if machine is not None:
+            other_cpu.append(max(0.0, (machine_end - machine) - (own_end - own)) / times[-1])
+    return times, cpu_per_wall, other_cpu or None, result
+
+
 def run_litert(args, name, output_path):
     """Times one LiteRT configuration end to end: DNG decode to JPEG written (as `lsid
     enhance`); ms per tile from single-tile calls. Saves the output as float16."""
@@ -391,17 +409,10 @@ def run_litert(args, name, output_path):
     tile_ms = sorted(1000 * _timed(lambda: predict_tile(probe)) for _ in range(3))[1]
     dng = os.path.join(args.workdir, FRAME_DNG)
     jpeg = os.path.join(args.workdir, f"{name}.jpg")
-    times, cpu_per_wall, other_cpu, result = [], [], [], None
-    for _ in range(args.repeats):
-        result = None
-        (own, machine), start = _cpu_seconds(), time.perf_counter()
-        result = enhance_file(enhancer, dng, ratio=RATIO)
-        write_image(jpeg, result.rgb)
-        times.append(time.perf_counter() - start)
-        own_end, machine_end = _cpu_seconds()
-        cpu_per_wall.append((own_end - own) / times[-1])
-        if machine is not None:
-            other_cpu.append(max(0.0, (machine_end - machine) - (own_end - own)) / times[-1])
+    def run():
+        write_image(jpeg, enhance_file(enhancer, dng, ratio=RATIO).rgb)
+
+    times, cpu_per_wall, other_cpu, _ = _timed_runs(run, args.repeats)
     # Timed as `lsid enhance` runs (as-shot colour); compared with Keras in the network's own
     # colour, so the error is the export's alone (one more, untimed run).
     peak = peak_rss_mib()
@@ -409,7 +420,7 @@ def run_litert(args, name, output_path):
     np.save(output_path, result.rgb.astype(np.float16))
     return {"peak_rss_mib": peak, "seconds": min(times),
             "median_seconds": statistics.median(times), "times": times,
-            "cpu_per_wall": cpu_per_wall, "other_cpu_per_wall": other_cpu or None,
+            "cpu_per_wall": cpu_per_wall, "other_cpu_per_wall": other_cpu,
             "warmup_s": warmup_s, "predictor": kind, "mode": "tiled",
             "end_to_end": "RAW decode to JPEG written", "tile": tile,
             "halo": enhancer.halo, "ms_per_tile": tile_ms,
@@ -442,22 +453,14 @@ def run_lsid(args, name, output_path):
 
     run()
     first_file_s = time.perf_counter() - start
-    times, cpu_per_wall, other_cpu = [], [], []
-    for _ in range(args.repeats):
-        (own, machine), start = _cpu_seconds(), time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-        own_end, machine_end = _cpu_seconds()
-        cpu_per_wall.append((own_end - own) / times[-1])
-        if machine is not None:
-            other_cpu.append(max(0.0, (machine_end - machine) - (own_end - own)) / times[-1])
+    times, cpu_per_wall, other_cpu, _ = _timed_runs(run, args.repeats)
     peak = peak_rss_mib()
     result = enhance_file(enhancer, dng, ratio=RATIO, halo=args.halo, colour="network")
     np.save(output_path, result.rgb.astype(np.float16))
     choice = enhancer.precision_choice
     return {"peak_rss_mib": peak, "seconds": min(times),
             "median_seconds": statistics.median(times), "times": times,
-            "cpu_per_wall": cpu_per_wall, "other_cpu_per_wall": other_cpu or None,
+            "cpu_per_wall": cpu_per_wall, "other_cpu_per_wall": other_cpu,
             "warmup_s": first_file_s, "load_s": load_s, "first_file_s": first_file_s,
             "predictor": kind, "mode": ENHANCE,
             "end_to_end": "RAW decode to JPEG written", "precision": choice.precision,
@@ -499,21 +502,11 @@ def run_config(args, name, output_path):
         start = time.perf_counter()
         run()
     warmup_s = time.perf_counter() - start
-    # The machine may be shared: record the cores this process used and the cores other
-    # processes used during each run; the fastest run is reported.
-    times, cpu_per_wall, other_cpu, output = [], [], [], None
-    for _ in range(args.repeats):
-        output = None  # two frames' outputs never coexist
-        (own, machine), start = _cpu_seconds(), time.perf_counter()
-        output = run()
-        times.append(time.perf_counter() - start)
-        own_end, machine_end = _cpu_seconds()
-        cpu_per_wall.append((own_end - own) / times[-1])
-        if machine is not None:
-            other_cpu.append(max(0.0, (machine_end - machine) - (own_end - own)) / times[-1])
+    # The fastest run is reported.
+    times, cpu_per_wall, other_cpu, output = _timed_runs(run, args.repeats)
     result = {"peak_rss_mib": peak_rss_mib(), "seconds": min(times),
               "median_seconds": statistics.median(times), "times": times,
-              "cpu_per_wall": cpu_per_wall, "other_cpu_per_wall": other_cpu or None,
+              "cpu_per_wall": cpu_per_wall, "other_cpu_per_wall": other_cpu,
               "warmup_s": warmup_s, "predictor": kind, "mode": mode,
               "output_std": float(output.std()), "output_shape": list(output.shape),
               **threads}
