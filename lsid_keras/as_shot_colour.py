@@ -98,13 +98,17 @@ def scene_colour(frame) -> np.ndarray | None:
     return colour
 
 
-def match_mean_colour(rgb, target):
+def match_mean_colour(rgb, target, out=None):
     """`(rgb, gains)`: `rgb` with per-channel gains in linear light that bring its mean colour
-    to `target`'s chromaticity, keeping its mean luminance.
+    to `target`'s chromaticity, keeping its mean luminance (`mean_colour_gains`, then
+    `apply_linear_gains`).
 
     Args:
         rgb: (H, W, 3) in [0, 1], encoded with LibRaw's output curve (the network's output).
         target: (3,) linear sRGB colour, any positive scale.
+        out: float32 array of `rgb`'s shape to write the result into, or None for a new one.
+            It may be `rgb` itself (each band of rows is read before it is written): a 12 MP
+            frame then needs no second 145 MB.
 
     Returns:
         (H, W, 3) float32 in [0, 1], and the (3,) gains applied: clamped to `GAIN_LIMITS`,
@@ -112,31 +116,60 @@ def match_mean_colour(rgb, target):
         more than GAIN_LIMITS[1] / GAIN_LIMITS[0] (16x) though one may leave the limits (all
         1 and `rgb` unchanged when the image or the target has no luminance).
     """
+    gains = mean_colour_gains(rgb, target)
+    if gains is None:
+        rgb = np.asarray(rgb)
+        if out is None:
+            return rgb.astype(np.float32, copy=False), np.ones(3)
+        out[...] = rgb
+        return out, np.ones(3)
+    return apply_linear_gains(rgb, gains, out=out), gains
+
+
+def _bands(rgb):
+    # Row bands keep the float64 temporaries small (a 12 MP frame whole would take ~1.5 GB).
+    return [slice(start, start + ROWS_PER_BAND) for start in range(0, rgb.shape[0],
+                                                                     ROWS_PER_BAND)]
+
+
+def mean_colour_gains(rgb, target):
+    """The (3,) linear gains of `match_mean_colour` for `rgb` and `target`, or None when the
+    image or the target has no luminance (nothing to match)."""
     rgb = np.asarray(rgb)
     target = np.maximum(np.asarray(target, dtype=np.float64), 1e-9)
-    # Row bands keep the float64 temporaries small (a 12 MP frame whole would take ~1.5 GB).
-    bands = [slice(start, start + ROWS_PER_BAND) for start in range(0, rgb.shape[0],
-                                                                      ROWS_PER_BAND)]
     total = np.zeros(3)
-    for band in bands:
+    for band in _bands(rgb):
         total += libraw_to_linear(rgb[band]).reshape(-1, 3).sum(axis=0)
     mean = total / max(rgb.shape[0] * rgb.shape[1], 1)
     if not LUMA @ mean > 1e-6:
-        return rgb.astype(np.float32, copy=False), np.ones(3)
+        return None
     gains = target * (LUMA @ mean) / (LUMA @ target) / np.maximum(mean, 1e-9)
     gains = np.clip(gains, *GAIN_LIMITS)
     gains *= (LUMA @ mean) / (LUMA @ (mean * gains))
-    out = np.empty(rgb.shape, np.float32)
-    for band in bands:
+    return gains
+
+
+def apply_linear_gains(rgb, gains, out=None):
+    """`rgb` (encoded with LibRaw's curve) times (3,) `gains` in linear light, re-encoded and
+    clipped to [0, 1]: float32, written into `out` when given (`rgb` itself works, band by
+    band)."""
+    rgb = np.asarray(rgb)
+    if out is None:
+        out = np.empty(rgb.shape, np.float32)
+    elif out.shape != rgb.shape or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 of shape {rgb.shape}. Received: {out.dtype} "
+                         f"{out.shape}")
+    gains = np.asarray(gains, dtype=np.float64)
+    for band in _bands(rgb):
         out[band] = linear_to_libraw(libraw_to_linear(rgb[band]) * gains)
-    return out, gains
+    return out
 
 
-def as_shot_colour(rgb, frame):
+def as_shot_colour(rgb, frame, out=None):
     """`(rgb, gains)`: the network's output for `frame` given the as-shot colour
-    (`scene_colour`, `match_mean_colour`); `(rgb, None)` unchanged when the frame has no
-    colour to measure (no signal)."""
+    (`scene_colour`, `match_mean_colour`, written into `out` when given); `(rgb, None)`
+    unchanged (as float32) when the frame has no colour to measure (no signal)."""
     target = scene_colour(frame)
     if target is None:
         return np.asarray(rgb, dtype=np.float32), None
-    return match_mean_colour(rgb, target)
+    return match_mean_colour(rgb, target, out=out)

@@ -84,6 +84,10 @@ class Enhancer:
         precision: what the network computes in: "fp32", "bf16" (Keras, bfloat16 compute),
             or an export's quantisation ("int8", "fp16", ...); see `lsid_keras.precision`.
         precision_choice: the `PrecisionChoice` behind it (reason, warning), or None.
+        output_dtype: the dtype `enhance_file` assembles a tiled frame's output in: float32,
+            or float16 for an export whose output is int8 (256 levels: float16's 11 bits
+            keep them within 1/8 of an 8-bit level, at half the memory, 73 MB less for a
+            12 MP frame).
     """
 
     predict: object
@@ -99,6 +103,7 @@ class Enhancer:
     shipped: bool = False
     precision: str = "fp32"
     precision_choice: object = None
+    output_dtype: object = np.float32
 
     @property
     def cfa_kind(self):
@@ -276,10 +281,12 @@ def _load_tflite(path, num_threads, precision=None):
     camera = card["camera"]
     training_camera = (camera.get("training_camera") or {}).get("xyz_to_camera") or camera.get(
         "name")
+    output = (predict or encoder_decoder).output_details
     return Enhancer(predict, camera["packed_channels"], camera["block_size"], path,
                     fixed_tile=card["tile"], halo=card["halo"], card=card,
                     training_camera=training_camera, encoder_decoder=encoder_decoder,
-                    precision=choice.precision, precision_choice=choice)
+                    precision=choice.precision, precision_choice=choice,
+                    output_dtype=np.float16 if output["dtype"] == np.int8 else np.float32)
 
 
 def check_tiling(tile, halo):
@@ -304,6 +311,7 @@ class Enhanced:
     colour_matrix: np.ndarray | None = None  # 3x3 camera-to-training-camera map, if applied
     frame: object = None  # the RawFrame's metadata (mosaic included), for EXIF
     colour_gains: np.ndarray | None = None  # (3,) as-shot colour gains, if applied
+    bright: float = 1.0  # linear gain of LibRaw's auto-bright (1.0: none or off)
 
 
 def network_input(enhancer, frame, ratio):
@@ -343,7 +351,7 @@ def write_enhanced(path, result):
     """Writes an `Enhanced` photo: turned upright for its RAW's orientation, with EXIF
     (camera, exposure, ISO, the ratio applied, software) and an sRGB profile
     (`lsid_keras.image_io`). Returns the path."""
-    from lsid_keras.image_io import PhotoMetadata, orient, write_image
+    from lsid_keras.image_io import PhotoMetadata, orient_view, write_image
 
     frame = result.frame
     description = f"lsid enhance: amplification ratio x{result.ratio:.4g} ({result.ratio_source})"
@@ -351,11 +359,13 @@ def write_enhanced(path, result):
         description += "; colour mapped into the model's training camera"
     if result.colour_gains is not None:
         description += "; as-shot colour"
+    if result.bright != 1.0:
+        description += f"; auto-bright x{result.bright:.3g}"
     metadata = PhotoMetadata(
         make=getattr(frame, "make", None), model=getattr(frame, "model", None),
         exposure_time=getattr(frame, "exposure_time", None), iso=getattr(frame, "iso", None),
         description=description)
-    return write_image(path, orient(result.rgb, result.orientation), metadata=metadata)
+    return write_image(path, orient_view(result.rgb, result.orientation), metadata=metadata)
 
 
 def tiling_for(enhancer, packed_shape, tile=None, halo=None):
@@ -372,8 +382,13 @@ def tiling_for(enhancer, packed_shape, tile=None, halo=None):
     return fit_tile(packed_shape[0], packed_shape[1], halo, tile), halo
 
 
-def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False):
+def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False,
+                   output_dtype=np.float32):
     """Runs the network over an amplified packed frame; returns (H*b, W*b, 3) in [0, 1].
+
+    `packed` may be handed over in a one-item list (`run_tiled_split`): a global model's tiled
+    run then frees it before its decoder pass. `output_dtype` (float32 or float16) is the
+    dtype of a tiled run's output (`Enhancer.output_dtype`); whole-frame runs give float32.
 
     `tile` is the largest tile for models that take any size (see `tiling_for`),
     `WHOLE_FRAME` (0) for one pass over the whole frame (the papers' protocol: global models
@@ -382,21 +397,27 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False):
     whole-frame runs pad the frame alike, so they agree within about one 8-bit level; models
     with a global branch run their tiles with the whole frame's average
     with one encoder pass (`Enhancer.encoder_decoder`), so they agree too."""
+    frame = packed[0] if isinstance(packed, list) else packed
     if tile == AUTO_TILE:
-        tile = WHOLE_FRAME if whole_frame_fits(enhancer, packed.shape) else None
+        tile = WHOLE_FRAME if whole_frame_fits(enhancer, frame.shape) else None
     if tile == WHOLE_FRAME and not enhancer.fixed_tile:
+        packed = frame
         halo = DEFAULT_HALO if halo is None else halo
         rgb = run_untiled(enhancer.predict, packed, block=enhancer.block_size, halo=halo)
         return np.clip(rgb, 0.0, 1.0, out=rgb)
-    tile, halo = tiling_for(enhancer, packed.shape, tile or None, halo)
+    tile, halo = tiling_for(enhancer, frame.shape, tile or None, halo)
+    del frame
     halves = enhancer.encoder_decoder
     if halves is not None:
         rgb = run_tiled_split(halves.encode, halves.decode, packed, tile=tile, halo=halo,
                               block=enhancer.block_size, progress=progress,
-                              bottleneck_values=halves.bottleneck_values)
+                              bottleneck_values=halves.bottleneck_values,
+                              output_dtype=output_dtype)
     else:
+        packed = packed[0] if isinstance(packed, list) else packed
         rgb = run_tiled(enhancer.predict, packed, tile=tile, halo=halo,
-                        block=enhancer.block_size, progress=progress)
+                        block=enhancer.block_size, progress=progress).astype(output_dtype,
+                                                                             copy=False)
     return np.clip(rgb, 0.0, 1.0, out=rgb)  # in place: a 12 MP frame is 145 MiB of float32
 
 
@@ -412,19 +433,47 @@ def check_colour(colour):
         raise EnhanceError(f"colour must be one of {COLOUR_CHOICES}. Received: colour={colour!r}")
 
 
-def finish_colour(rgb, frame, colour):
+def finish_colour(rgb, frame, colour, out=None):
     """`(rgb, gains)`: the network's output for `frame` with the colour `colour` asks for
-    (`COLOUR_CHOICES`); gains is None when nothing was applied."""
-    check_colour(colour)
-    if colour == "network":
-        return rgb, None
-    from lsid_keras.as_shot_colour import as_shot_colour
+    (`COLOUR_CHOICES`); gains is None when nothing was applied. `out`: a float32 array of
+    `rgb`'s shape the as-shot colour is written into (`rgb` itself works: no second frame
+    in memory), or None for a new one."""
+    rgb, gains, _ = finish_output(rgb, frame, colour, auto_bright=False, out=out)
+    return rgb, gains
 
-    return as_shot_colour(rgb, frame)
+
+def finish_output(rgb, frame, colour, auto_bright, out=None):
+    """`(rgb, gains, bright)`: the network's output for `frame` with the colour `colour` asks
+    for (`finish_colour`) and, when `auto_bright`, LibRaw's auto-bright measured after that
+    colour (`lsid_keras.auto_bright`), both applied in one pass in linear light.
+
+    Returns:
+        the picture (float32 when anything was applied, else `rgb` as it is), the (3,) colour
+        gains (None when the colour is the network's or the frame has none to measure) and
+        the auto-bright gain (1.0 when off).
+    """
+    check_colour(colour)
+    from lsid_keras.as_shot_colour import apply_linear_gains, mean_colour_gains, scene_colour
+
+    gains = None
+    if colour == "as-shot":
+        target = scene_colour(frame)
+        if target is not None:
+            gains = mean_colour_gains(rgb, target)
+            gains = np.ones(3) if gains is None else gains
+    bright = 1.0
+    if auto_bright:
+        from lsid_keras.auto_bright import auto_bright_gain, channel_histograms, white_levels
+
+        bright = auto_bright_gain(white_levels(channel_histograms(rgb)), gains)
+    total = (np.ones(3) if gains is None else gains) * bright
+    if np.all(total == 1.0):
+        return (rgb if gains is None else np.asarray(rgb, dtype=np.float32)), gains, bright
+    return apply_linear_gains(rgb, total, out=out), gains, bright
 
 
 def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=None,
-                 progress=False, colour="as-shot"):
+                 progress=False, colour="as-shot", auto_bright=True):
     """Enhances one RAW file (any LibRaw format) with `enhancer`.
 
     Args:
@@ -437,6 +486,9 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
         colour: "as-shot" (default) gives the output the colour of the camera's as-shot white
             balance (`lsid_keras.as_shot_colour`; for a file without a colour matrix, the
             colour LibRaw renders it with); "network" keeps the network's colour.
+        auto_bright: brighten as LibRaw's default rendering does, the brightest 1 % of the
+            pixels to white (`lsid_keras.auto_bright`); False keeps the network's exposure,
+            that of SID's ground truth (developed without it).
 
     The frame is mapped into the model's training camera's colour space first when it comes
     from another camera (`network_input`). The image is returned as the sensor reads it; the
@@ -457,12 +509,15 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
     frame = read_raw(path)
     source = "auto" if ratio == "auto" else "given"
     amplified, gain, matrix = network_input(enhancer, frame, ratio)
-    rgb = enhance_packed(enhancer, amplified, tile, halo, progress)
-    rgb, gains = finish_colour(rgb, frame, colour)
+    handed_over = [amplified]  # freed before a global model's decoder pass
+    del amplified
+    rgb = enhance_packed(enhancer, handed_over, tile, halo, progress, enhancer.output_dtype)
+    in_place = rgb if rgb.dtype == np.float32 else None
+    rgb, gains, bright = finish_output(rgb, frame, colour, auto_bright, out=in_place)
     if contrast:
         from lsid_keras.contrast import improve_contrast
 
         rgb = improve_contrast(rgb)
     return Enhanced(rgb.astype(np.float32, copy=False), gain, source, time.perf_counter() - start,
                     orientation=frame.orientation, colour_matrix=matrix, frame=frame,
-                    colour_gains=gains)
+                    colour_gains=gains, bright=bright)

@@ -514,7 +514,7 @@ KEPT_DTYPE = np.float16
 
 def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO, block=2,
                     blend=DEFAULT_BLEND, batch_size=1, progress=False, multiple=SIZE_MULTIPLE,
-                    kept_dtype=KEPT_DTYPE, bottleneck_values=None):
+                    kept_dtype=KEPT_DTYPE, bottleneck_values=None, output_dtype=np.float32):
     """A global model over a packed image in tiles, with one encoder pass per tile.
 
     Pass 1 runs every tile through `encode` and keeps its outputs (float ones in
@@ -526,7 +526,8 @@ def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO
     (`lsid_keras.models.global_branch`).
 
     Memory: `run_tiled`'s, plus every tile's encoder outputs in `kept_dtype` (for the
-    lsid U-Net `31 * width / 16` values per packed pixel of tile).
+    lsid U-Net `31 * width / 16` values per packed pixel of tile). The decoder pass does not
+    need the input frame: hand it over in a one-item list (`packed`) and it is freed first.
 
     Args:
         encode: callable mapping a float32 batch `(batch_size, tile, tile, C)` to a list of
@@ -536,17 +537,28 @@ def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO
         decode: callable mapping `(kept, frame_mean)`, `kept` the list `encode` returned
             as `kept_dtype` arrays and `frame_mean` `(batch_size, 1, 1, K)` float32, to the
             output batch `(batch_size, tile * block, tile * block, channels)`.
-        packed, tile, halo, block, blend, batch_size, progress, multiple: as `run_tiled`.
+        packed: as `run_tiled`, or a one-item list holding it, which the run empties once the
+            encoder pass has read every tile: a caller that hands its only reference over
+            frees the frame before the decoder pass (48 MB for a 12 MP Bayer frame).
+        tile, halo, block, blend, batch_size, progress, multiple: as `run_tiled`.
         kept_dtype: numpy dtype float encoder outputs are kept in between the passes.
         bottleneck_values: callable turning the last array `encode` returns into the float
             values the average is taken of (e.g. dequantising an int8 map), or None (the
             array as it is).
+        output_dtype: float dtype of the assembled output: float32, or float16 for a decoder
+            whose output carries no more than 8 bits (an int8 export's), half the memory.
 
     Returns:
-        float32 numpy array `(H * block, W * block, K)`, as `run_tiled`.
+        numpy array `(H * block, W * block, K)` of `output_dtype`, as `run_tiled`.
     """
     from lsid_keras.progress import progress_bar
 
+    handed_over = packed if isinstance(packed, list) else None
+    if handed_over is not None:
+        if len(handed_over) != 1:
+            raise ValueError(f"packed handed over as a list must hold one array. Received "
+                             f"{len(handed_over)} items")
+        packed = handed_over[0]
     packed = _check_run(packed, block, blend, batch_size)
     height, width, _ = packed.shape
     average = _FrameAverage(packed.shape, tile, multiple)
@@ -559,6 +571,9 @@ def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO
         kept.append((group, [output.astype(kept_dtype, copy=False) if output.dtype.kind == "f"
                              else output for output in outputs]))
         del batch, outputs, bottleneck
+    if handed_over is not None:
+        handed_over.clear()
+    del packed
     mean = np.repeat(average.mean(), batch_size, axis=0)
     output = None
     with progress_bar(total=sum(len(g) for g, _ in kept), desc="decoder", unit="tile",
@@ -570,9 +585,11 @@ def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO
                 decode(outputs, mean), shape, block)
             del outputs
             if output is None:
-                output = np.zeros((height * block, width * block, result.shape[3]), np.float32)
+                output = np.zeros((height * block, width * block, result.shape[3]),
+                                  output_dtype)
             for t, tile_out in zip(group, result[: len(group)], strict=True):
                 _blend_tile(output, t, tile_out, block, blend)
+            del result
             bar.update(len(group))
     return output
 

@@ -416,7 +416,7 @@ def run_litert(args, name, output_path):
     # Timed as `lsid enhance` runs (as-shot colour); compared with Keras in the network's own
     # colour, so the error is the export's alone (one more, untimed run).
     peak = peak_rss_mib()
-    result = enhance_file(enhancer, dng, ratio=RATIO, colour="network")
+    result = enhance_file(enhancer, dng, ratio=RATIO, colour="network", auto_bright=False)
     np.save(output_path, result.rgb.astype(np.float16))
     return {"peak_rss_mib": peak, "seconds": min(times),
             "median_seconds": statistics.median(times), "times": times,
@@ -455,7 +455,8 @@ def run_lsid(args, name, output_path):
     first_file_s = time.perf_counter() - start
     times, cpu_per_wall, other_cpu, _ = _timed_runs(run, args.repeats)
     peak = peak_rss_mib()
-    result = enhance_file(enhancer, dng, ratio=RATIO, halo=args.halo, colour="network")
+    result = enhance_file(enhancer, dng, ratio=RATIO, halo=args.halo, colour="network",
+                          auto_bright=False)
     np.save(output_path, result.rgb.astype(np.float16))
     choice = enhancer.precision_choice
     return {"peak_rss_mib": peak, "seconds": min(times),

@@ -4,12 +4,13 @@
 use (`--photos`, e.g. Set5 + Set14 from `lsid photos set5 set14`): ELD's Canon EOS 700D noise
 with Tukey-lambda read noise, which the "wide" training family never draws, in the alpha 7S II
 colour, at x4 / x20 (little noise) and x100 / x250 / x300 (SID's ratios). Every pair is scored
-with the model as `lsid enhance` runs it (`--colour as-shot`, the true ratio), with the
+with the model as `lsid enhance` runs it (`--colour as-shot`, the true ratio; without
+auto-bright, as the ground truth is developed), with the
 network's own colour (the papers' protocol) and with the traditional pipeline (LibRaw on the
 short exposure x ratio): PSNR / SSIM on 8-bit RGB per ratio.
 
 (b) Real camera files (`--raw FILE ...`): `lsid enhance`'s defaults (auto ratio, as-shot
-colour, turned upright) against LibRaw's own rendering of the same file
+colour, LibRaw's auto-bright, turned upright) against LibRaw's own rendering of the same file
 (`rawpy.postprocess(use_camera_wb=True)`): whether the orientation agrees (the output's sides
 run as LibRaw's, and its luminance correlates best with LibRaw's turned rendering rather than a
 mirrored or rotated copy), the mean CIELAB a*b* distance and lightness difference, and detail:
@@ -17,9 +18,9 @@ the output's mean absolute gradient over LibRaw's (1.0: as much fine structure; 
 model of issue 17 kept 0.39-0.51). The figures compare pixel-aligned images: LibRaw's rendering
 is made unturned, cropped to the window the packer uses (`packing_window`) and laid out by the
 file's flip code. LibRaw brightens its rendering by default (auto-bright, 1 % of pixels
-clipped), and gradients scale with brightness, so lightness and detail are also given against
-its rendering without it (`no_auto_bright=True`, how the ground truth of training pairs is
-developed).
+clipped), as `lsid enhance` now does too; gradients scale with brightness, so lightness and
+detail are also given against its rendering without it (`no_auto_bright=True`, how the ground
+truth of training pairs is developed).
 
     python scripts/measure_generalisation.py --model M.keras --photos EVAL_PHOTOS \\
         --work /tmp/generalisation --raw a.dng b.dng --out generalisation.json

@@ -73,7 +73,7 @@ def main(argv=None):
         panels = [
             develop(pair.short_path, ratio=1).astype(np.float32) / 65535,
             develop(pair.short_path, ratio=pair.ratio).astype(np.float32) / 65535,
-            enhance_file(shipped, pair.short_path, ratio=pair.ratio).rgb,
+            enhance_file(shipped, pair.short_path, ratio=pair.ratio, auto_bright=False).rgb,
         ]
         reference = crop(truth)
         row = [label_panel(crop(panels[0]), f"x{pair.ratio:g} short exposure", corner="top")]

@@ -90,7 +90,8 @@ def readme_tables(provenance):
     """The README's two tables (figures per ratio; training curve), from the provenance."""
     columns = [("shipped model", provenance["network"])]
     if provenance.get("network_as_shot"):
-        columns.append(("with as-shot colour (`lsid enhance`)", provenance["network_as_shot"]))
+        columns.append(("with as-shot colour (`lsid enhance --no-auto-bright`)",
+                        provenance["network_as_shot"]))
     columns.append(("traditional pipeline", provenance["traditional"]))
 
     def cell(group):

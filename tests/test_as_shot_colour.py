@@ -187,6 +187,24 @@ def test_bands_give_the_whole_frame_answer(monkeypatch):
     np.testing.assert_allclose(out, linear_to_libraw(linear * expected), atol=1e-7)
 
 
+def test_colour_written_in_place_equals_a_new_array(monkeypatch):
+    # `lsid enhance` writes the as-shot colour over the network's output (no second frame in
+    # memory): band by band, each is read before it is written.
+    import lsid_keras.as_shot_colour as module
+
+    monkeypatch.setattr(module, "ROWS_PER_BAND", 4)
+    rgb = np.random.default_rng(3).uniform(0, 1, (18, 9, 3)).astype(np.float32)
+    target = np.array([0.8, 1.0, 1.3])
+    fresh, gains = match_mean_colour(rgb, target)
+    work = rgb.copy()
+    same, same_gains = match_mean_colour(work, target, out=work)
+    assert same is work
+    np.testing.assert_array_equal(same, fresh)
+    np.testing.assert_array_equal(same_gains, gains)
+    with pytest.raises(ValueError, match="float32"):
+        match_mean_colour(rgb, target, out=np.empty(rgb.shape, np.float16))
+
+
 def test_a_file_with_a_broken_colour_matrix_is_enhanced_as_one_without(tmp_path):
     # A singular ColorMatrix used to end `lsid enhance` in a traceback (in the camera mapping);
     # the reader now drops it, and the file is rendered as one without a matrix.

@@ -110,7 +110,8 @@ def test_tiled_enhancement_equals_untiled_inference(tmp_path):
     model.save(tmp_path / "m.keras")
     enhancer = load_enhancer(tmp_path / "m.keras")
     # The network's colour: this compares tilings, not the as-shot colour after them.
-    tiled = enhance_file(enhancer, raw, ratio=100, tile=64, halo=16, colour="network").rgb
+    tiled = enhance_file(enhancer, raw, ratio=100, tile=64, halo=16, colour="network",
+                         auto_bright=False).rgb
     from lsid_keras.enhance import network_input
     from lsid_keras.raw import read_raw
 

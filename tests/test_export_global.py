@@ -155,6 +155,34 @@ def test_int8_keeps_int8_maps_and_requantises_them_for_the_decoder(exported):
     assert 10 * np.log10(1 / np.mean((enhanced - untiled) ** 2)) > THRESHOLDS_DB["int8"]
 
 
+def test_int8_enhancement_frees_the_frame_before_decoding_and_keeps_its_output_in_half(
+        exported):
+    """Memory of `lsid enhance` with an int8 export: a frame handed over in a list is gone
+    before the first decoder call (the encoder pass read it all), and the output, int8's 256
+    levels, is assembled in float16, within 1/8 of an 8-bit level of float32's."""
+    _, _, packed, report = exported
+    enhancer = load_enhancer(_variant(report, "int8")["path"], num_threads=1)
+    assert enhancer.output_dtype == np.float16
+    assert load_enhancer(_variant(report, "fp32")["path"]).output_dtype == np.float32
+    pair = enhancer.encoder_decoder
+    handed_over, seen = [packed.copy()], []
+    decode = pair.decode
+
+    def watched(kept, mean):
+        seen.append(len(handed_over))
+        return decode(kept, mean)
+
+    pair.decode = watched
+    try:
+        half = enhance_packed(enhancer, handed_over, output_dtype=enhancer.output_dtype)
+    finally:
+        pair.decode = decode
+    assert seen and set(seen) == {0} and handed_over == []
+    full = enhance_packed(enhancer, packed)
+    assert half.dtype == np.float16 and full.dtype == np.float32
+    assert np.abs(half.astype(np.float32) - full).max() <= 1 / 8 / 255
+
+
 def test_requantise_table_is_the_rounded_rescale():
     table = requantise_table(0.02, -3, 0.01, 5)
     assert table.dtype == np.int8 and table.shape == (256,)

@@ -21,6 +21,25 @@ def test_eight_bit_png_matches_the_reference_quantisation(tmp_path):
     np.testing.assert_array_equal(np.rint(back * 255), quantize(rgb, 8))
 
 
+@pytest.mark.parametrize("bits", [8, 16])
+def test_quantize_in_bands_of_a_turned_view_is_the_whole_frame_formula(monkeypatch, bits):
+    # Bands bound the float temporaries; a view turned by `orient_view` (strided, mirrored,
+    # transposed) quantises as its contiguous copy would, band edges included.
+    import lsid_keras.image_io as module
+    from lsid_keras.image_io import orient, orient_view
+
+    monkeypatch.setattr(module, "QUANTIZE_ROWS", 5)
+    rgb = np.random.default_rng(0).uniform(-0.1, 1.1, (13, 17, 3)).astype(np.float32)
+    rgb[0, 0] = [0.5 / 255, 1.5 / 255, 254.5 / 255]  # halves round up
+    top = 255 if bits == 8 else 65535
+    for code in range(8):
+        turned = orient(rgb, code)
+        want = np.floor(np.clip(turned, 0, 1) * np.float32(top) + np.float32(0.5))
+        got = quantize(orient_view(rgb, code), bits)
+        assert got.dtype == (np.uint8 if bits == 8 else np.uint16)
+        np.testing.assert_array_equal(got, want.astype(got.dtype))
+
+
 def test_bad_paths_are_refused_and_nothing_is_left(tmp_path):
     rgb = np.zeros((4, 4, 3))
     with pytest.raises(ImageWriteError, match="does not exist"):

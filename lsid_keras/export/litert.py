@@ -53,10 +53,16 @@ def quantise(values, detail):
 
 
 def dequantise(values, detail):
-    """A tensor's values (its `detail`: dtype, scale, zero point) as float32."""
+    """A tensor's values (its `detail`: dtype, scale, zero point) as float32,
+    `(q - zero) * scale` computed in float32. int8 values are looked up in a 256-entry table
+    of exactly that (one float32 array allocated, no widened temporaries: a 12 MP frame's
+    tile output is 35 MB of float32)."""
     if detail["dtype"] == np.float32 or values.dtype.kind == "f":
         return values.astype(np.float32, copy=False)
     scale, zero = detail["quantization"]
+    if values.dtype == np.int8:
+        table = (np.arange(-128, 128, dtype=np.float32) - zero) * np.float32(scale)
+        return np.take(_by_bits(table), values.view(np.uint8))
     return (values.astype(np.float32) - zero) * np.float32(scale)
 
 
@@ -109,6 +115,11 @@ class LiteRTPredictor:
                               "LiteRTEncoderDecoder)")
         (self._input,), (self._output,) = inputs, outputs
         self.input_shape = tuple(int(v) for v in self._input["shape"])
+
+    @property
+    def output_details(self):
+        """LiteRT's detail of the output tensor (its dtype and quantisation)."""
+        return self._output
 
     def __call__(self, batch):
         batch = np.asarray(batch, dtype=np.float32)
@@ -168,6 +179,11 @@ class LiteRTEncoderDecoder:
             self._same.append(same)
             self._tables.append(None if table is None or same else _by_bits(table))
         self.input_shape = tuple(int(v) for v in self._input["shape"])
+
+    @property
+    def output_details(self):
+        """LiteRT's detail of the decoder's output tensor (its dtype and quantisation)."""
+        return self._output
 
     def encode(self, batch):
         """float32 tiles `(n, T, T, C)` -> the kept maps, each `(n, ...)` in its encoder
