@@ -29,8 +29,10 @@ import numpy as np
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 #: Gains are clamped to this range: a white-balance correction, not a recolouring.
 GAIN_LIMITS = (0.25, 4.0)
-#: Rows of the output converted at a time (bounds the float64 temporaries).
+#: Rows of the output converted at a time (bounds the temporaries).
 ROWS_PER_BAND = 256
+#: 16-bit codes of the encoded output: histograms and gain tables are indexed by them.
+CODES = 65536
 # LibRaw's default output curve (rawpy `gamma=(2.222, 4.5)`): Rec. 709, power 0.45, toe
 # slope 4.5, joined continuously.
 _BT709_ALPHA = 1.0992968268094429
@@ -100,8 +102,8 @@ def scene_colour(frame) -> np.ndarray | None:
 
 def match_mean_colour(rgb, target, out=None):
     """`(rgb, gains)`: `rgb` with per-channel gains in linear light that bring its mean colour
-    to `target`'s chromaticity, keeping its mean luminance (`mean_colour_gains`, then
-    `apply_linear_gains`).
+    to `target`'s chromaticity, keeping its mean luminance (`mean_colour_gains` of its
+    `code_histograms`, then `apply_linear_gains`).
 
     Args:
         rgb: (H, W, 3) in [0, 1], encoded with LibRaw's output curve (the network's output).
@@ -116,7 +118,7 @@ def match_mean_colour(rgb, target, out=None):
         more than GAIN_LIMITS[1] / GAIN_LIMITS[0] (16x) though one may leave the limits (all
         1 and `rgb` unchanged when the image or the target has no luminance).
     """
-    gains = mean_colour_gains(rgb, target)
+    gains = mean_colour_gains(code_histograms(rgb), target)
     if gains is None:
         rgb = np.asarray(rgb)
         if out is None:
@@ -127,20 +129,52 @@ def match_mean_colour(rgb, target, out=None):
 
 
 def _bands(rgb):
-    # Row bands keep the float64 temporaries small (a 12 MP frame whole would take ~1.5 GB).
+    # Row bands keep the temporaries small (a 12 MP frame whole would take ~1.5 GB of float64).
     return [slice(start, start + ROWS_PER_BAND) for start in range(0, rgb.shape[0],
                                                                      ROWS_PER_BAND)]
 
 
-def mean_colour_gains(rgb, target):
-    """The (3,) linear gains of `match_mean_colour` for `rgb` and `target`, or None when the
-    image or the target has no luminance (nothing to match)."""
+def _codes(band):
+    """A band's values clipped to [0, 1] as 16-bit codes, rounded half up in float32 (the
+    Java core computes `(int) (v * 65535f + 0.5f)` alike)."""
+    band = np.clip(np.asarray(band, np.float32), 0, 1)
+    band *= np.float32(CODES - 1)
+    band += np.float32(0.5)
+    return band.astype(np.uint16)
+
+
+def code_histograms(rgb):
+    """(3, `CODES`) int64: per channel, how many of `rgb`'s values (encoded, clipped to
+    [0, 1]) round to each 16-bit code. One pass over the picture gives the mean colour
+    (`mean_colour_gains`) and LibRaw's auto-bright levels (`lsid_keras.auto_bright`).
+
+    Args:
+        rgb: (H, W, 3) float, encoded with LibRaw's output curve (the network's output).
+    """
     rgb = np.asarray(rgb)
-    target = np.maximum(np.asarray(target, dtype=np.float64), 1e-9)
-    total = np.zeros(3)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be (H, W, 3). Received: shape={rgb.shape}")
+    counts = np.zeros((3, CODES), np.int64)
     for band in _bands(rgb):
-        total += libraw_to_linear(rgb[band]).reshape(-1, 3).sum(axis=0)
-    mean = total / max(rgb.shape[0] * rgb.shape[1], 1)
+        codes = _codes(rgb[band])
+        for channel in range(3):
+            counts[channel] += np.bincount(codes[..., channel].ravel(), minlength=CODES)
+    return counts
+
+
+def code_levels():
+    """(`CODES`,) float64: the linear level of each 16-bit code (LibRaw's curve decoded)."""
+    return libraw_to_linear(np.arange(CODES) / (CODES - 1))
+
+
+def mean_colour_gains(counts, target):
+    """The (3,) linear gains of `match_mean_colour` for a picture of `code_histograms`
+    `counts` and `target`, or None when the picture or the target has no luminance (nothing
+    to match). The mean colour is the mean linear level of the codes (a value's level within
+    half a code: about 1e-5)."""
+    counts = np.asarray(counts)
+    target = np.maximum(np.asarray(target, dtype=np.float64), 1e-9)
+    mean = counts @ code_levels() / max(int(counts[0].sum()), 1)
     if not LUMA @ mean > 1e-6:
         return None
     gains = target * (LUMA @ mean) / (LUMA @ target) / np.maximum(mean, 1e-9)
@@ -149,19 +183,40 @@ def mean_colour_gains(rgb, target):
     return gains
 
 
+def gain_table(gain):
+    """(`CODES`,) float64: each 16-bit code times `gain` in linear light, re-encoded and
+    clipped (`linear_to_libraw`, as float32 values)."""
+    return linear_to_libraw(code_levels() * float(gain)).astype(np.float64)
+
+
 def apply_linear_gains(rgb, gains, out=None):
     """`rgb` (encoded with LibRaw's curve) times (3,) `gains` in linear light, re-encoded and
     clipped to [0, 1]: float32, written into `out` when given (`rgb` itself works, band by
-    band)."""
+    band).
+
+    Each channel's curve is tabulated at the 16-bit codes (`gain_table`) and interpolated
+    linearly between them: within 1.3e-5 of the formula for gains up to 256 (4e-6 up to 30;
+    the curve is smooth but for a kink where it reaches white), at a tenth of its time.
+    """
     rgb = np.asarray(rgb)
     if out is None:
         out = np.empty(rgb.shape, np.float32)
     elif out.shape != rgb.shape or out.dtype != np.float32:
         raise ValueError(f"out must be float32 of shape {rgb.shape}. Received: {out.dtype} "
                          f"{out.shape}")
-    gains = np.asarray(gains, dtype=np.float64)
+    tables = []
+    for gain in np.asarray(gains, dtype=np.float64):
+        table = gain_table(gain).astype(np.float32)
+        tables.append((table, np.append(np.diff(table), np.float32(0))))
     for band in _bands(rgb):
-        out[band] = linear_to_libraw(libraw_to_linear(rgb[band]) * gains)
+        for channel, (table, step) in enumerate(tables):
+            position = np.clip(np.asarray(rgb[band, :, channel], np.float32), 0, 1)
+            position *= np.float32(CODES - 1)
+            code = position.astype(np.int32)
+            position -= code
+            position *= step[code]
+            position += table[code]
+            out[band, :, channel] = position
     return out
 
 

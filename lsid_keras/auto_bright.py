@@ -13,9 +13,11 @@ The rule, as LibRaw's (`LibRaw::write_ppm_tiff` and `dcraw_make_mem_image`, `aut
 lie (LibRaw: a histogram of its 16-bit linear output in 8192 bins, the bin where the count from
 the top passes the threshold); white = the largest of the three levels; the picture is scaled
 by 1 / white in linear light (never darker; at most `MAX_GAIN`, LibRaw's floor of 32 bins).
-Here the histogram is of the encoded output (`HISTOGRAM_BINS` 16-bit codes); LibRaw's curve is
-monotonic, so the level is the same up to a bin. Applied to LibRaw's own rendering without
-auto-bright this reproduces its rendering with it: 0.0 L* apart on both files above.
+Here the histogram is of the encoded output's 16-bit codes
+(`lsid_keras.as_shot_colour.code_histograms`, which the as-shot colour's mean is taken from
+too); LibRaw's curve is monotonic, so the level is the same up to a bin. Applied to LibRaw's
+own rendering without auto-bright this reproduces its rendering with it: 0.0 L* apart on both
+files above.
 
 It is measured after the as-shot colour (LibRaw measures after white balance): `gain` takes
 the colour gains, so one pass over the pixels applies both (`lsid_keras.enhance.finish_colour`).
@@ -32,38 +34,12 @@ import numpy as np
 THRESHOLD = 0.01
 #: Largest gain (LibRaw stops its search at bin 32 of 8192: 8192 / 32).
 MAX_GAIN = 256.0
-#: Bins of the histogram of the encoded output, one per 16-bit code.
-HISTOGRAM_BINS = 65536
-#: Rows histogrammed at a time (bounds the temporaries).
-ROWS_PER_BAND = 256
-
-
-def channel_histograms(rgb):
-    """(3, `HISTOGRAM_BINS`) int64 counts of each channel's encoded values in [0, 1] (clipped),
-    binned to the nearest 16-bit code.
-
-    Args:
-        rgb: (H, W, 3) float, encoded with LibRaw's output curve (the network's output).
-    """
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"rgb must be (H, W, 3). Received: shape={rgb.shape}")
-    top = HISTOGRAM_BINS - 1
-    counts = np.zeros((3, HISTOGRAM_BINS), np.int64)
-    for start in range(0, rgb.shape[0], ROWS_PER_BAND):
-        band = np.clip(np.asarray(rgb[start:start + ROWS_PER_BAND], np.float32), 0, 1)
-        band *= top
-        band += 0.5
-        codes = band.astype(np.uint16)
-        for channel in range(3):
-            counts[channel] += np.bincount(codes[..., channel].ravel(), minlength=HISTOGRAM_BINS)
-    return counts
 
 
 def white_levels(counts, threshold=THRESHOLD):
-    """(3,) float64: per channel, the linear level above which `threshold` of the pixels lie
-    (the code where the count from the top first exceeds `threshold` of all, decoded with
-    LibRaw's curve); 0 for an empty histogram."""
+    """(3,) float64: per channel of `code_histograms` `counts`, the linear level above which
+    `threshold` of the pixels lie (the code where the count from the top first exceeds
+    `threshold` of all, decoded with LibRaw's curve); 0 for an empty histogram."""
     from lsid_keras.as_shot_colour import libraw_to_linear
 
     counts = np.asarray(counts)

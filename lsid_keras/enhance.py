@@ -453,19 +453,26 @@ def finish_output(rgb, frame, colour, auto_bright, out=None):
         the auto-bright gain (1.0 when off).
     """
     check_colour(colour)
-    from lsid_keras.as_shot_colour import apply_linear_gains, mean_colour_gains, scene_colour
+    from lsid_keras.as_shot_colour import (
+        apply_linear_gains,
+        code_histograms,
+        mean_colour_gains,
+        scene_colour,
+    )
 
+    target = scene_colour(frame) if colour == "as-shot" else None
+    if target is None and not auto_bright:
+        return rgb, None, 1.0
+    counts = code_histograms(rgb)  # one pass: the mean colour and the auto-bright levels
     gains = None
-    if colour == "as-shot":
-        target = scene_colour(frame)
-        if target is not None:
-            gains = mean_colour_gains(rgb, target)
-            gains = np.ones(3) if gains is None else gains
+    if target is not None:
+        gains = mean_colour_gains(counts, target)
+        gains = np.ones(3) if gains is None else gains
     bright = 1.0
     if auto_bright:
-        from lsid_keras.auto_bright import auto_bright_gain, channel_histograms, white_levels
+        from lsid_keras.auto_bright import auto_bright_gain, white_levels
 
-        bright = auto_bright_gain(white_levels(channel_histograms(rgb)), gains)
+        bright = auto_bright_gain(white_levels(counts), gains)
     total = (np.ones(3) if gains is None else gains) * bright
     if np.all(total == 1.0):
         return (rgb if gains is None else np.asarray(rgb, dtype=np.float32)), gains, bright

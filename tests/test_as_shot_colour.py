@@ -170,8 +170,9 @@ def test_lsid_evaluate_scores_either_colour_and_says_which(emulated, tmp_path):
 
 
 def test_bands_give_the_whole_frame_answer(monkeypatch):
-    # The output is converted in row bands (bounded memory); a frame taller than one band must
-    # get the gains and pixels of the whole-frame formula.
+    # The output is measured and converted in row bands (bounded memory); a frame taller than
+    # one band must get the gains of the whole-frame formula on its 16-bit codes and the
+    # pixels of the formula within the tables' interpolation error.
     import lsid_keras.as_shot_colour as module
 
     monkeypatch.setattr(module, "ROWS_PER_BAND", 7)
@@ -179,12 +180,26 @@ def test_bands_give_the_whole_frame_answer(monkeypatch):
     rgb = rng.uniform(0, 1, (30, 11, 3)).astype(np.float32)
     target = np.array([1.1, 1.0, 0.7])
     out, gains = match_mean_colour(rgb, target)
-    linear = libraw_to_linear(rgb)
-    mean = linear.reshape(-1, 3).mean(axis=0)
+    codes = np.floor(rgb * np.float32(65535) + np.float32(0.5))
+    mean = libraw_to_linear(codes.astype(np.float64) / 65535).reshape(-1, 3).mean(axis=0)
     expected = target * (LUMA @ mean) / (LUMA @ target) / mean
     expected *= (LUMA @ mean) / (LUMA @ (mean * expected))
     np.testing.assert_allclose(gains, expected, rtol=1e-12)
-    np.testing.assert_allclose(out, linear_to_libraw(linear * expected), atol=1e-7)
+    np.testing.assert_allclose(out, linear_to_libraw(libraw_to_linear(rgb) * expected),
+                               atol=5e-6)
+
+
+@pytest.mark.parametrize("gain, tolerance", [(0.25, 1e-7), (1.0, 1e-7), (1.7, 4e-6),
+                                             (4.0, 4e-6), (30.0, 5e-6), (256.0, 1.3e-5)])
+def test_gain_tables_follow_the_formula(gain, tolerance):
+    # Every float from below 0 to above 1, densely: the tabulated, interpolated curve stays
+    # within `tolerance` of decode x gain -> encode (a 16-bit step is 1.5e-5).
+    from lsid_keras.as_shot_colour import apply_linear_gains
+
+    values = np.linspace(-0.1, 1.1, 3 * 200001, dtype=np.float32).reshape(-1, 1, 3)
+    got = apply_linear_gains(values, [gain] * 3)
+    want = linear_to_libraw(libraw_to_linear(values) * gain)
+    assert np.abs(got - want).max() <= tolerance
 
 
 def test_colour_written_in_place_equals_a_new_array(monkeypatch):

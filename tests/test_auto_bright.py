@@ -7,12 +7,16 @@ import numpy as np
 import pytest
 import rawpy
 
-from lsid_keras.as_shot_colour import LUMA, apply_linear_gains, libraw_to_linear
+from lsid_keras.as_shot_colour import (
+    CODES,
+    LUMA,
+    apply_linear_gains,
+    code_histograms,
+    libraw_to_linear,
+)
 from lsid_keras.auto_bright import (
-    HISTOGRAM_BINS,
     MAX_GAIN,
     auto_bright_gain,
-    channel_histograms,
     white_levels,
 )
 from lsid_keras.data.sid_list import read_pair_list
@@ -42,7 +46,7 @@ def test_the_rule_on_libraws_plain_rendering_gives_its_auto_bright_rendering(pai
     # worth (LibRaw bins its linear values in 8192 bins, this module the encoded ones).
     plain = _libraw(pair.long_path, no_auto_bright=True)
     shown = _libraw(pair.long_path)
-    gain = auto_bright_gain(white_levels(channel_histograms(plain)))
+    gain = auto_bright_gain(white_levels(code_histograms(plain)))
     assert gain > 1.2  # the scene's highlights are below white: LibRaw brightens it
     ours = apply_linear_gains(plain, [gain] * 3)
     assert np.abs(ours - shown).mean() < 2e-3
@@ -57,7 +61,7 @@ def test_white_is_where_one_percent_of_the_brightest_channel_lies_above():
     rgb = np.full((1000, 1, 3), 1000 / 65535, np.float32)
     rgb[:10, 0, 1] = 40000 / 65535
     rgb[10, 0, 1] = 60000 / 65535
-    levels = white_levels(channel_histograms(rgb))
+    levels = white_levels(code_histograms(rgb))
     np.testing.assert_allclose(levels, libraw_to_linear(np.array([1000, 40000, 1000]) / 65535))
     assert auto_bright_gain(levels) == pytest.approx(1 / levels[1])
     # colour gains count: a blue gain of 200 makes blue the brightest channel
@@ -65,21 +69,21 @@ def test_white_is_where_one_percent_of_the_brightest_channel_lies_above():
     assert auto_bright_gain(levels, gains) == pytest.approx(1 / (200 * levels[2]))
     # never darker, never more than MAX_GAIN (a black frame)
     assert auto_bright_gain([1.0, 0.5, 0.2], [2.0, 1.0, 1.0]) == 1.0
-    assert auto_bright_gain(white_levels(np.zeros((3, HISTOGRAM_BINS)))) == MAX_GAIN
+    assert auto_bright_gain(white_levels(np.zeros((3, CODES)))) == MAX_GAIN
 
 
 def test_histograms_in_bands_count_every_pixel_once(monkeypatch):
-    import lsid_keras.auto_bright as module
+    import lsid_keras.as_shot_colour as module
 
     monkeypatch.setattr(module, "ROWS_PER_BAND", 3)
     rgb = np.random.default_rng(1).uniform(-0.2, 1.2, (10, 7, 3)).astype(np.float32)
-    counts = channel_histograms(rgb)
+    counts = code_histograms(rgb)
     codes = np.floor(np.clip(rgb, 0, 1) * 65535 + 0.5).astype(int)
     for channel in range(3):
         np.testing.assert_array_equal(
             counts[channel], np.bincount(codes[..., channel].ravel(), minlength=65536))
     with pytest.raises(ValueError, match="H, W, 3"):
-        channel_histograms(rgb[..., :2])
+        code_histograms(rgb[..., :2])
 
 
 def _enhance(*args):
@@ -107,5 +111,5 @@ def test_lsid_enhance_brightens_as_libraw_unless_told_not_to(pair, tmp_path):
     assert gain > 1.05
     expected = np.minimum(theirs * gain, 1.0)
     assert np.abs(ours - expected).mean() < 1e-3
-    assert white_levels(channel_histograms(read_image(bright))).max() == pytest.approx(1.0,
+    assert white_levels(code_histograms(read_image(bright))).max() == pytest.approx(1.0,
                                                                                       abs=0.02)
