@@ -29,6 +29,18 @@ def test_bench_data_runs_small_and_writes_json(tmp_path, monkeypatch, capsys):
     assert "crops/s" in capsys.readouterr().out
 
 
+def test_bench_colour_times_the_finishing_pass_and_writes_json(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "colour.json"
+    run_script(monkeypatch, ["bench_colour.py", "--size", "40", "60", "--repeats", "2",
+                             "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert set(result["results"]) == {"match_mean_colour", "finish_output"}
+    assert all(len(row["times"]) == 2 and row["best_s"] > 0
+               for row in result["results"].values())
+    assert result["size"] == [40, 60] and isinstance(result["cpu_features"], list)
+    assert "finish_output" in capsys.readouterr().out
+
+
 def test_bench_cli_times_every_help_and_writes_json(tmp_path, monkeypatch, capsys):
     out = tmp_path / "cli.json"
     run_script(monkeypatch, ["bench_cli.py", "--repeats", "1", "--out", str(out)])
