@@ -70,6 +70,19 @@ Files (arrays are NumPy `.npy` version 1.0, little-endian, C order; `np.save` ou
   / `as_shot_colour` of small network outputs (values beyond [0, 1], a dark one left as it is,
   one whose gains are clamped) with the gains they apply. The Java core is Bayer-only, so no
   X-Trans case.
+- `auto_bright.json` + `auto_bright_<case>_rgb.npy` / `auto_bright_<case>_out.npy` (float32):
+  LibRaw's auto-bright (`lsid_keras.auto_bright`) and the histogram both it and the as-shot
+  colour are measured on. `histograms`: small network outputs (values beyond [0, 1], values
+  within an ulp of half a code, where float32 and float64 round differently) with
+  `lsid_keras.as_shot_colour.code_histograms`, sparse (the codes counted and their counts,
+  per channel), and `auto_bright.white_levels` of them at two thresholds (one where the count
+  from the top reaches exactly the threshold, which is not yet past it). `gains`:
+  `auto_bright_gain` of given white levels, with colour gains and without (levels clipped at
+  1, the gain clamped to [1, 256]). `finish_output`: `lsid_keras.enhance.finish_output`
+  on small outputs with auto-bright, as-shot (the frame is `as_shot.json`'s scene of that
+  name) or network colour, with the colour gains (null: none) and the auto-bright gain it
+  applied and the picture; one already bright enough that nothing is applied (the output
+  is the input, values beyond [0, 1] included) and a dark one brightened by the largest gain.
 - `orientation.json` + `orientation_input.npy` / `orientation_<flip>.npy` (float32): the LibRaw
   flip code rawpy reports for a DNG written with each EXIF Orientation 1-8
   (`write_dng(orientation=...)`), and a small image laid out for display by
@@ -700,13 +713,15 @@ def colour_case(files):
     })
 
 
-def as_shot_cases(files):
+def as_shot_cases(files, frames=None):
+    """`as_shot.json` and its arrays into `files`; the scenes' RawFrames into `frames` (a
+    dict) when given."""
     from lsid_keras.as_shot_colour import as_shot_colour, match_mean_colour, scene_colour
     from lsid_keras.raw.read import RawFrame
 
     rng = np.random.default_rng(11)
     white = 4000
-    frames = {}
+    frames = {} if frames is None else frames
     scenes = []
     # (name, order, black, camera_wb, matrix, mean signal per colour in DN above black):
     # the first is a dim warm scene, its mosaic partly below black (read noise that must not
@@ -762,6 +777,88 @@ def as_shot_cases(files):
                         "out": f"as_shot_{name}_out.npy", "target": target, "frame": frame,
                         "gains": None if gains is None else np.asarray(gains).tolist()})
     files["as_shot.json"] = _json({"scene_colour": scenes, "match_mean_colour": matches})
+
+
+def as_shot_frames():
+    """`as_shot_cases`' frames by scene name (the same random draws), for `finish_output`."""
+    frames = {}
+    as_shot_cases({}, frames)
+    return frames
+
+
+def _sparse_histograms(counts):
+    """(3, CODES) counts -> per channel the codes counted (ascending) and their counts."""
+    return [{"codes": np.flatnonzero(row).tolist(), "counts": row[row > 0].tolist()}
+            for row in np.asarray(counts)]
+
+
+def auto_bright_cases(files):
+    from lsid_keras.as_shot_colour import CODES, code_histograms
+    from lsid_keras.auto_bright import auto_bright_gain, white_levels
+    from lsid_keras.enhance import finish_output
+
+    rng = np.random.default_rng(17)
+    # Values within an ulp of half a code: float32 rounds half of them to another code than
+    # float64 would (the histogram is computed in float32 on both sides).
+    halves = np.float32((rng.integers(0, CODES - 1, 40) + 0.5) / (CODES - 1))
+    edges = np.concatenate([halves, np.nextafter(halves, np.float32(0)),
+                            np.nextafter(halves, np.float32(1)),
+                            np.float32([0.0, 1.0, -0.2, 1.3, 0.5, 1e-7])])
+    spread = (rng.random((20, 30, 3)) * [0.8, 0.6, 0.7]).astype(np.float32)
+    spread.reshape(-1, 3)[: edges.size, 1] = edges  # green carries the edge values
+    spread[3, 4] = [1.05, 1.2, -0.1]  # beyond [0, 1]: counted at the codes they clip to
+    # 200 pixels, 2 of them at the top code: a threshold of 1 % is reached exactly at the top
+    # (not yet passed: the level is the next code counted below).
+    tie = np.tile(np.float32([0.3, 0.4, 0.2]), (10, 20, 1))
+    tie.reshape(-1, 3)[:2] = [0.9, 0.95, 0.6]
+    tie.reshape(-1, 3)[2:40] *= np.float32(1.5)
+    histograms = []
+    for name, image in (("spread", spread), ("tie", tie)):
+        counts = code_histograms(image)
+        files[f"auto_bright_{name}_rgb.npy"] = _npy(image.astype("<f4"))
+        histograms.append({"name": name, "rgb": f"auto_bright_{name}_rgb.npy",
+                           "counts": _sparse_histograms(counts),
+                           "white_levels": [{"threshold": t,
+                                             "levels": white_levels(counts, t).tolist()}
+                                            for t in (0.01, 0.2)]})
+    gains = []
+    for levels, colour in (([0.4, 0.5, 0.3], None),
+                           ([0.4, 0.5, 0.3], [1.3, 1.0, 0.6]),
+                           ([0.9, 0.5, 0.3], [1.5, 1.0, 1.0]),  # red past 1: clipped, gain 1
+                           ([1e-4, 2e-3, 5e-4], None),  # darker than 1 / 256: the largest gain
+                           ([0.0, 0.0, 0.0], [0.5, 2.0, 1.0]),
+                           ([2.0, 3.0, 1.5], None)):
+        gains.append({"levels": levels, "colour_gains": colour,
+                      "gain": auto_bright_gain(levels, colour)})
+    frames = as_shot_frames()
+    # 120 pixels: the level is the second brightest, so the two beyond 1 do not set it.
+    picture = rng.random((12, 10, 3)).astype(np.float32) * np.float32(0.45)
+    picture[0, 0] = [-0.05, 1.1, 0.5]  # the network's output may leave [0, 1] a little
+    picture[2, 3] = [0.2, -0.01, 1.02]
+    bright = picture.copy()
+    bright[:2, :1] = np.float32(1.04)  # 2 pixels of 120: past 1 %, white already
+    bright[4, 1, 0] = -0.03
+    dark = (rng.random((5, 8, 3)) * 0.01).astype(np.float32)  # needs more than 256
+    dark[1, 1, 2] = -0.02
+    finishes = []
+    for name, image, colour, frame in (
+            ("as_shot", picture, "as-shot", "bayer"),
+            ("as_shot_no_matrix", picture, "as-shot", "no_matrix"),
+            ("network", picture, "network", "bayer"),
+            ("no_signal", picture, "as-shot", "no_signal"),
+            ("white_already", bright, "network", "bayer"),
+            ("dark", dark, "as-shot", "bayer")):
+        out, colour_gains, gain = finish_output(image.copy(), frames[frame], colour, True)
+        files[f"auto_bright_{name}_rgb.npy"] = _npy(image.astype("<f4"))
+        files[f"auto_bright_{name}_out.npy"] = _npy(np.asarray(out).astype("<f4"))
+        finishes.append({"name": name, "rgb": f"auto_bright_{name}_rgb.npy",
+                         "out": f"auto_bright_{name}_out.npy", "colour": colour,
+                         "frame": frame, "auto_bright": True,
+                         "colour_gains": None if colour_gains is None
+                         else np.asarray(colour_gains).tolist(),
+                         "bright": float(gain)})
+    files["auto_bright.json"] = _json({"codes": CODES, "histograms": histograms,
+                                       "gains": gains, "finish_output": finishes})
 
 
 def orientation_cases(files):
@@ -840,6 +937,7 @@ def golden_files():
     dng_case(files)
     colour_case(files)
     as_shot_cases(files)
+    auto_bright_cases(files)
     orientation_cases(files)
     auto_ratio_cases(files)
     return files
