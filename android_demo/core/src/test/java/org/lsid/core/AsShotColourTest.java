@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,14 +16,15 @@ import org.junit.jupiter.api.Test;
  * The as-shot colour against lsid_keras.as_shot_colour's golden output ({@code as_shot.json}).
  *
  * <p>Tolerances: the scene colour is float64 on both sides from the same integer sums, so it
- * agrees to 1e-9 relative; images are float32 computed in float64 through {@code pow}, whose
- * last-bit differences between libm and Java may move a float32 by an ulp: 1e-6 absolute.
+ * agrees to 1e-9 relative, and so do the gains (from the same code histograms); images are
+ * interpolated in float32 from tables computed in float64 through {@code pow}, whose last-bit
+ * differences between libm and Java may move a table entry by a float32 ulp: 1e-6 absolute.
  */
 class AsShotColourTest {
     private static final double COLOUR_RTOL = 1e-9;
     private static final float IMAGE_ATOL = 1e-6f;
 
-    private static double[][] matrix(Object value) {
+    static double[][] matrix(Object value) {
         if (value == null) {
             return null;
         }
@@ -34,7 +36,7 @@ class AsShotColourTest {
         return out;
     }
 
-    private static double[] vector(Object value) {
+    static double[] vector(Object value) {
         if (value == null) {
             return null;
         }
@@ -64,13 +66,13 @@ class AsShotColourTest {
         return (List<Map<String, Object>>) Golden.json("as_shot.json").get(key);
     }
 
-    private static Map<String, Object> scene(String name) {
+    static Map<String, Object> scene(String name) {
         return cases("scene_colour").stream().filter(c -> name.equals(c.get("name")))
                 .findFirst().orElseThrow();
     }
 
     /** The case's frame as the core reads one, with its as-shot gains (R, G, B) as given. */
-    private static RawFrame frame(Map<String, Object> c) throws LsidException {
+    static RawFrame frame(Map<String, Object> c) throws LsidException {
         Golden.Array mosaic = Golden.npy((String) c.get("mosaic"));
         int height = mosaic.shape[0];
         int width = mosaic.shape[1];
@@ -85,7 +87,7 @@ class AsShotColourTest {
                 (String) c.get("name"));
     }
 
-    private static RgbImage image(String name) {
+    static RgbImage image(String name) {
         Golden.Array array = Golden.npy(name);
         RgbImage rgb = new RgbImage(array.shape[0], array.shape[1]);
         float[] data = array.floats();
@@ -197,6 +199,35 @@ class AsShotColourTest {
         for (int c = 0; c < 3; c++) {
             assertEquals(target[c] / luminance(target), after[c] / luminance(after), 1e-5,
                     "channel " + c);
+        }
+    }
+
+    @Test
+    void tableInterpolationIsWithinItsBoundOfTheCurve() {
+        // Dense values (codes, between codes, beyond [0, 1]) through the tables against the
+        // formula. The error is largest at the kink where the curve reaches white, when it
+        // falls between two codes: measured over gains 1-256 (Python, 1.4 M values each) at
+        // most 6.7e-6 up to gain 4, 1.7e-5 up to 30, 1.1e-4 up to 256 (181: 6.6e-5), more
+        // than apply_linear_gains' docstring says (1.3e-5), which holds at the gains its test
+        // tries (0.25, 1, 1.7, 4, 30, 256).
+        double[][] cases = {{0.25, 1.0, 4.0}, {7.0, 30.0, 0.5}, {256.0, 100.0, 181.0}};
+        double[] bounds = {7e-6, 2e-5, 1.2e-4};
+        RgbImage base = new RgbImage(1000, 67);
+        for (int i = 0; i < base.data.length; i++) {
+            base.data[i] = (i * 0.61803398875f) % 1.02f - 0.01f;
+        }
+        for (int t = 0; t < cases.length; t++) {
+            RgbImage rgb = new RgbImage(base.height, base.width);
+            System.arraycopy(base.data, 0, rgb.data, 0, base.data.length);
+            AsShotColour.applyLinearGains(rgb, cases[t]);
+            double worst = 0;
+            for (int i = 0; i < rgb.data.length; i++) {
+                float formula = (float) AsShotColour.toEncoded(
+                        AsShotColour.toLinear(base.data[i]) * cases[t][i % 3]);
+                worst = Math.max(worst, Math.abs(formula - rgb.data[i]));
+            }
+            assertTrue(worst <= bounds[t], "gains " + t + ": " + worst);
+            assertTrue(worst > 0, "interpolated, not the formula");
         }
     }
 
