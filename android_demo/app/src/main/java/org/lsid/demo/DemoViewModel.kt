@@ -252,15 +252,22 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    /** Enhances the current shot; ignored while one runs. */
-    fun enhance(useGpu: Boolean, asShotColour: Boolean) {
+    /**
+     * Enhances the current shot; ignored while one runs.
+     *
+     * @param asShotColour the camera's white balance ([AsShotColour.Mode.AS_SHOT]), else the
+     *     network's colour
+     * @param autoBright LibRaw's auto-bright after the colour (`lsid enhance`'s default), else
+     *     the network's exposure
+     */
+    fun enhance(useGpu: Boolean, asShotColour: Boolean, autoBright: Boolean) {
         val state = snapshot()
         val shot = state.shot ?: return
         val modelSession = session ?: return
         if (state.enhancing || task != null) return
         val threads = Runtime.getRuntime().availableProcessors().coerceIn(1, 4)
         val colour = if (asShotColour) AsShotColour.Mode.AS_SHOT else AsShotColour.Mode.NETWORK
-        val newTask = EnhanceTask(modelSession, useGpu, threads, colour,
+        val newTask = EnhanceTask(modelSession, useGpu, threads, colour, autoBright,
             object : EnhanceTask.Listener {
                 override fun onStarted(accelerator: String, tiles: Int, ratio: Double) =
                     update { it.copy(progress = 0, progressMax = tiles, status = String.format(

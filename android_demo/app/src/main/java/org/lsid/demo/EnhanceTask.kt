@@ -17,9 +17,11 @@ import org.lsid.core.TiledRunner
  * XYZ -> camera matrices) with its ratio chosen (planned, slider or
  * [org.lsid.core.AutoRatio]); this amplifies it, runs the model tile by tile with the card's
  * tile and halo, gives the stitched output the as-shot colour ([AsShotColour], as
- * `--colour as-shot`; [colour] NETWORK keeps the network's) and builds the before/after
- * bitmaps. A global model (GIA-Net, SE-UNet) runs as `lsid enhance` runs it, one encoder run
- * per tile: every tile through its encoder file, whose outputs are kept while the frame's
+ * `--colour as-shot`; [colour] NETWORK keeps the network's) and, when [autoBright], LibRaw's
+ * auto-bright measured after it ([org.lsid.core.AutoBright], as `lsid enhance` does by default;
+ * off as `--no-auto-bright`), both in one pass, and builds the before/after bitmaps. A global
+ * model (GIA-Net, SE-UNet) runs as `lsid enhance` runs it, one encoder run per tile: every
+ * tile through its encoder file, whose outputs are kept while the frame's
  * bottleneck average is summed, then every kept tile through the main (decoder) file with
  * that average (the core's [TiledRunner.forGlobalCard]).
  *
@@ -31,6 +33,7 @@ class EnhanceTask(
     private val useGpu: Boolean,
     private val cpuThreads: Int,
     private val colour: AsShotColour.Mode,
+    private val autoBright: Boolean,
     private val listener: Listener,
 ) {
     private val card: ModelCard = session.bundle.card
@@ -121,8 +124,10 @@ class EnhanceTask(
             modelNanos += nanos
             listener.onTile(done, total, nanos / 1e6)
         }, cancelled::get)
-        // Once per frame on the stitched output, before anything else (in place).
-        AsShotColour.finish(rgb, colour, shot.cameraMean, shot.whiteBalance, shot.xyzToCamera)
+        // Once per frame on the stitched output, before anything else (in place): one pass
+        // counts the codes, one applies the colour and auto-bright gains.
+        AsShotColour.finish(rgb, colour, autoBright, shot.cameraMean, shot.whiteBalance,
+            shot.xyzToCamera)
         // Laid out for display (the shot's orientation) as the ARGB pixels, a quarter of the
         // float image's memory.
         val after = OrientedBitmap.of(rgb.toArgb(), rgb.height, rgb.width, shot.orientation)

@@ -39,6 +39,7 @@ class MainActivity : AppCompatActivity() {
     private lateinit var nightShot: CheckBox
     private lateinit var useGpu: CheckBox
     private lateinit var asShotColour: CheckBox
+    private lateinit var autoBright: CheckBox
     private lateinit var capture: Button
     private lateinit var enhance: Button
     private lateinit var cancel: Button
@@ -78,6 +79,7 @@ class MainActivity : AppCompatActivity() {
         nightShot = findViewById(R.id.night_shot)
         useGpu = findViewById(R.id.use_gpu)
         asShotColour = findViewById(R.id.as_shot_colour)
+        autoBright = findViewById(R.id.auto_bright)
         capture = findViewById(R.id.capture)
         enhance = findViewById(R.id.enhance)
         cancel = findViewById(R.id.cancel)
@@ -106,7 +108,9 @@ class MainActivity : AppCompatActivity() {
         findViewById<Button>(R.id.open_dng).setOnClickListener {
             pickDng.launch(arrayOf("image/x-adobe-dng", "image/dng", "application/octet-stream"))
         }
-        enhance.setOnClickListener { model.enhance(useGpu.isChecked, asShotColour.isChecked) }
+        enhance.setOnClickListener {
+            model.enhance(useGpu.isChecked, asShotColour.isChecked, autoBright.isChecked)
+        }
         cancel.setOnClickListener { model.cancel() }
         save.setOnClickListener { model.save() }
 
