@@ -335,3 +335,42 @@ def test_corrupt_photometric_entry_without_values(tmp_path):
     set_dng_tag(path, _PHOTOMETRIC, count=0)
     frame = read_raw(path)
     np.testing.assert_array_equal(frame.black_level, np.full((2, 2), 64.0))
+
+
+class _Renderings:
+    """Stands in for a rawpy object: LibRaw's half-size linear renderings of a scene whose
+    camera RGB goes to sRGB through `matrix` (what `_libraw_rendering_matrix` measures)."""
+
+    def __init__(self, matrix, fail=False):
+        rng = np.random.default_rng(4)
+        self.camera = rng.uniform(0.01, 0.6, (40, 50, 3))
+        self.matrix, self.fail = np.asarray(matrix), fail
+
+    def postprocess(self, output_color, **options):
+        assert options["gamma"] == (1, 1) and options["no_auto_bright"] and options["half_size"]
+        if self.fail:
+            raise rawpy.LibRawUnsupportedThumbnailError("no")
+        image = self.camera if output_color == rawpy.ColorSpace.raw else \
+            self.camera @ self.matrix.T
+        return np.round(np.clip(image, 0, 1) * 65535).astype(np.uint16)
+
+
+def test_a_matrix_libraw_keeps_to_itself_is_measured_from_its_renderings():
+    # A Kodak KDC: rawpy shows no XYZ matrix, yet LibRaw develops it with the file's own
+    # camera -> sRGB matrix. The matrix is measured from LibRaw's two renderings (pixels that
+    # clip left out); the identity (camera RGB as sRGB) and a file LibRaw cannot develop
+    # give None, so the colour code keeps its rule for files without a matrix.
+    from lsid_keras.raw.read import _libraw_rendering_matrix
+
+    kodak = [[1.81, -0.34, -0.48], [-0.44, 1.85, -0.41], [-0.68, -1.39, 3.07]]
+    np.testing.assert_allclose(_libraw_rendering_matrix(_Renderings(kodak)), kodak, atol=2e-3)
+    assert _libraw_rendering_matrix(_Renderings(np.eye(3) * 1.005)) is None
+    assert _libraw_rendering_matrix(_Renderings(kodak, fail=True)) is None
+
+
+def test_a_matrix_less_dng_is_developed_as_camera_rgb_taken_as_srgb(tmp_path):
+    # LibRaw renders a DNG without ColorMatrix with the identity: read_raw measures that and
+    # reports no matrix, as before.
+    path = write_pidng_dng(tmp_path / "plain.dng", random_mosaic((64, 96), 4095, seed=3),
+                           bayer_pattern("RGGB"), 4095, AsShotNeutral=[[1, 1], [1, 1], [1, 1]])
+    assert read_raw(path).xyz_to_camera is None

@@ -18,10 +18,12 @@ What is taken from LibRaw, and how:
   none (0). LibRaw stores it as float32; it is returned as the shortest decimal of that float32
   (1/25 s reads 0.04, not 0.03999999910593033).
 - xyz_to_camera: the first three rows of `rgb_xyz_matrix` (LibRaw's XYZ -> camera matrix for
-  D65, from its table or the DNG's ColorMatrix), None when LibRaw has none (all zeros) or the
-  file's cannot be used (not invertible). The colour code then renders the file as LibRaw does
-  one without a matrix: camera RGB times the white balance taken as linear sRGB
-  (`lsid_keras.raw.colour.rendering_xyz_to_camera`).
+  D65, from its table or the DNG's ColorMatrix). Without one (all zeros), the matrix LibRaw
+  develops the file with is measured from two half-size renderings: some decoders (Kodak's
+  KDC) set it from the file where rawpy does not show it; when it is the identity, or the
+  file's matrix cannot be used (not invertible), None: the colour code then renders the file
+  as LibRaw does one without a matrix, camera RGB times the white balance taken as linear
+  sRGB (`lsid_keras.raw.colour.rendering_xyz_to_camera`).
 - orientation: `sizes.flip`, LibRaw's flip code for display, 0-7 (bit 1 mirror left-right,
   2 mirror top-bottom, 4 transpose; `lsid_keras.image_io.orient` applies it): 0 none, 3 180
   degrees, 5 90 degrees counter-clockwise, 6 90 degrees clockwise, and the mirrored 1, 2, 4, 7
@@ -299,6 +301,55 @@ def _xyz_to_camera(raw: rawpy.RawPy, path: str) -> np.ndarray | None:
     return _usable_matrix(matrix)
 
 
+#: Largest difference from the identity, per entry, of a rendering matrix still taken as none.
+_IDENTITY_ATOL = 0.02
+
+
+def _libraw_rendering_matrix(raw: rawpy.RawPy) -> np.ndarray | None:
+    """The camera -> linear sRGB matrix LibRaw develops a file without an XYZ matrix with,
+    measured, or None when it is the identity (or cannot be measured).
+
+    Some decoders set LibRaw's camera -> sRGB matrix from the file itself (Kodak's KDC keeps
+    its own matrix), which rawpy does not show: LibRaw reports no XYZ matrix and a zero
+    `color_matrix`, yet renders such a file far more saturated than camera RGB taken as sRGB
+    (chroma 11.5 against 3.7 for a Kodak DC50 KDC). The matrix is measured from LibRaw's own
+    two half-size linear renderings, in the camera's space and in sRGB (white balance as shot,
+    no auto-bright), by least squares over the pixels neither clips."""
+    options = dict(half_size=True, use_camera_wb=True, no_auto_bright=True, gamma=(1, 1),
+                   output_bps=16, user_flip=0)
+    try:
+        camera = raw.postprocess(output_color=rawpy.ColorSpace.raw, **options)
+        srgb = raw.postprocess(output_color=rawpy.ColorSpace.sRGB, **options)
+    except (rawpy.LibRawError, ValueError, MemoryError):
+        return None  # LibRaw cannot develop it: no rendering to measure
+    camera = camera.reshape(-1, 3).astype(np.float64) / 65535
+    srgb = srgb.reshape(-1, 3).astype(np.float64) / 65535
+    inside = np.all((camera > 0.002) & (camera < 0.9) & (srgb > 0.002) & (srgb < 0.9), axis=1)
+    if inside.sum() < 64:
+        return None
+    solution, *_ = np.linalg.lstsq(camera[inside], srgb[inside], rcond=None)
+    matrix = solution.T
+    if np.all(np.abs(matrix - np.eye(3)) < _IDENTITY_ATOL):
+        return None
+    return matrix
+
+
+def _rendering_xyz_to_camera(raw: rawpy.RawPy, path: str) -> np.ndarray | None:
+    """`_xyz_to_camera`, else for a file without one the XYZ -> camera matrix that gives
+    LibRaw's measured rendering matrix M (`_libraw_rendering_matrix`): `inv(M) @ XYZ -> sRGB`,
+    so the colour code develops the file as LibRaw does; None when LibRaw renders camera RGB
+    as sRGB (then `lsid_keras.raw.colour.rendering_xyz_to_camera` assumes exactly that)."""
+    from lsid_keras.raw.unprocess import SRGB_TO_XYZ
+
+    matrix = _xyz_to_camera(raw, path)
+    if matrix is not None:
+        return matrix
+    rendering = _libraw_rendering_matrix(raw)
+    if rendering is None or abs(np.linalg.det(rendering)) < 1e-9:
+        return None
+    return _usable_matrix(np.linalg.inv(rendering) @ np.linalg.inv(SRGB_TO_XYZ))
+
+
 def _iso(raw: rawpy.RawPy) -> float | None:
     try:
         iso = float(raw.other.iso_speed)
@@ -403,6 +454,7 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
         mosaic = np.array(raw.raw_image_visible, dtype=np.uint16, copy=True)
         if mosaic.ndim != 2 or mosaic.size == 0:
             raise CorruptRawFileError(path, f"unexpected mosaic shape {mosaic.shape}")
+        xyz_to_camera = _rendering_xyz_to_camera(raw, path)
         return RawFrame(
             mosaic=mosaic,
             cfa=cfa,
@@ -411,7 +463,7 @@ def read_raw(path, *, max_pixels: int = MAX_PIXELS) -> RawFrame:
             camera_wb=tuple(float(v) for v in raw.camera_whitebalance),
             exposure_time=_exposure_time(raw),
             path=path,
-            xyz_to_camera=_xyz_to_camera(raw, path),
+            xyz_to_camera=xyz_to_camera,
             orientation=int(raw.sizes.flip) if 0 <= int(raw.sizes.flip) < 8 else 0,
             iso=_iso(raw),
             make=make,
