@@ -49,16 +49,7 @@ class AsShotColourTest {
     }
 
     private static void assertClose(double[] expected, double[] got, String what) {
-        if (expected == null) {
-            assertNull(got, what);
-            return;
-        }
-        assertNotNull(got, what);
-        double scale = 0;
-        for (double v : expected) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        assertArrayEquals(expected, got, COLOUR_RTOL * scale, what);
+        Golden.assertClose(expected, got, COLOUR_RTOL, what);
     }
 
     @SuppressWarnings("unchecked")

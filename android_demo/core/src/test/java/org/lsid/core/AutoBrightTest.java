@@ -29,16 +29,7 @@ class AutoBrightTest {
     }
 
     private static void assertClose(double[] expected, double[] got, String what) {
-        if (expected == null) {
-            assertNull(got, what);
-            return;
-        }
-        assertNotNull(got, what);
-        double scale = 0;
-        for (double v : expected) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        assertArrayEquals(expected, got, RTOL * scale, what);
+        Golden.assertClose(expected, got, RTOL, what);
     }
 
     @Test

@@ -206,4 +206,19 @@ final class Golden {
         }
         return out;
     }
+
+    /** {@code got} equals {@code expected} within {@code rtol} of its largest magnitude
+     * (both null passes; one null fails). */
+    static void assertClose(double[] expected, double[] got, double rtol, String what) {
+        if (expected == null) {
+            org.junit.jupiter.api.Assertions.assertNull(got, what);
+            return;
+        }
+        org.junit.jupiter.api.Assertions.assertNotNull(got, what);
+        double scale = 0;
+        for (double v : expected) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got, rtol * scale, what);
+    }
 }
