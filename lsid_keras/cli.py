@@ -482,13 +482,17 @@ def _cmd_enhance(args):
         try:
             result = enhance_file(enhancer, path, ratio=args.ratio, contrast=args.contrast,
                                   tile=args.tile, halo=args.halo, progress=not args.quiet,
-                                  colour=args.colour, auto_bright=not args.no_auto_bright)
+                                  colour=args.colour, auto_bright=not args.no_auto_bright,
+                                  fusion=not args.no_fusion)
         except (RawError, EnhanceError) as err:
             raise UserError(str(err)) from None
         write_enhanced(output, result)  # upright, with EXIF and an sRGB profile
         if index == 0:  # once, after the first file: a bad file still fails in one line
             print(_precision_line(enhancer))
         bright = f", auto-bright x{result.bright:.2f}" if result.bright != 1.0 else ""
+        if result.fusion is not None:
+            bright = (f", traditional rendering fused in (low band {result.fusion['low']:.2f}, "
+                      f"detail {result.fusion['detail']:.2f})" + bright)
         print(f"{path}: ratio x{result.ratio:.1f} ({result.ratio_source}){bright}, "
               f"{result.seconds:.1f} s -> {output}")
     return 0
@@ -789,6 +793,11 @@ def build_parser():
                          help="keep the network's exposure, that of SID's ground truth; by "
                          "default the output is brightened as LibRaw's default rendering is: "
                          "the brightest 1%% of the pixels to white")
+    enhance.add_argument("--no-fusion", action="store_true",
+                         help="keep the network's picture alone; by default (with the as-shot "
+                         "colour) the traditional pipeline's rendering is fused in where it "
+                         "stands above its noise: its detail and local tone on clean frames, "
+                         "nothing on dark noisy ones")
     enhance.add_argument("--tile", type=_tile, default=None,
                          help="largest tile side in packed pixels, a multiple of 16; tiles are "
                          "sized evenly to the frame (a Sony frame takes 2x3 tiles of 848); 0: "

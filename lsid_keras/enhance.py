@@ -312,6 +312,7 @@ class Enhanced:
     frame: object = None  # the RawFrame's metadata (mosaic included), for EXIF
     colour_gains: np.ndarray | None = None  # (3,) as-shot colour gains, if applied
     bright: float = 1.0  # linear gain of LibRaw's auto-bright (1.0: none or off)
+    fusion: dict | None = None  # mean weights of the traditional rendering fused in, if any
 
 
 def network_input(enhancer, frame, ratio):
@@ -359,6 +360,9 @@ def write_enhanced(path, result):
         description += "; colour mapped into the model's training camera"
     if result.colour_gains is not None:
         description += "; as-shot colour"
+    if result.fusion is not None:
+        description += (f"; traditional rendering fused in (low band {result.fusion['low']:.2f},"
+                        f" detail {result.fusion['detail']:.2f})")
     if result.bright != 1.0:
         description += f"; auto-bright x{result.bright:.3g}"
     metadata = PhotoMetadata(
@@ -479,8 +483,23 @@ def finish_output(rgb, frame, colour, auto_bright, out=None):
     return apply_linear_gains(rgb, total, out=out), gains, bright
 
 
+def fuse_rendering(rgb, frame, ratio):
+    """`(rgb, weights)`: `rgb` (the network's output for `frame` in the as-shot colour, before
+    auto-bright) with the traditional pipeline's rendering of the frame at `ratio` fused in
+    where it stands above its noise (`lsid_keras.isp_fusion`); weights is None, and `rgb`
+    unchanged, when the rendering does not line up with the output (a layout the packer
+    crops differently)."""
+    from lsid_keras.isp_fusion import fuse_traditional
+    from lsid_keras.raw.develop import develop
+
+    rendering = develop(frame.path, ratio=ratio)
+    if rendering.shape != rgb.shape:
+        return rgb, None
+    return fuse_traditional(rgb, rendering, out=rgb if rgb.dtype == np.float32 else None)
+
+
 def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=None,
-                 progress=False, colour="as-shot", auto_bright=True):
+                 progress=False, colour="as-shot", auto_bright=True, fusion=True):
     """Enhances one RAW file (any LibRaw format) with `enhancer`.
 
     Args:
@@ -496,6 +515,10 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
         auto_bright: brighten as LibRaw's default rendering does, the brightest 1 % of the
             pixels to white (`lsid_keras.auto_bright`); False keeps the network's exposure,
             that of SID's ground truth (developed without it).
+        fusion: with the as-shot colour, fuse in the traditional pipeline's rendering where
+            it stands above its noise (`fuse_rendering`): its detail and local tone on clean
+            frames, nothing on dark noisy ones. False (or colour "network") keeps the
+            network's picture alone.
 
     The frame is mapped into the model's training camera's colour space first when it comes
     from another camera (`network_input`). The image is returned as the sensor reads it; the
@@ -520,11 +543,19 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
     del amplified
     rgb = enhance_packed(enhancer, handed_over, tile, halo, progress, enhancer.output_dtype)
     in_place = rgb if rgb.dtype == np.float32 else None
-    rgb, gains, bright = finish_output(rgb, frame, colour, auto_bright, out=in_place)
+    fusing = fusion and colour == "as-shot"
+    rgb, gains, bright = finish_output(rgb, frame, colour, auto_bright and not fusing,
+                                       out=in_place)
+    weights = None
+    if fusing:
+        rgb, weights = fuse_rendering(rgb, frame, gain)
+        if auto_bright:  # measured on the fused picture, as LibRaw measures its own
+            rgb, _, bright = finish_output(rgb, frame, "network", True,
+                                           out=rgb if rgb.dtype == np.float32 else None)
     if contrast:
         from lsid_keras.contrast import improve_contrast
 
         rgb = improve_contrast(rgb)
     return Enhanced(rgb.astype(np.float32, copy=False), gain, source, time.perf_counter() - start,
                     orientation=frame.orientation, colour_matrix=matrix, frame=frame,
-                    colour_gains=gains, bright=bright)
+                    colour_gains=gains, bright=bright, fusion=weights)

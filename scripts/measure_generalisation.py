@@ -4,9 +4,10 @@
 use (`--photos`, e.g. Set5 + Set14 from `lsid photos set5 set14`): ELD's Canon EOS 700D noise
 with Tukey-lambda read noise, which the "wide" training family never draws, in the alpha 7S II
 colour, at x4 / x20 (little noise) and x100 / x250 / x300 (SID's ratios). Every pair is scored
-with the model as `lsid enhance` runs it (`--colour as-shot`, the true ratio; without
-auto-bright, as the ground truth is developed), with the
-network's own colour (the papers' protocol) and with the traditional pipeline (LibRaw on the
+as `lsid enhance` runs it ("fused": `--colour as-shot` with the traditional rendering fused in,
+`lsid_keras.isp_fusion`; the true ratio; without auto-bright, as the ground truth is
+developed), with the network's picture alone in the as-shot colour ("as-shot", `--no-fusion`)
+and in its own colour (the papers' protocol), and with the traditional pipeline (LibRaw on the
 short exposure x ratio): PSNR / SSIM on 8-bit RGB per ratio.
 
 (b) Real camera files (`--raw FILE ...`): `lsid enhance`'s defaults (auto ratio, as-shot
@@ -59,9 +60,11 @@ def make_cross_noise_set(folder, photos, scenes=None, size=(320, 480), seed=0, p
 
 
 def score_cross_noise(enhancer, list_path, log=print):
-    """Rows {short, ratio, method, psnr, ssim} for methods as-shot, network and isp."""
+    """Rows {short, ratio, method, psnr, ssim} for methods fused (`lsid enhance`'s default),
+    as-shot (the network alone, with the as-shot colour), network and isp."""
     from lsid_keras.data.sid_list import read_pair_list
     from lsid_keras.enhance import enhance_packed, finish_colour, network_input
+    from lsid_keras.isp_fusion import fuse_traditional
     from lsid_keras.metrics import psnr, ssim
     from lsid_keras.raw import read_raw
     from lsid_keras.raw.develop import develop
@@ -73,8 +76,10 @@ def score_cross_noise(enhancer, list_path, log=print):
         frame = read_raw(pair.short_path)
         amplified, _, _ = network_input(enhancer, frame, pair.ratio)
         network = enhance_packed(enhancer, amplified)
-        outputs = {"as-shot": finish_colour(network, frame, "as-shot")[0], "network": network,
-                   "isp": develop(pair.short_path, ratio=pair.ratio).astype(np.float32) / 65535}
+        as_shot = finish_colour(network, frame, "as-shot")[0]
+        rendering = develop(pair.short_path, ratio=pair.ratio)
+        outputs = {"fused": fuse_traditional(as_shot, rendering)[0], "as-shot": as_shot,
+                   "network": network, "isp": rendering.astype(np.float32) / 65535}
         for method, output in outputs.items():
             rows.append({"short": os.path.basename(pair.short_path), "ratio": pair.ratio,
                          "method": method,
@@ -163,13 +168,14 @@ def libraw_renderings(path, cfa):
     return out
 
 
-def score_real_file(enhancer, path):
-    """`lsid enhance`'s defaults on one RAW file against LibRaw's rendering of it."""
+def score_real_file(enhancer, path, fusion=True):
+    """`lsid enhance`'s defaults on one RAW file against LibRaw's rendering of it (with
+    `fusion` False: the network's picture alone, `--no-fusion`)."""
     from lsid_keras.enhance import enhance_file
     from lsid_keras.image_io import orient
     from lsid_keras.metrics import mean_ab_error
 
-    result = enhance_file(enhancer, path)
+    result = enhance_file(enhancer, path, fusion=fusion)
     output = np.clip(orient(result.rgb, result.orientation), 0, 1)
     libraw = libraw_renderings(path, result.frame.cfa)
     reference = libraw["aligned"]
@@ -199,6 +205,9 @@ def main(argv=None):
     parser.add_argument("--size", default="320x480",
                         help="cross-noise frame HEIGHTxWIDTH in RAW pixels (default: 320x480)")
     parser.add_argument("--raw", nargs="*", default=[], help="real camera RAW/DNG files")
+    parser.add_argument("--no-fusion", action="store_true",
+                        help="real files: the network's picture alone (`lsid enhance "
+                        "--no-fusion`); the cross-noise set always gives both")
     parser.add_argument("--out", help="write the results here as JSON")
     args = parser.parse_args(argv)
     if not args.photos and not args.raw:
@@ -220,7 +229,7 @@ def main(argv=None):
         result["cross_noise"] = {"noise_family": CROSS_NOISE_FAMILY, "list": list_path,
                                  "rows": rows, "summary": summary}
         keys = list(summary["isp"])
-        print(f"\ncross-noise set ({len(rows) // 3} pairs, ELD Canon EOS 700D noise): PSNR dB / "
+        print(f"\ncross-noise set ({len(rows) // 4} pairs, ELD Canon EOS 700D noise): PSNR dB / "
               "SSIM")
         print("| method | " + " | ".join(keys) + " |")
         print("|---" * (len(keys) + 1) + "|")
@@ -228,7 +237,7 @@ def main(argv=None):
             cells = " | ".join(f"{g['psnr']:.2f} / {g['ssim']:.3f}" for g in groups.values())
             print(f"| {method} | {cells} |")
     if args.raw:
-        rows = [score_real_file(enhancer, path) for path in args.raw]
+        rows = [score_real_file(enhancer, path, fusion=not args.no_fusion) for path in args.raw]
         result["real_files"] = rows
         print("\n| file | ratio | orientation | a*b* vs LibRaw | L* difference (without "
               "auto-bright) | detail ratio (without auto-bright) |")

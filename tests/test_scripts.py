@@ -211,7 +211,7 @@ def test_measure_generalisation_scores_cross_noise_and_real_files(tmp_path, monk
                              "--raw", str(raw), "--out", str(out)])
     result = json.loads(out.read_text())
     summary = result["cross_noise"]["summary"]
-    assert set(summary) == {"as-shot", "network", "isp"}
+    assert set(summary) == {"fused", "as-shot", "network", "isp"}
     assert list(summary["isp"]) == ["all", "x4", "x20", "x100", "x250", "x300"]
     assert summary["isp"]["all"]["n"] == 10
     record = json.loads((tmp_path / "w" / "cross_noise" / "synth.json").read_text())
@@ -219,6 +219,30 @@ def test_measure_generalisation_scores_cross_noise_and_real_files(tmp_path, monk
     (row,) = result["real_files"]
     assert row["orientation_agrees"] and row["detail_ratio"] > 0
     assert "cross-noise set" in capsys.readouterr().out
+
+
+def test_tune_fusion_scores_each_candidate_per_ratio(tmp_path, monkeypatch, capsys):
+    """The development set is made with the training noise family, and every grid candidate
+    is scored at each ratio beside the network alone and the traditional pipeline."""
+    import numpy as np
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    Image.fromarray((rng.random((64, 96, 3)) * 255).astype(np.uint8)).save(photos / "a.png")
+    out = tmp_path / "t.json"
+    run_script(monkeypatch, ["tune_fusion.py", "--photos", str(photos), "--scenes", "1",
+                             "--size", "64x96", "--pairs-per-ratio", "1", "--work", str(tmp_path / "dev"),
+                             "--out", str(out)])
+    result = json.loads(out.read_text())
+    record = json.loads((tmp_path / "dev" / "synth.json").read_text())
+    assert record["datasets"]["Sony"]["parameters"]["noise_family"] == "wide"
+    assert sorted(result["mean_psnr"]) == ["x100", "x20", "x250", "x300", "x4"]
+    row = result["mean_psnr"]["x4"]
+    assert {"as-shot", "isp", "b2_f6_u20"} <= set(row) and len(row) == 8
+    assert all(np.isfinite(v) for v in row.values())
+    assert "| x4 |" in capsys.readouterr().out
 
 
 def test_orientation_check_and_detail_ratio_see_what_they_measure():

@@ -1,0 +1,200 @@
+"""Noise-adaptive fusion: the traditional pipeline's rendering wherever it is above its noise.
+
+The network is trained to remove noise, and it smooths some fine structure with it. Where a
+frame has little noise (daylight, x1 to x20), the traditional pipeline (LibRaw's rendering of
+the amplified mosaic, `lsid_keras.raw.develop`) is closer to the scene: it keeps the detail and
+the local tones. `fuse_traditional` takes from that rendering what stands above its noise and
+keeps the network's output everywhere else:
+
+- **Low band** (Gaussian blur, sigma `LOW_SIGMA` pixels): the rendering's local colour and tone,
+  weighted by its local signal-to-noise ratio `snr = Y / sigma(Y)` (luminance over the
+  rendering's noise at that brightness): 0 below `SNR_FLOOR` (dark, noisy regions, where noise
+  clipped at black biases the rendering), 1 above `SNR_FULL`, linear between.
+- **High band** (luminance minus its `DETAIL_BOX`-pixel box mean): the rendering's detail,
+  brought to the fused picture's local brightness and Wiener-weighted,
+  `w = max(0, 1 - WIENER_BETA * sigma^2 / v)`, where v is the local variance (`VARIANCE_BOX`
+  box) of the difference between the rendering's detail and the network's: where that
+  difference is noise (v about sigma^2) nothing is added; where it is structure, it is.
+
+The rendering's noise sigma^2(Y) is measured on the frame itself, blind: the network output's
+luminance is cut into `NOISE_BINS` brightness bins and, in each, the flattest `FLAT_FRACTION`
+of pixels (least network detail) give the variance of the high-band difference there. So it
+follows any camera's noise without a calibration.
+
+The constants were chosen on a development set of the training noise family
+(`lsid synth --noise-family wide`, photos of the training sets, x4 to x300) and never on the
+cross-noise test set: `scripts/tune_fusion.py` reruns that choice. On it, epoch 24 of the
+shipped recipe went from 28.1 / 27.4 / 24.8 dB (x4 / x20 / x100, network with as-shot colour)
+to 31.3 / 28.4 / 25.5 dB, above the traditional pipeline's 30.4 dB at x4, and unchanged at
+x250 / x300 (where the rendering is all noise).
+
+All images are sRGB (gamma-encoded) float32 in [0, 1]. The frame is processed in row bands
+(`BAND_ROWS` rows plus a `BAND_MARGIN`-row margin), so a 12 MP frame needs a few tens of MiB
+beyond its two pictures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter, uniform_filter
+
+#: Gaussian sigma of the low band, pixels.
+LOW_SIGMA = 2.0
+#: Local SNR (luminance over its noise sigma) below which the rendering's low band gets no weight.
+SNR_FLOOR = 6.0
+#: Local SNR from which the rendering's low band is taken whole.
+SNR_FULL = 20.0
+#: Side of the box whose mean is removed to make the high band (detail), pixels.
+DETAIL_BOX = 5
+#: Side of the box the high-band difference's local variance is taken over, pixels.
+VARIANCE_BOX = 7
+#: Side of the box over which the rendering is brought to the fused brightness, pixels.
+BRIGHTNESS_BOX = 15
+#: Wiener over-subtraction: detail is added only where its variance exceeds this many times
+#: the noise's.
+WIENER_BETA = 2.0
+#: Brightness bins of the blind noise measurement, and the flattest fraction used in each.
+NOISE_BINS = 16
+FLAT_FRACTION = 0.2
+#: Fewest pixels a brightness bin needs to measure the noise in it.
+MIN_BIN_PIXELS = 50
+#: Limits of the local brightness ratio that brings the rendering to the fused picture's.
+GAIN_LIMITS = (0.5, 2.0)
+#: Median of chi-square with one degree of freedom: the median of x^2 over sigma^2 for Gaussian x.
+_CHI2_MEDIAN = 0.4549364
+BAND_ROWS = 256
+#: Rows each band reads beyond its own on both sides: more than the filters' combined reach.
+BAND_MARGIN = 32
+_LUMINANCE = np.array([0.2126, 0.7152, 0.0722], np.float32)  # sRGB / Rec. 709
+
+
+def _luminance(rgb):
+    return rgb @ _LUMINANCE
+
+
+def _low_band(rgb):
+    return gaussian_filter(rgb, (LOW_SIGMA, LOW_SIGMA, 0), mode="nearest")
+
+
+def _high_band(y):
+    return y - uniform_filter(y, DETAIL_BOX, mode="nearest")
+
+
+def _matched(y_render, y_reference):
+    """The rendering's luminance brought to `y_reference`'s local brightness."""
+    gain = uniform_filter(y_reference, BRIGHTNESS_BOX, mode="nearest") / np.maximum(
+        uniform_filter(y_render, BRIGHTNESS_BOX, mode="nearest"), 1e-3)
+    return np.clip(gain, *GAIN_LIMITS) * y_render
+
+
+def _noise_samples(network, rendering, rows, step=2):
+    """`(y, d2, texture)` of one band (its `rows` of the blocks given, every `step`th pixel):
+    the network's luminance, the squared high-band difference and the network's own local
+    detail."""
+    y_net = _luminance(network)
+    d = _high_band(_matched(_luminance(rendering), y_net) - y_net)
+    texture = uniform_filter(np.abs(_high_band(y_net)), VARIANCE_BOX, mode="nearest")
+    return tuple(a[rows][::step, ::step].ravel() for a in (y_net, d * d, texture))
+
+
+def noise_table(y, d2, texture):
+    """`(levels, variances)`: the rendering's noise variance (of the high band, in sRGB
+    [0, 1] units squared) at increasing luminance levels, measured from the samples of
+    `_noise_samples`; empty arrays when no bin has `MIN_BIN_PIXELS` samples."""
+    edges = np.quantile(y, np.linspace(0.0, 1.0, NOISE_BINS + 1))
+    index = np.clip(np.searchsorted(edges, y, side="right") - 1, 0, NOISE_BINS - 1)
+    levels, variances = [], []
+    for b in range(NOISE_BINS):
+        chosen = index == b
+        if chosen.sum() < MIN_BIN_PIXELS:
+            continue
+        flat = texture[chosen] <= np.quantile(texture[chosen], FLAT_FRACTION)
+        levels.append(float(np.median(y[chosen])))
+        variances.append(float(np.median(d2[chosen][flat]) / _CHI2_MEDIAN))
+    return np.asarray(levels, np.float32), np.asarray(variances, np.float32)
+
+
+def _fuse_band(network, rendering, levels, variances, beta, snr_floor, snr_full):
+    """Fused band (same shape as `network`), its low-band and its detail weights."""
+    y_net = _luminance(network)
+    noise = np.interp(y_net, levels, variances).astype(np.float32)
+    snr = y_net / np.sqrt(np.maximum(noise, 1e-12))
+    low_weight = np.clip((snr - snr_floor) / (snr_full - snr_floor), 0.0, 1.0)
+    low_net = _low_band(network)
+    base = low_net + low_weight[..., None] * (_low_band(rendering) - low_net)
+    difference = _matched(_luminance(rendering), _luminance(base)) - y_net
+    detail = _high_band(difference)
+    variance = uniform_filter(detail * detail, VARIANCE_BOX, mode="nearest")
+    detail_weight = np.clip(1.0 - beta * noise / np.maximum(variance, 1e-12), 0.0, 1.0)
+    fused = base + (network - low_net) + (detail_weight * detail)[..., None]
+    return np.clip(fused, 0.0, 1.0, out=fused), low_weight, detail_weight
+
+
+def _bands(height):
+    for top in range(0, height, BAND_ROWS):
+        yield top, min(top + BAND_ROWS, height)
+
+
+def _as_unit(image):
+    """float32 [0, 1] view or copy of a float or 16-bit image."""
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / 65535.0
+    return np.asarray(image, np.float32)
+
+
+def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA, snr_floor=SNR_FLOOR,
+                     snr_full=SNR_FULL):
+    """The network's picture with the traditional rendering's reliable bands fused in.
+
+    Args:
+        network: (H, W, 3) sRGB in [0, 1] (float16 or float32): the network's output in its
+            final colour (e.g. after the as-shot colour), before any auto-bright.
+        rendering: (H, W, 3) the traditional pipeline's rendering of the same frame, pixel
+            aligned and at the same amplification: float in [0, 1] or uint16 (as
+            `lsid_keras.raw.develop` returns it).
+        out: float32 (H, W, 3) array to write into (`network` itself works), or None.
+        beta, snr_floor, snr_full: `WIENER_BETA`, `SNR_FLOOR` and `SNR_FULL` (for tuning).
+
+    Returns:
+        `(fused, weights)`: the fused float32 picture in [0, 1] and a dict of the mean
+        low-band weight ("low", 0..1) and detail weight ("detail", 0..1) over the frame.
+
+    Raises:
+        ValueError: the two pictures' shapes differ.
+    """
+    if not 0 <= snr_floor < snr_full or not beta > 0:
+        raise ValueError("need 0 <= snr_floor < snr_full and beta > 0. Received: "
+                         f"snr_floor={snr_floor}, snr_full={snr_full}, beta={beta}")
+    if network.shape != rendering.shape or network.ndim != 3 or network.shape[2] != 3:
+        raise ValueError("the network output and the rendering must both be (H, W, 3) of one "
+                         f"size. Received: {network.shape} and {rendering.shape}")
+    height = network.shape[0]
+    samples = []
+    for top, bottom in _bands(height):
+        start = max(top - BAND_MARGIN, 0)
+        samples.append(_noise_samples(_as_unit(network[start:bottom + BAND_MARGIN]),
+                                      _as_unit(rendering[start:bottom + BAND_MARGIN]),
+                                      slice(top - start, bottom - start)))
+    levels, variances = noise_table(*(np.concatenate(parts)
+                                      for parts in zip(*samples, strict=True)))
+    if out is None:
+        out = np.empty(network.shape, np.float32)
+    if levels.size == 0:
+        out[...] = network
+        return out, {"low": 0.0, "detail": 0.0}
+    low_sum = detail_sum = 0.0
+    carry = None  # the input rows above the current band, as they were before being written
+    for top, bottom in _bands(height):
+        start = max(top - BAND_MARGIN, 0)
+        block = _as_unit(network[start:bottom + BAND_MARGIN]).copy()
+        if carry is not None:
+            block[: top - start] = carry
+        carry = block[bottom - start - BAND_MARGIN: bottom - start].copy()
+        fused, low, detail = _fuse_band(block, _as_unit(rendering[start:bottom + BAND_MARGIN]),
+                                        levels, variances, beta, snr_floor, snr_full)
+        rows = slice(top - start, bottom - start)
+        out[top:bottom] = fused[rows]
+        low_sum += float(low[rows].sum())
+        detail_sum += float(detail[rows].sum())
+    pixels = network.shape[0] * network.shape[1]
+    return out, {"low": low_sum / pixels, "detail": detail_sum / pixels}

@@ -1,0 +1,111 @@
+"""Chooses the traditional-pipeline fusion's constants (`lsid_keras.isp_fusion`) on a
+development set of the *training* noise family, so that the cross-noise test set
+(`scripts/measure_generalisation.py`) stays unseen.
+
+The development set is `lsid synth --noise-family wide` on `--photos` (photos the training
+may use; never Set5 / Set14 / Urban100 / the super-resolution repositories' samples) at
+x4 / x20 / x100 / x250 / x300. Each pair is scored (PSNR on 8-bit RGB, SID's reference
+protocol) for the network with as-shot colour, the traditional pipeline, and the fusion with
+each (beta, snr_floor, snr_full) of a small grid. The network runs once per pair.
+
+    python scripts/tune_fusion.py --model M.keras --photos TRAIN_PHOTOS --work /tmp/fusion-dev \\
+        --scenes 30 --pairs-per-ratio 10 --out tune_fusion.json
+
+Prints one row per ratio and writes JSON (with the machine's CPU flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+DEV_RATIOS = (4, 20, 100, 250, 300)
+#: (beta, snr_floor, snr_full) candidates; the first is the module's default.
+GRID = ((2.0, 6.0, 20.0), (1.0, 6.0, 20.0), (2.0, 3.0, 8.0), (2.0, 4.0, 12.0),
+        (2.0, 10.0, 40.0), (4.0, 6.0, 20.0))
+
+
+def make_dev_set(folder, photos, scenes, size=(320, 480), seed=7):
+    """The development set (all scenes test scenes); returns its list's path."""
+    from lsid_keras.data.synth import synthesize_dataset
+
+    summary = synthesize_dataset(folder, images=photos, camera="sony", scenes=scenes, seed=seed,
+                                 size=size, ratios=DEV_RATIOS, splits=(0, 1, 0),
+                                 content="photos", noise_family="wide", progress=False)
+    return summary["lists"]["test"]
+
+
+def score(enhancer, list_path, pairs_per_ratio, grid=GRID):
+    """{ratio: {method: [psnr, ...]}}; methods "as-shot", "isp" and "b{beta}_f{floor}_u{full}"."""
+    from lsid_keras.data.sid_list import read_pair_list
+    from lsid_keras.enhance import enhance_packed, finish_colour, network_input
+    from lsid_keras.isp_fusion import fuse_traditional
+    from lsid_keras.metrics import psnr
+    from lsid_keras.raw import read_raw
+    from lsid_keras.raw.develop import develop
+
+    results, seen = {}, {}
+    for pair in read_pair_list(list_path, first_burst_only=False):
+        if seen.get(pair.ratio, 0) >= pairs_per_ratio:
+            continue
+        seen[pair.ratio] = seen.get(pair.ratio, 0) + 1
+        target = develop(pair.long_path).astype(np.float32) / 65535
+        frame = read_raw(pair.short_path)
+        amplified, _, _ = network_input(enhancer, frame, pair.ratio)
+        network = finish_colour(enhance_packed(enhancer, amplified), frame, "as-shot")[0]
+        rendering = develop(pair.short_path, ratio=pair.ratio)
+        outputs = {"as-shot": network, "isp": rendering.astype(np.float32) / 65535}
+        for beta, floor, full in grid:
+            outputs[f"b{beta:g}_f{floor:g}_u{full:g}"] = fuse_traditional(
+                network, rendering, beta=beta, snr_floor=floor, snr_full=full)[0]
+        row = results.setdefault(f"x{pair.ratio:g}", {})
+        for method, output in outputs.items():
+            row.setdefault(method, []).append(float(psnr(target, output, protocol="reference")))
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help=".keras model (default: the shipped one)")
+    parser.add_argument("--photos", required=True, help="folder of training-set photos")
+    parser.add_argument("--work", default="runs/fusion-dev", help="folder for the dev set")
+    parser.add_argument("--scenes", type=int, default=30)
+    parser.add_argument("--size", default="320x480",
+                        help="dev frame HEIGHTxWIDTH in RAW pixels (default: 320x480)")
+    parser.add_argument("--pairs-per-ratio", type=int, default=10)
+    parser.add_argument("--out", help="write the results here as JSON")
+    args = parser.parse_args(argv)
+    from lsid_keras.enhance import load_enhancer, load_shipped_enhancer
+    from lsid_keras.machine import cpu_features
+
+    start = time.perf_counter()
+    list_path = os.path.join(args.work, "Sony_test_list.txt")
+    if not os.path.exists(list_path):
+        size = tuple(int(v) for v in args.size.lower().split("x"))
+        list_path = make_dev_set(args.work, args.photos, args.scenes, size)
+    enhancer = load_enhancer(args.model) if args.model else load_shipped_enhancer()
+    results = score(enhancer, list_path, args.pairs_per_ratio)
+    means = {ratio: {m: float(np.mean(v)) for m, v in row.items()}
+             for ratio, row in results.items()}
+    methods = list(next(iter(means.values())))
+    print("| ratio | " + " | ".join(methods) + " |")
+    print("|---" * (len(methods) + 1) + "|")
+    for ratio, row in means.items():
+        print(f"| {ratio} | " + " | ".join(f"{row[m]:.2f}" for m in methods) + " |")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"model": args.model or "shipped", "cpu_flags": cpu_features(),
+                       "date": time.strftime("%Y-%m-%d"), "list": list_path,
+                       "mean_psnr": means, "psnr": results,
+                       "seconds": time.perf_counter() - start}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
