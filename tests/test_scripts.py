@@ -233,8 +233,8 @@ def test_tune_fusion_scores_each_candidate_per_ratio(tmp_path, monkeypatch, caps
     Image.fromarray((rng.random((64, 96, 3)) * 255).astype(np.uint8)).save(photos / "a.png")
     out = tmp_path / "t.json"
     run_script(monkeypatch, ["tune_fusion.py", "--photos", str(photos), "--scenes", "1",
-                             "--size", "64x96", "--pairs-per-ratio", "1", "--work", str(tmp_path / "dev"),
-                             "--out", str(out)])
+                             "--size", "64x96", "--pairs-per-ratio", "1",
+                             "--work", str(tmp_path / "dev"), "--out", str(out)])
     result = json.loads(out.read_text())
     record = json.loads((tmp_path / "dev" / "synth.json").read_text())
     assert record["datasets"]["Sony"]["parameters"]["noise_family"] == "wide"
