@@ -6,12 +6,13 @@ the amplified mosaic, `lsid_keras.raw.develop`) is closer to the scene: it keeps
 the local tones. `fuse_traditional` takes from that rendering what stands above its noise and
 keeps the network's output everywhere else:
 
-- **Low band** (Gaussian blur, sigma `LOW_SIGMA` pixels): the rendering's local colour and tone,
-  weighted by its local signal-to-noise ratio `snr = Y / sigma(Y)` (luminance over the
-  rendering's noise at that brightness): 0 below `SNR_FLOOR` (dark, noisy regions, where noise
-  clipped at black biases the rendering), 1 above `SNR_FULL`, linear between.
-- **High band** (luminance minus its `DETAIL_BOX`-pixel box mean): the rendering's detail,
-  brought to the fused picture's local brightness and Wiener-weighted,
+- **Low band** (two passes of a `LOW_BOX`-pixel box mean, a blur of sigma 2 pixels): the
+  rendering's local colour and tone, weighted by its local signal-to-noise ratio
+  `snr = Y / sigma(Y)` (luminance over the rendering's noise at that brightness): 0 below
+  `SNR_FLOOR` (dark, noisy regions, where noise clipped at black biases the rendering), 1
+  above `SNR_FULL`, linear between.
+- **High band** (the luminance minus its low band, so the two bands add up to the picture):
+  the rendering's detail, brought to the fused picture's local brightness and Wiener-weighted,
   `w = max(0, 1 - WIENER_BETA * sigma^2 / v)`, where v is the local variance (`VARIANCE_BOX`
   box) of the difference between the rendering's detail and the network's: where that
   difference is noise (v about sigma^2) nothing is added; where it is structure, it is.
@@ -24,9 +25,16 @@ follows any camera's noise without a calibration.
 The constants were chosen on a development set of the training noise family
 (`lsid synth --noise-family wide`, photos of the training sets, x4 to x300) and never on the
 cross-noise test set: `scripts/tune_fusion.py` reruns that choice. On it, epoch 24 of the
-shipped recipe went from 28.1 / 27.4 / 24.8 dB (x4 / x20 / x100, network with as-shot colour)
-to 31.3 / 28.4 / 25.5 dB, above the traditional pipeline's 30.4 dB at x4, and unchanged at
-x250 / x300 (where the rendering is all noise).
+shipped recipe went from 28.06 / 27.36 / 24.77 dB (x4 / x20 / x100, network with as-shot
+colour) to 31.39 / 28.43 / 25.52 dB, above the traditional pipeline's 30.36 dB at x4, and
+from 21.50 / 21.66 to 21.51 / 21.73 dB at x250 / x300, where the rendering is mostly noise
+(10 pairs a ratio).
+
+The rendering's exposure is LibRaw's, as it is. LibRaw brightens a gained frame whose
+highlights stop short of white by up to 1.33x (`adjust_maximum_thr`): on one development frame
+(x20) that cost the fusion 2.5 dB. Bringing the rendering to the network's exposure and colour
+first (median per-channel ratio in linear light) mends that frame but cost 1.6 dB at x4 on
+average, because the network's global tone is where it errs most; so it is not done.
 
 All images are sRGB (gamma-encoded) float32 in [0, 1]. The frame is processed in row bands
 (`BAND_ROWS` rows plus a `BAND_MARGIN`-row margin), so a 12 MP frame needs a few tens of MiB
@@ -36,16 +44,14 @@ beyond its two pictures.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, uniform_filter
+from scipy.ndimage import uniform_filter
 
-#: Gaussian sigma of the low band, pixels.
-LOW_SIGMA = 2.0
+#: Side of the box mean applied twice to make the low band, pixels (sigma sqrt(2 (b^2-1)/12) = 2).
+LOW_BOX = 5
 #: Local SNR (luminance over its noise sigma) below which the rendering's low band gets no weight.
 SNR_FLOOR = 6.0
 #: Local SNR from which the rendering's low band is taken whole.
 SNR_FULL = 20.0
-#: Side of the box whose mean is removed to make the high band (detail), pixels.
-DETAIL_BOX = 5
 #: Side of the box the high-band difference's local variance is taken over, pixels.
 VARIANCE_BOX = 7
 #: Side of the box over which the rendering is brought to the fused brightness, pixels.
@@ -72,12 +78,15 @@ def _luminance(rgb):
     return rgb @ _LUMINANCE
 
 
-def _low_band(rgb):
-    return gaussian_filter(rgb, (LOW_SIGMA, LOW_SIGMA, 0), mode="nearest")
+def _low_band(image):
+    """The low band of an (H, W) or (H, W, C) image: two passes of a `LOW_BOX` box mean."""
+    size = (LOW_BOX, LOW_BOX, 1)[: image.ndim]
+    return uniform_filter(uniform_filter(image, size, mode="nearest"), size, mode="nearest")
 
 
 def _high_band(y):
-    return y - uniform_filter(y, DETAIL_BOX, mode="nearest")
+    """What `_low_band` leaves out: the two bands add up to the image."""
+    return y - _low_band(y)
 
 
 def _matched(y_render, y_reference):
@@ -114,19 +123,33 @@ def noise_table(y, d2, texture):
     return np.asarray(levels, np.float32), np.asarray(variances, np.float32)
 
 
+def _noise_lookup(levels, variances, steps=1024):
+    """y -> noise variance: `noise_table` interpolated linearly, as a `steps`-entry table
+    over [0, 1] (np.interp per pixel costs 10x more)."""
+    table = np.interp(np.linspace(0.0, 1.0, steps), levels, variances).astype(np.float32)
+
+    def lookup(y):
+        return table[np.clip(np.rint(y * (steps - 1)), 0, steps - 1).astype(np.int32)]
+
+    return lookup
+
+
 def _fuse_band(network, rendering, levels, variances, beta, snr_floor, snr_full):
     """Fused band (same shape as `network`), its low-band and its detail weights."""
     y_net = _luminance(network)
-    noise = np.interp(y_net, levels, variances).astype(np.float32)
+    noise = _noise_lookup(levels, variances)(y_net)
     snr = y_net / np.sqrt(np.maximum(noise, 1e-12))
     low_weight = np.clip((snr - snr_floor) / (snr_full - snr_floor), 0.0, 1.0)
-    low_net = _low_band(network)
-    base = low_net + low_weight[..., None] * (_low_band(rendering) - low_net)
-    difference = _matched(_luminance(rendering), _luminance(base)) - y_net
+    # network + w * low(rendering - network): the rendering's low band in place of the
+    # network's (the low band is linear, so one blur of the difference does it).
+    fused = _low_band(rendering - network)
+    fused *= low_weight[..., None]
+    fused += network
+    difference = _matched(_luminance(rendering), _luminance(fused)) - y_net
     detail = _high_band(difference)
     variance = uniform_filter(detail * detail, VARIANCE_BOX, mode="nearest")
     detail_weight = np.clip(1.0 - beta * noise / np.maximum(variance, 1e-12), 0.0, 1.0)
-    fused = base + (network - low_net) + (detail_weight * detail)[..., None]
+    fused += (detail_weight * detail)[..., None]
     return np.clip(fused, 0.0, 1.0, out=fused), low_weight, detail_weight
 
 
@@ -172,8 +195,8 @@ def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA, snr_floo
     samples = []
     for top, bottom in _bands(height):
         start = max(top - BAND_MARGIN, 0)
-        samples.append(_noise_samples(_as_unit(network[start:bottom + BAND_MARGIN]),
-                                      _as_unit(rendering[start:bottom + BAND_MARGIN]),
+        rows = slice(start, bottom + BAND_MARGIN)
+        samples.append(_noise_samples(_as_unit(network[rows]), _as_unit(rendering[rows]),
                                       slice(top - start, bottom - start)))
     levels, variances = noise_table(*(np.concatenate(parts)
                                       for parts in zip(*samples, strict=True)))

@@ -28,8 +28,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 DEV_RATIOS = (4, 20, 100, 250, 300)
 #: (beta, snr_floor, snr_full) candidates; the first is the module's default.
-GRID = ((2.0, 6.0, 20.0), (1.0, 6.0, 20.0), (2.0, 3.0, 8.0), (2.0, 4.0, 12.0),
-        (2.0, 10.0, 40.0), (4.0, 6.0, 20.0))
+GRID = ((2.0, 6.0, 20.0), (1.0, 6.0, 20.0), (3.0, 6.0, 20.0), (4.0, 6.0, 20.0),
+        (2.0, 4.0, 12.0), (2.0, 10.0, 40.0))
 
 
 def make_dev_set(folder, photos, scenes, size=(320, 480), seed=7):

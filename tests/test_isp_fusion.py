@@ -75,7 +75,8 @@ def test_bands_give_the_whole_frame_result(monkeypatch):
     assert written is in_place
     np.testing.assert_allclose(banded, whole, atol=1e-5)
     np.testing.assert_allclose(in_place, whole, atol=1e-5)
-    assert banded_weights == pytest.approx(whole_weights, abs=1e-6)
+    for key in ("low", "detail"):
+        assert banded_weights[key] == pytest.approx(whole_weights[key], abs=1e-6)
 
 
 def test_sixteen_bit_rendering_and_float16_network_are_taken_as_they_come():
@@ -99,8 +100,10 @@ def test_noise_table_measures_the_noise_of_flat_regions():
     rendering = (clean + sigma * rng.standard_normal(shape)[..., None]).astype(np.float32)
     y, d2, texture = isp_fusion._noise_samples(clean, rendering, slice(0, 256), step=1)
     _, variances = noise_table(y, d2, texture)
-    # The high band keeps 1 - 1/25 of white noise's variance (5x5 box mean removed).
-    assert np.median(variances) == pytest.approx(sigma ** 2 * (1 - 1 / 25), rel=0.15)
+    # The high band keeps sum((delta - k)^2) of white noise's variance, k the low band's
+    # kernel: a 5x5 box mean applied twice, 1 - 2 * 0.2^2 + (85 / 625)^2 = 0.9385.
+    kept = 1 - 2 * 0.2 ** 2 + (85 / 625) ** 2
+    assert np.median(variances) == pytest.approx(sigma ** 2 * kept, rel=0.15)
 
 
 def test_bad_arguments_are_refused():
@@ -118,6 +121,7 @@ def test_a_flat_frame_without_measurable_noise_is_returned_as_it_is():
     fused, weights = fuse_traditional(network, network.copy())
     np.testing.assert_array_equal(fused, network)
     assert weights == {"low": 0.0, "detail": 0.0}
+
 
 
 # --- `lsid enhance` with the shipped model: fused by default, --no-fusion the network alone ---
