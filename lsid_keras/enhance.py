@@ -517,8 +517,9 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
             that of SID's ground truth (developed without it).
         fusion: with the as-shot colour, fuse in the traditional pipeline's rendering where
             it stands above its noise (`fuse_rendering`): its detail and local tone on clean
-            frames, nothing on dark noisy ones. False (or colour "network") keeps the
-            network's picture alone.
+            frames. Frames too noisy for it to change anything (`isp_fusion.worth_fusing`,
+            e.g. most of SID's x100 to x300) are not developed. False (or colour "network")
+            keeps the network's picture alone.
 
     The frame is mapped into the model's training camera's colour space first when it comes
     from another camera (`network_input`). The image is returned as the sensor reads it; the
@@ -528,6 +529,7 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
         RawError subclasses for unreadable files; EnhanceError for a frame the model cannot
         take (e.g. an X-Trans frame into a Bayer model) or bad settings.
     """
+    from lsid_keras.isp_fusion import worth_fusing
     from lsid_keras.raw import read_raw
 
     start = time.perf_counter()
@@ -539,11 +541,11 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
     frame = read_raw(path)
     source = "auto" if ratio == "auto" else "given"
     amplified, gain, matrix = network_input(enhancer, frame, ratio)
+    fusing = fusion and colour == "as-shot" and worth_fusing(amplified, frame.cfa_kind)
     handed_over = [amplified]  # freed before a global model's decoder pass
     del amplified
     rgb = enhance_packed(enhancer, handed_over, tile, halo, progress, enhancer.output_dtype)
     in_place = rgb if rgb.dtype == np.float32 else None
-    fusing = fusion and colour == "as-shot"
     rgb, gains, bright = finish_output(rgb, frame, colour, auto_bright and not fusing,
                                        out=in_place)
     weights = None

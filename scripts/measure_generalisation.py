@@ -64,7 +64,7 @@ def score_cross_noise(enhancer, list_path, log=print):
     as-shot (the network alone, with the as-shot colour), network and isp."""
     from lsid_keras.data.sid_list import read_pair_list
     from lsid_keras.enhance import enhance_packed, finish_colour, network_input
-    from lsid_keras.isp_fusion import fuse_traditional
+    from lsid_keras.isp_fusion import fuse_traditional, worth_fusing
     from lsid_keras.metrics import psnr, ssim
     from lsid_keras.raw import read_raw
     from lsid_keras.raw.develop import develop
@@ -76,10 +76,12 @@ def score_cross_noise(enhancer, list_path, log=print):
         frame = read_raw(pair.short_path)
         amplified, _, _ = network_input(enhancer, frame, pair.ratio)
         network = enhance_packed(enhancer, amplified)
+        fusing = worth_fusing(amplified, frame.cfa_kind)  # as `lsid enhance` decides
         as_shot = finish_colour(network, frame, "as-shot")[0]
         rendering = develop(pair.short_path, ratio=pair.ratio)
-        outputs = {"fused": fuse_traditional(as_shot, rendering)[0], "as-shot": as_shot,
-                   "network": network, "isp": rendering.astype(np.float32) / 65535}
+        outputs = {"fused": fuse_traditional(as_shot, rendering)[0] if fusing else as_shot,
+                   "as-shot": as_shot, "network": network,
+                   "isp": rendering.astype(np.float32) / 65535}
         for method, output in outputs.items():
             rows.append({"short": os.path.basename(pair.short_path), "ratio": pair.ratio,
                          "method": method,
