@@ -364,6 +364,8 @@ def _cmd_evaluate(args):
             check_tiling(*_tiling_defaults(args))
     except EnhanceError as err:
         raise UserError(str(err)) from None
+    if args.fusion and (args.method != "network" or args.colour != "as-shot"):
+        raise UserError("--fusion needs the network (--method network) and --colour as-shot")
     list_path = _list_path(args.data, args.list)
     try:
         pairs = read_pair_list(list_path, root=args.data, first_burst_only=not args.all_bursts,
@@ -384,7 +386,7 @@ def _cmd_evaluate(args):
         rows, summary = evaluate_pairs(
             pairs, method=args.method, enhancer=enhancer, tile=args.tile, halo=args.halo,
             lpips=args.lpips, save_dir=args.save_outputs, progress=not args.quiet, log=_stderr,
-            colour=args.colour,
+            colour=args.colour, fusion=args.fusion,
         )
     except BaseException as err:
         for folder in created:  # a failed evaluation leaves no folder it made
@@ -394,6 +396,7 @@ def _cmd_evaluate(args):
         raise
     model = args.model or (enhancer.source if enhancer is not None else None)
     summary.update({"method": args.method, "model": model, "list": list_path,
+                    "fusion": args.fusion,
                     "protocol": "all bursts" if args.all_bursts else
                     "SID test protocol: the first burst (_00) of each exposure time",
                     "first_burst_only": not args.all_bursts,
@@ -752,6 +755,9 @@ def build_parser():
     evaluate.add_argument("--method", choices=("network", "isp"), default="network",
                           help="the model, or the traditional pipeline baseline (isp)")
     _add_colour_argument(evaluate, default="network")
+    evaluate.add_argument("--fusion", action="store_true",
+                          help="with --colour as-shot: fuse in the traditional rendering where "
+                          "it stands above its noise, as `lsid enhance` does by default")
     evaluate.add_argument("--all-bursts", action="store_true",
                           help="evaluate every burst; default: SID's test protocol, the first "
                           "burst (_00) of each exposure time of each scene")

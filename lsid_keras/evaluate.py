@@ -47,7 +47,8 @@ def _lpips_scorer(enabled, log):
 
 
 def evaluate_pairs(pairs, method="network", enhancer=None, tile="auto", halo=DEFAULT_HALO,
-                   lpips=False, save_dir=None, progress=True, log=print, colour="network"):
+                   lpips=False, save_dir=None, progress=True, log=print, colour="network",
+                   fusion=False):
     """Scores every pair; returns (rows, summary).
 
     Args:
@@ -64,13 +65,23 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile="auto", halo=DEF
         colour: for "network": "network" (default, the papers' protocol) scores the network's
             own colour, "as-shot" its output given the as-shot colour
             (`lsid_keras.enhance.finish_colour`).
+        fusion: with colour "as-shot", also fuse in the traditional rendering as `lsid
+            enhance` does by default (`lsid_keras.enhance.fuse_rendering`, where
+            `isp_fusion.worth_fusing` lets it).
 
     Returns:
         rows: one dict per pair (CSV_FIELDS); summary: dict with `n`, mean `psnr` and `ssim`
         (dB and [0, 1]), `lpips` (or None) and `by_ratio` {"100": {...}, ...}.
     """
-    from lsid_keras.enhance import check_colour, enhance_packed, finish_colour, network_input
+    from lsid_keras.enhance import (
+        check_colour,
+        enhance_packed,
+        finish_colour,
+        fuse_rendering,
+        network_input,
+    )
     from lsid_keras.image_io import write_image
+    from lsid_keras.isp_fusion import worth_fusing
     from lsid_keras.metrics import psnr, ssim
     from lsid_keras.progress import progress_bar
     from lsid_keras.raw import read_raw
@@ -81,6 +92,8 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile="auto", halo=DEF
     if method == "network" and enhancer is None:
         raise ValueError("method 'network' needs a model")
     check_colour(colour)
+    if fusion and (method != "network" or colour != "as-shot"):
+        raise ValueError("fusion needs method 'network' with colour 'as-shot'")
     score_lpips = _lpips_scorer(lpips, log)
     rows = []
     for pair in progress_bar(pairs, desc=f"evaluating ({method})", unit="pair",
@@ -93,8 +106,11 @@ def evaluate_pairs(pairs, method="network", enhancer=None, tile="auto", halo=DEF
             # another camera's frame is mapped into the model's training camera first
             frame = read_raw(pair.short_path)
             amplified, _, _ = network_input(enhancer, frame, pair.ratio)
+            fusing = fusion and worth_fusing(amplified, frame.cfa_kind)
             output, _ = finish_colour(enhance_packed(enhancer, amplified, tile, halo), frame,
                                       colour)
+            if fusing:
+                output, _ = fuse_rendering(output, frame, pair.ratio)
         if output.shape != target.shape:
             raise ValueError(
                 f"{pair.short_path}: output {output.shape} and ground truth {target.shape} "

@@ -217,3 +217,31 @@ def test_lsid_enhance_says_it_fused_and_no_fusion_turns_it_off(pairs, tmp_path):
         assert "traditional rendering fused in" in image.tag_v2[270]
     difference = np.abs(read_image(fused) - read_image(alone)).mean()
     assert difference > 0.002
+
+
+def test_lsid_evaluate_fuses_only_when_asked_and_as_lsid_enhance_does(pairs, shipped, tmp_path):
+    from lsid_keras.enhance import enhance_file
+    from lsid_keras.evaluate import evaluate_pairs
+    from lsid_keras.metrics import psnr
+    from lsid_keras.raw.develop import develop
+
+    pair = pairs[4]
+    rows, _ = evaluate_pairs([pair], enhancer=shipped, colour="as-shot", fusion=True,
+                             progress=False, tile=0)
+    alone, _ = evaluate_pairs([pair], enhancer=shipped, colour="as-shot", progress=False,
+                              tile=0)
+    truth = develop(pair.long_path).astype(np.float32) / 65535
+    enhanced = enhance_file(shipped, pair.short_path, ratio=pair.ratio, auto_bright=False,
+                            tile=0)
+    assert rows[0]["psnr"] == pytest.approx(float(psnr(truth, enhanced.rgb,
+                                                       protocol="reference")), abs=0.01)
+    assert rows[0]["psnr"] > alone[0]["psnr"] + 1.0
+    with pytest.raises(ValueError, match="as-shot"):
+        evaluate_pairs([pair], enhancer=shipped, fusion=True, progress=False)
+
+
+def test_lsid_evaluate_refuses_fusion_without_the_as_shot_colour(tmp_path, capsys):
+    from lsid_keras.cli import main
+
+    assert main(["evaluate", "--data", str(tmp_path), "--fusion"]) == 2
+    assert "--fusion needs" in capsys.readouterr().err
