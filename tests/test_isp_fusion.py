@@ -243,5 +243,5 @@ def test_lsid_evaluate_fuses_only_when_asked_and_as_lsid_enhance_does(pairs, shi
 def test_lsid_evaluate_refuses_fusion_without_the_as_shot_colour(tmp_path, capsys):
     from lsid_keras.cli import main
 
-    assert main(["evaluate", "--data", str(tmp_path), "--fusion"]) == 2
+    assert main(["evaluate", "--data", str(tmp_path), "--list", "x.txt", "--fusion"]) == 2
     assert "--fusion needs" in capsys.readouterr().err
