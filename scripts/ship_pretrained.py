@@ -9,8 +9,8 @@ optimizer state: float32 weights only, about 8.3 MB) and `gia_net_sony_w16.json`
 trained of those planned, the training curve (`training_log.csv`, one row per epoch), the
 figures of `lsid evaluate` on unseen photos for the model and for the traditional pipeline
 (`--network-eval` / `--isp-eval`: the `--out` folders of the two runs, each holding
-`summary.json`; `--as-shot-eval`, optional: the model's run with `--colour as-shot`, what
-`lsid enhance` gives by default), and which photos the test scenes came from (`synth.json`
+`summary.json`; `--as-shot-eval`, optional: the model's run with `--colour as-shot --fusion`,
+what `lsid enhance` gives by default), and which photos the test scenes came from (`synth.json`
 of `--data`); `--generalisation` adds the held-out figures of `scripts/measure_generalisation.py`
 (cross-noise set, real camera files) and `--recipe` copies the recipe the run trained with
 (default: the run's own settings are checked against `gia_net_sony_w16.toml`). Prints the
@@ -35,7 +35,8 @@ def parse_args(argv=None):
     parser.add_argument("--isp-eval", required=True,
                         help="`lsid evaluate --method isp --out` folder on the same list")
     parser.add_argument("--as-shot-eval",
-                        help="`lsid evaluate --colour as-shot --out` folder of the same model")
+                        help="`lsid evaluate --colour as-shot [--fusion] --out` folder of the "
+                        "same model (with --fusion: what `lsid enhance` gives by default)")
     parser.add_argument("--model", help="the model file evaluated (default: the run's "
                         "model.keras); a copy taken at an epoch's end while training goes on")
     parser.add_argument("--epoch", type=int, help="the epochs that model had trained (default: "
@@ -76,7 +77,8 @@ def figures(summary):
 
     return {"overall": short(summary), "by_ratio": {
         ratio: short(group) for ratio, group in summary["by_ratio"].items()},
-        "protocol": summary.get("protocol"), "tile": summary.get("tile")}
+        "protocol": summary.get("protocol"), "tile": summary.get("tile"),
+        "fusion": bool(summary.get("fusion"))}
 
 
 def photo_splits(data):
@@ -90,8 +92,10 @@ def readme_tables(provenance):
     """The README's two tables (figures per ratio; training curve), from the provenance."""
     columns = [("shipped model", provenance["network"])]
     if provenance.get("network_as_shot"):
-        columns.append(("with as-shot colour (`lsid enhance --no-auto-bright`)",
-                        provenance["network_as_shot"]))
+        name = ("as `lsid enhance --no-auto-bright` gives it (as-shot colour, fusion)"
+                if provenance["network_as_shot"].get("fusion") else
+                "with as-shot colour (`lsid enhance --no-auto-bright`)")
+        columns.append((name, provenance["network_as_shot"]))
     columns.append(("traditional pipeline", provenance["traditional"]))
 
     def cell(group):
