@@ -45,6 +45,10 @@ fitted as the command fits it (at most 800), the model load and first file repor
 ("first_file_s") from the fastest of `--repeats` further files ("seconds"). Each row keeps
 the precision run and why (auto's choice on this machine), its PSNR against the fp32 row, and
 the JSON keeps the CPU's features (`machine.cpu_features`), which decide auto's choice.
+End-to-end rows run `lsid enhance`'s fusion with the traditional rendering where its gate
+opens (`lsid_keras.isp_fusion.worth_fusing`; the synthetic frame is clean enough that it
+does), and say so in `fusion` (the mean weights; null where it was skipped); `--no-fusion`
+times the network's path alone.
 
     python scripts/bench_inference.py --out bench_inference.json     # ~6 min on 2 cores
     python scripts/bench_inference.py --weights lsid_keras/pretrained/gia_net_sony_w16.keras \
@@ -409,8 +413,12 @@ def run_litert(args, name, output_path):
     tile_ms = sorted(1000 * _timed(lambda: predict_tile(probe)) for _ in range(3))[1]
     dng = os.path.join(args.workdir, FRAME_DNG)
     jpeg = os.path.join(args.workdir, f"{name}.jpg")
+    fused = []
+
     def run():
-        write_image(jpeg, enhance_file(enhancer, dng, ratio=RATIO).rgb)
+        result = enhance_file(enhancer, dng, ratio=RATIO, fusion=args.fusion)
+        fused.append(result.fusion)
+        write_image(jpeg, result.rgb)
 
     times, cpu_per_wall, other_cpu, _ = _timed_runs(run, args.repeats)
     # Timed as `lsid enhance` runs (as-shot colour); compared with Keras in the network's own
@@ -426,6 +434,7 @@ def run_litert(args, name, output_path):
             "halo": enhancer.halo, "ms_per_tile": tile_ms,
             "tflite_bytes": os.path.getsize(enhancer.source),
             "litert_threads": (enhancer.predict or enhancer.encoder_decoder).num_threads,
+            "fusion": fused[-1],
             "output_std": float(result.rgb.std()), "output_shape": list(result.rgb.shape)}
 
 
@@ -447,11 +456,11 @@ def run_lsid(args, name, output_path):
     load_s = time.perf_counter() - start
 
     def run():
-        result = enhance_file(enhancer, dng, ratio=RATIO, halo=args.halo)
+        result = enhance_file(enhancer, dng, ratio=RATIO, halo=args.halo, fusion=args.fusion)
         write_enhanced(jpeg, result)
         return result
 
-    run()
+    fusion = run().fusion
     first_file_s = time.perf_counter() - start
     times, cpu_per_wall, other_cpu, _ = _timed_runs(run, args.repeats)
     peak = peak_rss_mib()
@@ -469,6 +478,7 @@ def run_lsid(args, name, output_path):
             "model_file": os.path.basename(choice.model_file),
             "tile": tiling_for(enhancer, (args.frame[0] // BLOCK, args.frame[1] // BLOCK),
                                None, args.halo)[0], "halo": args.halo,
+            "fusion": fusion,
             "output_std": float(result.rgb.std()), "output_shape": list(result.rgb.shape),
             **threads}
 
@@ -787,6 +797,10 @@ def parse_args(argv):
                         help="timed runs per config after warm-up; the fastest is reported "
                         "(the machine may be shared; the JSON keeps every time)")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    parser.add_argument("--no-fusion", dest="fusion", action="store_false",
+                        help="end-to-end configurations without `lsid enhance`'s fusion with "
+                        "the traditional rendering (by default it runs where its gate opens; "
+                        "the JSON's `fusion` is null where it did not)")
     parser.add_argument("--output-std", type=float, default=0.25,
                         help="scale the last conv so the output has this std, as a trained "
                         "model's sRGB would (0: leave the random init)")
