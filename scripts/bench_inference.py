@@ -46,9 +46,11 @@ fitted as the command fits it (at most 800), the model load and first file repor
 the precision run and why (auto's choice on this machine), its PSNR against the fp32 row, and
 the JSON keeps the CPU's features (`machine.cpu_features`), which decide auto's choice.
 End-to-end rows run `lsid enhance`'s fusion with the traditional rendering where its gate
-opens (`lsid_keras.isp_fusion.worth_fusing`; the synthetic frame is clean enough that it
-does), and say so in `fusion` (the mean weights; null where it was skipped); `--no-fusion`
-times the network's path alone.
+opens (`lsid_keras.isp_fusion.worth_fusing`) and say so in `fusion` (the mean weights; null
+where it was skipped). The synthetic frame's two greens differ cell by cell as no camera's
+do, so the gate reads it as noisy and skips it: these rows time the network's path, as for a
+dark SID frame; `--no-fusion` makes sure of it. The fusion's own cost on a clean frame:
+docs/performance.md.
 
     python scripts/bench_inference.py --out bench_inference.json     # ~6 min on 2 cores
     python scripts/bench_inference.py --weights lsid_keras/pretrained/gia_net_sony_w16.keras \
