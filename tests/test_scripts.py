@@ -221,6 +221,18 @@ def test_measure_generalisation_scores_cross_noise_and_real_files(tmp_path, monk
     assert "cross-noise set" in capsys.readouterr().out
 
 
+def test_bench_fusion_times_each_stage_on_a_clean_frame(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "fusion.json"
+    run_script(monkeypatch, ["bench_fusion.py", "--size", "256", "384", "--repeats", "1",
+                             "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["worth_fusing"] and result["weights"]["low"] > 0.9
+    assert set(result["stages"]) == {"gate", "develop", "fuse"}
+    assert result["added_seconds"] == pytest.approx(
+        result["stages"]["develop"]["seconds"] + result["stages"]["fuse"]["seconds"])
+    assert "fusion adds" in capsys.readouterr().out
+
+
 def test_tune_fusion_scores_each_candidate_per_ratio(tmp_path, monkeypatch, capsys):
     """The development set is made with the training noise family, and every grid candidate
     is scored at each ratio beside the network alone and the traditional pipeline."""
