@@ -14,7 +14,9 @@ what `lsid enhance` gives by default), and which photos the test scenes came fro
 of `--data`); `--generalisation` adds the held-out figures of `scripts/measure_generalisation.py`
 (cross-noise set, real camera files) and `--recipe` copies the recipe the run trained with
 (default: the run's own settings are checked against `gia_net_sony_w16.toml`). Prints the
-README's tables. Every file is written atomically.
+README's tables. Every file is written atomically. `--figures-only` re-measures the model
+already shipped (e.g. after `lsid enhance`'s defaults changed): it checks that `--model` has
+the shipped file's weights and rewrites the JSON only, not the model file.
 """
 
 import argparse
@@ -47,6 +49,9 @@ def parse_args(argv=None):
                         "the same model (cross-noise set, real files)")
     parser.add_argument("--recipe", help="the recipe (.toml) the run trained with, copied to "
                         "the shipped model's recipe file")
+    parser.add_argument("--figures-only", action="store_true",
+                        help="new figures for the model already shipped: `--model` must have "
+                        "its weights; only the JSON is rewritten")
     return parser.parse_args(argv)
 
 
@@ -161,6 +166,19 @@ def main(argv=None):
             raise SystemExit(f"{args.recipe}: the run trained with other settings "
                              f"({', '.join(differing)})")
     model = load_model(args.model or os.path.join(args.run, "model.keras"))  # uncompiled
+    if args.figures_only:
+        import numpy as np
+
+        shipped = load_model(shipped_path()).get_weights()
+        given = model.get_weights()
+        if len(shipped) != len(given) or not all(
+                np.array_equal(a, b) for a, b in zip(shipped, given, strict=True)):
+            raise SystemExit(f"{args.model}: not the weights of {shipped_path()}; ship it "
+                             "without --figures-only")
+        write_json_atomic(shipped_path(".json"), provenance)
+        print(f"wrote {shipped_path('.json')} (figures only; the model file is unchanged)")
+        print(readme_tables(provenance))
+        return 0
     with atomic_output(shipped_path()) as temporary:
         model.save(temporary)
         size = os.path.getsize(temporary)

@@ -6,7 +6,8 @@ The development set is `lsid synth --noise-family wide` on `--photos` (photos th
 may use; never Set5 / Set14 / Urban100 / the super-resolution repositories' samples) at
 x4 / x20 / x100 / x250 / x300. Each pair is scored (PSNR on 8-bit RGB, SID's reference
 protocol) for the network with as-shot colour, the traditional pipeline, and the fusion with
-each (beta, snr_floor, snr_full) of a small grid. The network runs once per pair.
+each (beta, snr_floor, snr_full) of a small grid, where the gate lets it
+(`isp_fusion.worth_fusing`, as `lsid enhance` decides). The network runs once per pair.
 
     python scripts/tune_fusion.py --model M.keras --photos TRAIN_PHOTOS --work /tmp/fusion-dev \\
         --scenes 30 --pairs-per-ratio 10 --out tune_fusion.json
@@ -28,8 +29,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 DEV_RATIOS = (4, 20, 100, 250, 300)
 #: (beta, snr_floor, snr_full) candidates; the first is the module's default.
-GRID = ((2.0, 6.0, 20.0), (1.0, 6.0, 20.0), (3.0, 6.0, 20.0), (4.0, 6.0, 20.0),
-        (2.0, 4.0, 12.0), (2.0, 10.0, 40.0))
+GRID = ((2.0, 6.0, 20.0), (0.5, 6.0, 20.0), (1.0, 6.0, 20.0), (1.5, 6.0, 20.0),
+        (3.0, 6.0, 20.0), (1.0, 4.0, 12.0), (1.0, 10.0, 40.0))
 
 
 def make_dev_set(folder, photos, scenes, size=(320, 480), seed=7):
@@ -46,7 +47,7 @@ def score(enhancer, list_path, pairs_per_ratio, grid=GRID):
     """{ratio: {method: [psnr, ...]}}; methods "as-shot", "isp" and "b{beta}_f{floor}_u{full}"."""
     from lsid_keras.data.sid_list import read_pair_list
     from lsid_keras.enhance import enhance_packed, finish_colour, network_input
-    from lsid_keras.isp_fusion import fuse_traditional
+    from lsid_keras.isp_fusion import fuse_traditional, worth_fusing
     from lsid_keras.metrics import psnr
     from lsid_keras.raw import read_raw
     from lsid_keras.raw.develop import develop
@@ -59,12 +60,14 @@ def score(enhancer, list_path, pairs_per_ratio, grid=GRID):
         target = develop(pair.long_path).astype(np.float32) / 65535
         frame = read_raw(pair.short_path)
         amplified, _, _ = network_input(enhancer, frame, pair.ratio)
+        fusing = worth_fusing(amplified, frame.cfa_kind)  # as `lsid enhance` decides
         network = finish_colour(enhance_packed(enhancer, amplified), frame, "as-shot")[0]
         rendering = develop(pair.short_path, ratio=pair.ratio)
         outputs = {"as-shot": network, "isp": rendering.astype(np.float32) / 65535}
         for beta, floor, full in grid:
             outputs[f"b{beta:g}_f{floor:g}_u{full:g}"] = fuse_traditional(
-                network, rendering, beta=beta, snr_floor=floor, snr_full=full)[0]
+                network, rendering, beta=beta, snr_floor=floor, snr_full=full)[0] \
+                if fusing else network
         row = results.setdefault(f"x{pair.ratio:g}", {})
         for method, output in outputs.items():
             row.setdefault(method, []).append(float(psnr(target, output, protocol="reference")))

@@ -121,3 +121,48 @@ def test_committed_resume_state_continues_the_committed_recipe():
     epoch = json.loads((state / "training_metadata.json").read_text())["epoch"]
     log_rows = (state / "training_log.csv").read_text().strip().splitlines()[1:]
     assert 1 <= epoch <= settings["epochs"] and len(log_rows) == epoch
+
+
+def test_figures_only_rewrites_the_json_for_the_shipped_weights_and_nothing_else(
+        tmp_path, monkeypatch, capsys):
+    import json
+    import os
+    import runpy
+    import shutil
+
+    import lsid_keras.pretrained as pretrained
+    from lsid_keras.models import get_model
+
+    folder = tmp_path / "pretrained"
+    folder.mkdir()
+    shutil.copy(shipped_model_path(), folder / "gia_net_sony_w16.keras")
+    before = (folder / "gia_net_sony_w16.keras").read_bytes()
+    monkeypatch.setattr(pretrained, "shipped_path",
+                        lambda extension=".keras": str(folder / f"gia_net_sony_w16{extension}"))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"epochs": 40, "steps_per_epoch": 840}))
+    (run / "training_log.csv").write_text("epoch,loss\n0,0.2\n1,0.19\n2,0.18\n")
+    summary = {"n": 3, "psnr": 20.0, "ssim": 0.5,
+               "by_ratio": {"100": {"n": 3, "psnr": 20.0, "ssim": 0.5}}}
+    for name in ("net", "isp", "fused"):
+        os.makedirs(tmp_path / name)
+        (tmp_path / name / "summary.json").write_text(json.dumps(
+            {**summary, "fusion": name == "fused"}))
+    argv = ["ship_pretrained.py", "--run", str(run), "--network-eval", str(tmp_path / "net"),
+            "--isp-eval", str(tmp_path / "isp"), "--as-shot-eval", str(tmp_path / "fused"),
+            "--epoch", "2", "--figures-only"]
+    other = tmp_path / "other.keras"
+    get_model("gia_net", width=16).save(other)  # random weights: refused
+    monkeypatch.setattr(sys, "argv", [*argv, "--model", str(other)])
+    with pytest.raises(SystemExit, match="not the weights"):
+        runpy.run_path("scripts/ship_pretrained.py", run_name="__main__")
+    assert not (folder / "gia_net_sony_w16.json").exists()
+    monkeypatch.setattr(sys, "argv", [*argv, "--model", str(shipped_model_path())])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path("scripts/ship_pretrained.py", run_name="__main__")
+    assert done.value.code == 0
+    provenance = json.loads((folder / "gia_net_sony_w16.json").read_text())
+    assert provenance["epochs_trained"] == 2 and provenance["network_as_shot"]["fusion"]
+    assert (folder / "gia_net_sony_w16.keras").read_bytes() == before
+    assert "(as-shot colour, fusion)" in capsys.readouterr().out

@@ -252,7 +252,7 @@ def test_tune_fusion_scores_each_candidate_per_ratio(tmp_path, monkeypatch, caps
     assert record["datasets"]["Sony"]["parameters"]["noise_family"] == "wide"
     assert sorted(result["mean_psnr"]) == ["x100", "x20", "x250", "x300", "x4"]
     row = result["mean_psnr"]["x4"]
-    assert {"as-shot", "isp", "b2_f6_u20"} <= set(row) and len(row) == 8
+    assert {"as-shot", "isp", "b2_f6_u20"} <= set(row) and len(row) == 9
     assert all(np.isfinite(v) for v in row.values())
     assert "| x4 |" in capsys.readouterr().out
 
