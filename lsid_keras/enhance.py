@@ -487,12 +487,17 @@ def fuse_rendering(rgb, frame, ratio):
     """`(rgb, weights)`: `rgb` (the network's output for `frame` in the as-shot colour, before
     auto-bright) with the traditional pipeline's rendering of the frame at `ratio` fused in
     where it stands above its noise (`lsid_keras.isp_fusion`); weights is None, and `rgb`
-    unchanged, when the rendering does not line up with the output (a layout the packer
-    crops differently)."""
+    unchanged, when LibRaw's rendering does not line up with the output (a layout the packer
+    crops differently, or one LibRaw renders at another size: the network's picture is then
+    all there is, not an error)."""
     from lsid_keras.isp_fusion import fuse_traditional
     from lsid_keras.raw.develop import develop
+    from lsid_keras.raw.errors import CorruptRawFileError
 
-    rendering = develop(frame.path, ratio=ratio)
+    try:
+        rendering = develop(frame.path, ratio=ratio)
+    except CorruptRawFileError:  # develop's "developed size differs from the visible mosaic"
+        return rgb, None
     if rendering.shape != rgb.shape:
         return rgb, None
     return fuse_traditional(rgb, rendering, out=rgb if rgb.dtype == np.float32 else None)

@@ -182,10 +182,39 @@ def test_a_clean_frame_takes_the_rendering_and_gains(pairs, shipped):
     assert scores[True] > scores[False] + 1.0
 
 
-def test_a_dark_noisy_frame_is_not_even_developed(pairs, shipped):
+def test_a_dark_noisy_frame_is_not_even_developed(pairs, shipped, monkeypatch):
+    import lsid_keras.raw.develop as develop_module
+    from lsid_keras.enhance import enhance_file
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the gate should have skipped the rendering")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(develop_module, "develop", refuse)
+        assert enhance_file(shipped, pairs[300].short_path, ratio=300).fusion is None
     scores, results = _scores(shipped, pairs[300])
     assert results[True].fusion is None
     assert scores[True] == scores[False]
+
+
+def test_a_file_libraw_renders_at_another_size_keeps_the_networks_picture(pairs, shipped,
+                                                                         monkeypatch):
+    # develop refuses a rendering that does not match the mosaic; lsid enhance must still
+    # give the network's picture, not fail on a file it can read.
+    import lsid_keras.raw.develop as develop_module
+    from lsid_keras.enhance import enhance_file
+    from lsid_keras.raw.errors import CorruptRawFileError
+
+    alone = enhance_file(shipped, pairs[4].short_path, ratio=4, fusion=False)
+
+    def mismatched(path, *args, **kwargs):
+        raise CorruptRawFileError(path, "developed image is 10x10 but the visible mosaic is 8x8")
+
+    monkeypatch.setattr(develop_module, "develop", mismatched)
+    result = enhance_file(shipped, pairs[4].short_path, ratio=4)
+    assert result.fusion is None
+    # colour and auto-bright then come in two passes, not one: float rounding only
+    np.testing.assert_allclose(result.rgb, alone.rgb, atol=1e-5)
 
 
 def test_the_network_colour_is_never_fused(pairs, shipped):
