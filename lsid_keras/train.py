@@ -101,6 +101,9 @@ class TrainConfig:
         epoch_unit: what an epoch visits: "scenes" (each training scene once, with one random
             `_00` short exposure: SID's reference code and both papers) or "pairs" (every
             short/long pair once; 11.6x more steps on SID Sony).
+        low_ratio_share: None (each short exposure of a scene alike, as the papers) or the
+            share, in [0, 1], of draws taken from a scene's exposures at ratios up to 20
+            (`lsid_keras.data.pipeline.LOW_RATIO`); see `make_dataset`.
         seed: int for reproducible crops, order and initialisation; None: random.
         mixed_precision: None, "bfloat16" (CPUs with native bfloat16: AVX512_BF16 or AMX;
             TPUs), "float16" (GPUs) or "auto": float16 when a GPU is visible, bfloat16 on a
@@ -110,6 +113,8 @@ class TrainConfig:
         gamma: JointLoss weight, in [0, 1] (0.84), of the term `gamma_on` names.
         gamma_on: "l1" (GIA-Net's text: gamma * l1 + (1 - gamma) * (1 - MS-SSIM)) or "ms_ssim"
             (Zhao et al., whom GIA-Net cites for 0.84: gamma on the MS-SSIM term).
+        detail_weight: weight of a gradient-l1 term added to the "joint" loss, >= 0 (0: the
+            paper's loss; see docs/training.md for what it did to the shipped model).
         alpha, beta: MultiCriterionLoss weights, in [0, 1] (0.9, 0.99).
         vgg_weights: "imagenet", a local VGG-16 weights file (.h5), or None (random; tests
             only).
@@ -143,11 +148,13 @@ class TrainConfig:
     crop_size: int | str | None = None
     steps_per_epoch: int | None = None
     epoch_unit: str = "scenes"
+    low_ratio_share: float | None = None
     seed: int | None = None
     mixed_precision: str | None = None
     strategy: str = "default"
     gamma: float = 0.84
     gamma_on: str = "l1"
+    detail_weight: float = 0.0
     alpha: float = 0.9
     beta: float = 0.99
     vgg_weights: str | None = "imagenet"
@@ -219,9 +226,19 @@ class TrainConfig:
             value = getattr(c, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a number > 0. Received: {name}={value}")
+        if c.low_ratio_share is not None and not 0 <= c.low_ratio_share <= 1:
+            raise ValueError(f"low_ratio_share must be in [0, 1]. Received: "
+                             f"low_ratio_share={c.low_ratio_share}")
         for name in ("gamma", "alpha", "beta"):
             if not 0 <= getattr(c, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1]. Received: {name}={getattr(c, name)}")
+        if not c.detail_weight >= 0:
+            raise ValueError(
+                f"detail_weight must be >= 0. Received: detail_weight={c.detail_weight}"
+            )
+        if c.detail_weight > 0 and c.loss != "joint":
+            raise ValueError(f"detail_weight applies to the 'joint' loss only. Received: "
+                             f"loss={c.loss!r}, detail_weight={c.detail_weight}")
         if c.image_every < 0 or c.lr_drop_epoch < 0:
             raise ValueError("image_every and lr_drop_epoch must be >= 0")
         c._resolved = True
@@ -289,7 +306,8 @@ def build_loss(config):
     if config.loss == "l1":
         return keras.losses.MeanAbsoluteError(name="l1")
     if config.loss == "joint":
-        return JointLoss(gamma=config.gamma, gamma_on=config.gamma_on)
+        return JointLoss(gamma=config.gamma, gamma_on=config.gamma_on,
+                         detail_weight=config.detail_weight)
     return MultiCriterionLoss(
         alpha=config.alpha, beta=config.beta, vgg_weights=config.vgg_weights,
         vgg_layer=config.vgg_layer,
@@ -407,6 +425,14 @@ def _seed_from_resume_state(config, work, out):
             epoch = int(json.load(file)["epoch"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{source}: unreadable resume state ({error})") from None
+    import h5py
+
+    try:  # a damaged weights file is refused before anything is copied into the run folder
+        with h5py.File(os.path.join(source, RESUME_FILES[0]), "r"):
+            pass
+    except OSError as error:
+        raise ValueError(f"{os.path.join(source, RESUME_FILES[0])}: unreadable resume weights "
+                         f"({str(error).strip()[:200]})") from None
     defaults = TrainConfig()
     current = _identity(config.to_dict())
     differing = [k for k in current if saved.get(k, getattr(defaults, k)) != current[k]]
@@ -486,12 +512,20 @@ def train(config=None, **settings):
     out = os.path.abspath(config.out)
     work = out if chief else os.path.join(out, f".worker-{index}")
     model_path = os.path.join(work, "model.keras")
+    if config.init_model and not os.path.isfile(config.init_model):
+        from lsid_keras.models.saving import ModelFileError
+
+        # Checked before a resume state is copied into `out`: a run folder seeded with a
+        # wrong init_model would refuse the corrected rerun as "other settings".
+        raise ModelFileError(f"{config.init_model}: model file not found")
     done = _previous_run(config, work, out)
     if done == 0 and config.resume_from and not any(
         os.path.exists(path) for path in _run_files(work, out)
     ):
         done = _seed_from_resume_state(config, work, out)
     if done >= config.epochs:
+        if chief and not os.path.exists(model_path):
+            _save_model_from_backup(config, camera, work, model_path)
         return TrainResult(model_path, done, {}, "finished", config.epochs)
 
     if config.finetune_contrast:
@@ -527,7 +561,7 @@ def _fit(config, camera, pairs, work, out, chief, index, workers, done):
         dataset = make_dataset(
             pairs, crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
             num_shards=workers, shard_index=index, repeat=config.steps_per_epoch is not None,
-            epoch_unit=config.epoch_unit,
+            epoch_unit=config.epoch_unit, low_ratio_share=config.low_ratio_share,
         )
         with strategy.scope():
             model = _initial_model(config, camera)
@@ -596,6 +630,42 @@ def _fit(config, camera, pairs, work, out, chief, index, workers, done):
     stopped_by = "time" if budget.expired and epochs_done < config.epochs else "epochs"
     return TrainResult(os.path.join(work, "model.keras"), epochs_done, logs, stopped_by,
                        config.epochs)
+
+
+def _save_model_from_backup(config, camera, work, model_path):
+    """Writes `model.keras` of a finished run from its resume state alone.
+
+    A run continued from a committed resume state whose epochs are all done (a new machine,
+    `resume_from`) has the weights in `backup/` but no `model.keras`: this builds the model as
+    `_fit` does, loads the weights (with the optimiser's, so the file equals the one the last
+    epoch would have written) and saves it, temporary file first.
+    """
+    import keras
+
+    from lsid_keras.atomic import atomic_output
+    from lsid_keras.losses import loss_term_metrics
+
+    previous_policy = keras.mixed_precision.dtype_policy()
+    if config.mixed_precision:
+        keras.mixed_precision.set_dtype_policy(f"mixed_{config.mixed_precision}")
+    try:
+        model = _initial_model(config, camera)
+        loss = build_loss(config)
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
+                      metrics=loss_term_metrics(loss))
+        model.optimizer.build(model.trainable_variables)
+        weights = os.path.join(work, "backup", RESUME_FILES[0])
+        try:
+            model.load_weights(weights)
+        except (OSError, ValueError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(
+                error).__name__
+            raise ValueError(f"{weights}: unreadable resume weights ({reason[:200]}); remove "
+                             f"{work} and continue from a good resume state") from None
+        with atomic_output(model_path, suffix=".keras") as temporary:
+            model.save(temporary)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous_policy)
 
 
 def _initial_model(config, camera):

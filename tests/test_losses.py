@@ -533,3 +533,34 @@ def test_vgg_computes_in_float32_under_mixed_policy(vgg_file, restore_dtype_poli
     loss = VGGFeatureLoss(weights=vgg_file.path, reduction=None)
     assert keras.config.dtype_policy().name == "mixed_bfloat16"
     np.testing.assert_allclose(loss(x, y).numpy(), expected, rtol=1e-5)
+
+
+def test_gradient_l1_ignores_offsets_and_scores_lost_detail():
+    from lsid_keras.losses.joint import gradient_l1
+
+    x, _ = image_pair(19)
+    np.testing.assert_allclose(gradient_l1(x, x + 0.1).numpy(), 0.0, atol=1e-6)
+    # One vertical step of height 0.5 in a 4x4 image, lost: 0.5 in 4 of the 12 horizontal
+    # differences, none in the vertical ones.
+    step = np.zeros((1, 4, 4, 1), "float32")
+    step[..., 2:, :] = 0.5
+    np.testing.assert_allclose(gradient_l1(step, np.zeros_like(step)).numpy(),
+                               [0.5 * (0.5 * 4 / 12)], rtol=1e-6)
+    blurred = (x + np.roll(x, 1, axis=2) + np.roll(x, 1, axis=1)) / 3
+    assert np.all(gradient_l1(x, blurred).numpy() > 0.5 * gradient_l1(x, 0 * x).numpy())
+
+
+def test_joint_loss_detail_weight_adds_the_gradient_term():
+    from lsid_keras.losses.joint import gradient_l1
+
+    x, y = image_pair(20)
+    plain = JointLoss(reduction=None)
+    assert plain.term_names == ("l1", "ms_ssim_loss")
+    detail = JointLoss(detail_weight=0.7, reduction=None)
+    assert detail.term_names == ("l1", "ms_ssim_loss", "gradient_l1")
+    np.testing.assert_allclose(detail(x, y).numpy(),
+                               plain(x, y).numpy() + 0.7 * gradient_l1(x, y).numpy(), rtol=1e-5)
+    again = JointLoss.from_config(detail.get_config())
+    assert again.detail_weight == 0.7 and again.term_names == detail.term_names
+    with pytest.raises(ValueError, match="detail_weight"):
+        JointLoss(detail_weight=-0.1)

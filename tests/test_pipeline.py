@@ -176,3 +176,39 @@ def test_a_scene_epoch_has_one_step_per_scene_drawn_from_its_first_bursts(tmp_pa
             seen.add(k)
     assert seen == {i for g in groups for i in g}
     assert sum(1 for _ in make_dataset(pairs, crop_size=16, epoch_unit="pairs")) == 12
+
+
+def test_low_ratio_share_draws_that_share_of_a_scenes_exposures_at_low_ratios(tmp_path):
+    """Scenes with short exposures at x2 and x200: `low_ratio_share` sets how often the x2 one
+    is drawn (the papers' uniform draw when None); a scene with only one kind is unaffected."""
+    import dataclasses
+
+    from lsid_keras.data.pipeline import LOW_RATIO, epoch_groups
+
+    pairs = _coded_cache(tmp_path, n=40)
+    # Scenes of 4 exposures: 1 at x2, 3 at x200; the last scene has only x200.
+    pairs = [dataclasses.replace(p, scene=k // 4, ratio=2.0 if k % 4 == 0 and k < 36 else 200.0)
+             for k, p in enumerate(pairs)]
+    assert 2.0 <= LOW_RATIO < 200.0
+    groups = epoch_groups(pairs)
+
+    def low_fraction(share):
+        reader = _CropReader(pairs, 16, False, groups, share)
+        low = total = 0
+        for seed in range(200):
+            x, _ = reader(np.arange(9), seed)  # the nine mixed scenes
+            # Channel 2 holds k / 1024 times the ratio: below 0.07 at x2 (k <= 32), at least
+            # 0.19 at x200 (k >= 1).
+            low += int(np.sum(x[:, 0, 0, 2] < 0.1))
+            total += len(x)
+        return low / total
+
+    assert low_fraction(None) == pytest.approx(0.25, abs=0.04)
+    assert low_fraction(0.5) == pytest.approx(0.5, abs=0.04)
+    assert low_fraction(1.0) == 1.0 and low_fraction(0.0) == 0.0
+    only_high = _CropReader(pairs, 16, False, groups, 1.0)
+    for seed in range(5):
+        x, _ = only_high(np.array([9]), seed)
+        assert x[0, 0, 0, 2] > 0.1
+    with pytest.raises(ValueError, match="low_ratio_share"):
+        make_dataset(pairs, crop_size=16, low_ratio_share=1.5)

@@ -348,3 +348,61 @@ def test_resume_state_continues_on_a_new_machine_with_weights_and_optimiser(
                  "4"]) == 2
     assert "other settings (width: 2 -> 4)" in capsys.readouterr().err
     assert not os.path.exists(os.path.join(other, "backup"))
+
+
+def test_a_finished_resume_state_gives_its_model_on_a_new_machine(cache, tmp_path, capsys):
+    """A committed resume state whose epochs are all done (the finished v2 stage of the
+    shipped model's recipe) gives `model.keras` in a new run folder without training: the
+    weights of the last epoch, which the next stage starts from (`--init-model`)."""
+    from lsid_keras.train import save_resume_state
+
+    first = str(tmp_path / "first")
+    settings = ["--cache", cache, "--model", "gia_net", "--epochs", "2", *TINY]
+    assert main(["train", "--out", first, *settings]) == 0
+    state = str(tmp_path / "state")
+    assert save_resume_state(first, state) == 2
+
+    moved = str(tmp_path / "moved")
+    capsys.readouterr()
+    assert main(["train", "--out", moved, "--resume-from", state, *settings]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    for a, b in zip(_weights(moved), _weights(first), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Unreadable weights in a finished state: one line naming the file, no model.keras.
+    broken = str(tmp_path / "broken")
+    shutil.copytree(state, broken)
+    with open(os.path.join(broken, "latest.weights.h5"), "wb") as file:
+        file.write(b"not an HDF5 file")
+    capsys.readouterr()
+    assert main(["train", "--out", str(tmp_path / "b"), "--resume-from", broken,
+                 *settings]) == 2
+    err = capsys.readouterr().err
+    assert "latest.weights.h5: unreadable resume weights" in err and "Traceback" not in err
+    assert not os.path.exists(tmp_path / "b")  # refused before anything was copied
+    # A missing init_model is refused before the state is copied anywhere, so the corrected
+    # rerun is not refused as another training.
+    wrong = str(tmp_path / "wrong")
+    assert main(["train", "--out", wrong, "--resume-from", state, "--init-model",
+                 str(tmp_path / "missing.keras"), *settings]) == 2
+    assert "missing.keras: model file not found" in capsys.readouterr().err
+    assert not os.path.exists(wrong)
+    # The next stage starts from it, with the detail term of the fine-tuning recipe.
+    tuned = str(tmp_path / "tuned")
+    assert main(["train", "--out", tuned, "--cache", cache, "--model", "gia_net", "--epochs",
+                 "1", "--detail-weight", "1.0", "--low-ratio-share", "0.5", "--init-model",
+                 os.path.join(moved, "model.keras"), *TINY]) == 0
+    with open(os.path.join(tuned, "training_log.csv")) as file:
+        row = next(csv.DictReader(file))
+    assert float(row["gradient_l1"]) > 0
+    assert json.load(open(os.path.join(tuned, "config.json")))["detail_weight"] == 1.0
+
+
+def test_detail_weight_applies_to_the_joint_loss_only(cache):
+    assert TrainConfig(cache=cache, detail_weight=0.5).resolved().detail_weight == 0.5
+    with pytest.raises(ValueError, match="joint"):
+        TrainConfig(cache=cache, model="sid", detail_weight=0.5).resolved()
+    with pytest.raises(ValueError, match="detail_weight must be >= 0"):
+        TrainConfig(cache=cache, detail_weight=-1.0).resolved()
+    assert TrainConfig(cache=cache, low_ratio_share=0.5).resolved().low_ratio_share == 0.5
+    with pytest.raises(ValueError, match="low_ratio_share must be in"):
+        TrainConfig(cache=cache, low_ratio_share=2.0).resolved()

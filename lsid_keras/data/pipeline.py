@@ -11,6 +11,9 @@ from lsid_keras.geometry import SIZE_MULTIPLE, block_size
 GIA_CROP_STEP = 32
 GIA_CROP_RANGE = (16, 32)
 DEFAULT_CROP = 512
+#: `make_dataset(low_ratio_share=...)`: short exposures amplified at most this much count as
+#: low-ratio ones (x1 to x20: input with detail worth keeping).
+LOW_RATIO = 20.0
 
 
 def _block_size(cfa_kind):
@@ -68,9 +71,16 @@ class _CropReader:
     group, then the crop size (per batch), positions and augmentation.
     """
 
-    def __init__(self, pairs, crop_size, augment, groups=None):
+    def __init__(self, pairs, crop_size, augment, groups=None, low_ratio_share=None):
         self.pairs = pairs
         self.groups = groups if groups is not None else [[i] for i in range(len(pairs))]
+        self.low_ratio_share = low_ratio_share
+        # Per group: its members at ratios up to LOW_RATIO and the others, when it has both.
+        self.split = [
+            ([i for i in members if pairs[i].ratio <= LOW_RATIO],
+             [i for i in members if pairs[i].ratio > LOW_RATIO])
+            for members in self.groups
+        ]
         self.crop_size = crop_size
         self.augment = augment
         self._maps = {}
@@ -92,6 +102,9 @@ class _CropReader:
         indices = []
         for g in group_indices:
             members = self.groups[int(g)]
+            low, high = self.split[int(g)]
+            if self.low_ratio_share is not None and low and high:
+                members = low if rng.random() < self.low_ratio_share else high
             indices.append(members[int(rng.integers(len(members)))] if len(members) > 1
                            else members[0])
         pairs = [self.pairs[i] for i in indices]
@@ -132,6 +145,7 @@ def make_dataset(
     num_parallel_calls=tf.data.AUTOTUNE,
     repeat=False,
     epoch_unit="scenes",
+    low_ratio_share=None,
 ):
     """A `tf.data.Dataset` of `(amplified input crop, ground-truth crop)` batches for `fit`.
 
@@ -158,7 +172,15 @@ def make_dataset(
         repeat: repeat forever (use with `steps_per_epoch`).
         epoch_unit: "scenes" (default) or "pairs", see `epoch_groups`; an epoch has
             `len(epoch_groups(pairs, epoch_unit)) // batch_size` steps (one worker).
+        low_ratio_share: None (default: each of a scene's short exposures alike) or the
+            probability, in [0, 1], that a scene's draw comes from its short exposures at
+            ratios up to `LOW_RATIO` (uniform among them; the rest among the others), for
+            scenes that have both kinds. Not in the papers (docs/training.md says what it
+            did to the shipped model's fine-tuning).
     """
+    if low_ratio_share is not None and not 0.0 <= low_ratio_share <= 1.0:
+        raise ValueError(f"low_ratio_share must be in [0, 1] or None. Received: "
+                         f"low_ratio_share={low_ratio_share}")
     if not pairs:
         raise ValueError("no pairs to read: the cache or list is empty")
     kinds = {p.cfa_kind for p in pairs}
@@ -197,7 +219,7 @@ def make_dataset(
         )
     side = None if crop_size == "gia" else crop_size
     groups = epoch_groups(pairs, epoch_unit)
-    reader = _CropReader(list(pairs), crop_size, augment, groups)
+    reader = _CropReader(list(pairs), crop_size, augment, groups, low_ratio_share)
 
     # Every shard gets the same number of groups: synchronous workers that ran out of data at
     # different steps would wait for each other forever.
