@@ -7,8 +7,10 @@ texture, both greens alike as a camera's are, SID's Sony levels), then times eac
 fusion adds to `lsid enhance` (`lsid_keras.enhance.fuse_rendering`): the gate on the packed
 frame (`isp_fusion.worth_fusing`, which every frame pays), LibRaw's rendering
 (`raw.develop`) and the fusion itself (`isp_fusion.fuse_traditional`, in place), on a
-stand-in for the network's output (the rendering blurred). Prints the best of `--repeats`
-and the peak RSS, and writes JSON with the CPU flags. No TensorFlow.
+stand-in for the network's output (the rendering blurred), with its bands on every usable
+core ("fuse", what `lsid enhance` runs) and on one ("fuse_1_thread"). The stages take turns
+in each of `--repeats` rounds, so the two fusions' ratio is measured side by side. Prints the
+best round of each and the peak RSS, and writes JSON with the CPU flags. No TensorFlow.
 """
 
 import argparse
@@ -55,13 +57,15 @@ def clean_dng(path, size, seed=0):
     write_dng(path, codes, "RGGB", 512, 16383, color_matrix=camera_spec("sony").xyz_to_camera)
 
 
-def best(job, repeats):
-    times = []
+def rounds(stages, repeats):
+    """`{name: [seconds of each round]}`: every stage once per round, in turn."""
+    times = {name: [] for name in stages}
     for _ in range(repeats):
-        start = time.perf_counter()
-        job()
-        times.append(time.perf_counter() - start)
-    return min(times), times
+        for name, job in stages.items():
+            start = time.perf_counter()
+            job()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def main(argv=None):
@@ -70,7 +74,7 @@ def main(argv=None):
     from scipy.ndimage import uniform_filter
 
     from lsid_keras.atomic import write_json_atomic
-    from lsid_keras.isp_fusion import fuse_traditional, worth_fusing
+    from lsid_keras.isp_fusion import fuse_traditional, usable_cores, worth_fusing
     from lsid_keras.machine import cpu_features
     from lsid_keras.raw import amplify, pack, read_raw
     from lsid_keras.raw.develop import develop
@@ -84,20 +88,24 @@ def main(argv=None):
         stages = {"gate": lambda: worth_fusing(packed),
                   "develop": lambda: develop(dng),
                   "fuse": lambda: fuse_traditional(network.copy(), rendering,
-                                                   out=network.copy())}
+                                                   out=network.copy()),
+                  "fuse_1_thread": lambda: fuse_traditional(network.copy(), rendering,
+                                                            out=network.copy(), threads=1)}
         figures = {}
-        for name, job in stages.items():
-            seconds, times = best(job, args.repeats)
-            figures[name] = {"seconds": seconds, "times": times}
-            print(f"{name}: {seconds:.2f} s (best of {args.repeats})")
+        for name, times in rounds(stages, args.repeats).items():
+            figures[name] = {"seconds": min(times), "times": times}
+            print(f"{name}: {min(times):.2f} s (best of {args.repeats} rounds)")
         fused, weights = fuse_traditional(network.copy(), rendering)
     total = figures["develop"]["seconds"] + figures["fuse"]["seconds"]
+    speedup = figures["fuse_1_thread"]["seconds"] / figures["fuse"]["seconds"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"fusion adds {total:.2f} s to a clean {args.size[0]}x{args.size[1]} frame "
-          f"(gate {figures['gate']['seconds'] * 1000:.0f} ms on every frame); weights "
-          f"low {weights['low']:.2f}, detail {weights['detail']:.2f}; peak {peak:.0f} MiB")
+          f"(gate {figures['gate']['seconds'] * 1000:.0f} ms on every frame); its bands on "
+          f"{usable_cores()} cores run {speedup:.2f}x one; weights low {weights['low']:.2f}, "
+          f"detail {weights['detail']:.2f}; peak {peak:.0f} MiB")
     write_json_atomic(args.out, {"size": list(args.size), "stages": figures,
-                                 "added_seconds": total, "weights": weights,
+                                 "added_seconds": total, "threads": usable_cores(),
+                                 "threads_speedup": speedup, "weights": weights,
                                  "worth_fusing": bool(worth_fusing(packed)),
                                  "peak_rss_mib": peak, "cpu_flags": cpu_features(),
                                  "date": time.strftime("%Y-%m-%d")})

@@ -77,6 +77,15 @@ def test_bands_give_the_whole_frame_result(monkeypatch):
     np.testing.assert_allclose(in_place, whole, atol=1e-5)
     for key in ("low", "detail"):
         assert banded_weights[key] == pytest.approx(whole_weights[key], abs=1e-6)
+    # Bands on threads, in groups that do or do not divide the 5 bands, in place or not: the
+    # same numbers to the bit.
+    for threads in (1, 2, 3, 8):
+        alone, weights = fuse_traditional(network, rendering, threads=threads)
+        np.testing.assert_array_equal(alone, banded)
+        assert weights == banded_weights
+        in_place = network.copy()
+        fuse_traditional(in_place, rendering, out=in_place, threads=threads)
+        np.testing.assert_array_equal(in_place, banded)
 
 
 def test_sixteen_bit_rendering_and_float16_network_are_taken_as_they_come():
@@ -131,6 +140,8 @@ def test_bad_arguments_are_refused():
         fuse_traditional(image, image, snr_floor=20, snr_full=6)
     with pytest.raises(ValueError, match="beta"):
         fuse_traditional(image, image, beta=0)
+    with pytest.raises(ValueError, match="threads"):
+        fuse_traditional(image, image, threads=0)
 
 
 def test_a_flat_frame_without_measurable_noise_is_returned_as_it_is():
