@@ -62,7 +62,7 @@ def scene_colour(frame) -> np.ndarray | None:
 
     Per CFA colour, the mean of mosaic - black over the whole frame (not clipped at 0, so read
     noise averages out), times the as-shot white-balance gains
-    (`lsid_keras.raw.colour.white_balance_gains`), times LibRaw's camera -> sRGB matrix (the
+    (`lsid_keras.raw.colour.as_shot_gains`), times LibRaw's camera -> sRGB matrix (the
     inverse of the row-normalised sRGB -> camera matrix of the file's XYZ -> camera matrix;
     the identity for a file without one, as LibRaw renders it:
     `lsid_keras.raw.colour.rendering_xyz_to_camera`).
@@ -74,7 +74,7 @@ def scene_colour(frame) -> np.ndarray | None:
     Returns:
         (3,) float64 linear sRGB, or None.
     """
-    from lsid_keras.raw.colour import rendering_xyz_to_camera, white_balance_gains
+    from lsid_keras.raw.colour import as_shot_gains, rendering_xyz_to_camera
     from lsid_keras.raw.unprocess import srgb_to_camera_matrix
 
     matrix = rendering_xyz_to_camera(frame)
@@ -91,7 +91,7 @@ def scene_colour(frame) -> np.ndarray | None:
     camera = sums / np.maximum(counts, 1) / max(float(frame.white_level) - float(
         np.max(frame.black_level)), 1.0)
     try:
-        gains = white_balance_gains(frame.camera_wb, matrix)
+        gains = as_shot_gains(frame, matrix)
         colour = np.linalg.inv(srgb_to_camera_matrix(matrix)) @ (camera * gains)
     except (ValueError, np.linalg.LinAlgError):
         return None  # a matrix that maps no colour back (singular, a zero row sum)

@@ -119,3 +119,43 @@ def test_a_frame_without_a_matrix_is_mapped_by_the_rule_libraw_renders_it_with(w
     if wb[0] == 1.0:  # pre-balanced data: the Sony's own gains for a D65 white
         d65 = SONY.xyz_to_camera @ [0.95047, 1.0, 1.08883]
         np.testing.assert_allclose(sony_gains, d65[1] / d65, rtol=1e-3)
+
+
+def test_a_camera_asking_for_auto_white_balance_gets_dcraws_grey_world():
+    """LibRaw reports camera white balance -1 for a camera that asked for automatic white
+    balance (a Canon EOS D30 CRW) and `postprocess(use_camera_wb=True)` then balances the
+    frame by dcraw's grey world; the as-shot colour must use the same gains, not the D65
+    fallback of a file without any (33 a*b* off on that real file before)."""
+    from lsid_keras.as_shot_colour import scene_colour
+    from lsid_keras.raw.colour import AUTO_WB, as_shot_gains, grey_world_gains
+
+    rng = np.random.default_rng(0)
+    cast = np.array([0.5, 1.0, 0.25])  # camera response of a grey scene: a strong cast
+    grey = rng.uniform(0.1, 0.6, (64, 64))
+    mosaic = np.empty((64, 64))
+    cfa = np.array([[0, 1], [1, 2]])
+    for i in range(2):
+        for j in range(2):
+            mosaic[i::2, j::2] = grey[i::2, j::2] * cast[cfa[i, j]]
+    codes = np.rint(64 + mosaic * 4000).astype(np.uint16)
+    codes[:8, :8] = 4095  # a saturated block: left out, as dcraw leaves it out
+    frame = RawFrame(codes, cfa, 64, 4095, camera_wb=(AUTO_WB, 1.03, 2.69, 0.0),
+                     xyz_to_camera=SONY.xyz_to_camera)
+    gains = grey_world_gains(frame)
+    kept = np.ones((64, 64), bool)
+    kept[:8, :8] = False
+    signal = codes.astype(float) - 64
+    means = [signal[kept & (np.kron(np.ones((32, 32), int), cfa) == c)].mean() for c in range(3)]
+    np.testing.assert_allclose(gains, means[1] / np.array(means), rtol=1e-12)
+    np.testing.assert_allclose(gains, 1 / cast, rtol=0.05)
+    np.testing.assert_array_equal(as_shot_gains(frame, SONY.xyz_to_camera), gains)
+    unclipped = np.rint(64 + mosaic * 4000).astype(np.uint16)
+    colour = scene_colour(RawFrame(unclipped, cfa, 64, 4095, camera_wb=(AUTO_WB, 1, 1, 0)))
+    np.testing.assert_allclose(colour / colour[1], 1.0, atol=1e-6)  # grey, as LibRaw shows it
+    # Camera white balance recorded: used as it is; every block saturated: the D65 fallback.
+    recorded = RawFrame(codes, cfa, 64, 4095, camera_wb=(2.0, 1.0, 1.5, 0.0))
+    np.testing.assert_allclose(as_shot_gains(recorded), [2.0, 1.0, 1.5])
+    saturated = RawFrame(np.full((16, 16), 4095, np.uint16), cfa, 64, 4095,
+                         camera_wb=(AUTO_WB, 1.0, 2.0, 0.0), xyz_to_camera=SONY.xyz_to_camera)
+    assert grey_world_gains(saturated) is None
+    assert as_shot_gains(saturated, SONY.xyz_to_camera)[1] == 1.0

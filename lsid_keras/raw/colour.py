@@ -6,7 +6,8 @@ truth applied. Another camera's raw values for the same scene differ by a 3x3 ma
 gains, and go through the network with a strong cast. `to_training_camera` removes the linear
 part of that difference before the network, from the file's own metadata:
 
-1. white-balance the source with its as-shot gains `w_s` (`RawFrame.camera_wb`);
+1. white-balance the source with its as-shot gains `w_s` (`RawFrame.camera_wb`, or dcraw's grey
+   world where the camera asked for automatic white balance: `as_shot_gains`);
 2. white-balanced source camera RGB -> XYZ -> white-balanced training camera RGB, with each
    camera's XYZ -> camera matrix `M` normalised as LibRaw normalises it before developing
    (`N = rows-sum-to-1(M @ sRGB_to_XYZ)`, `lsid_keras.raw.unprocess.srgb_to_camera_matrix`),
@@ -86,6 +87,64 @@ def white_balance_gains(camera_wb, xyz_to_camera=None) -> np.ndarray:
     return response[1] / response
 
 
+#: `RawFrame.camera_wb[0]` of a file whose camera asked for automatic white balance (LibRaw's
+#: `cam_mul[0] == -1`, e.g. Canon EOS D30 CRWs); `postprocess(use_camera_wb=True)` then
+#: white-balances the frame by dcraw's grey world (`grey_world_gains`).
+AUTO_WB = -1.0
+#: dcraw's grey world: blocks of this many pixels a side, left out when any value in them is
+#: within `GREY_WORLD_HEADROOM` DN of the white level.
+GREY_WORLD_BLOCK = 8
+GREY_WORLD_HEADROOM = 25
+
+
+def grey_world_gains(frame) -> np.ndarray | None:
+    """dcraw's (and LibRaw's) automatic white balance of a `RawFrame`: gains (R, G, B), G = 1,
+    that give each colour the same mean over the frame's 8 x 8 blocks with no value near
+    saturation (mosaic - black, clipped at 0). None when no block qualifies or a colour has
+    no signal.
+
+    LibRaw applies it under `use_camera_wb=True` when the file's camera white balance is
+    `AUTO_WB` (dcraw's `scale_colors`: `pre_mul[c] = count[c] / sum[c]`), over the whole
+    raw area; this uses the visible mosaic, which differs from it only at the margins.
+    """
+    mosaic = np.asarray(frame.mosaic)
+    block = GREY_WORLD_BLOCK
+    height, width = (mosaic.shape[0] // block) * block, (mosaic.shape[1] // block) * block
+    if height == 0 or width == 0:
+        return None
+    mosaic = mosaic[:height, :width]
+    kept = mosaic.reshape(height // block, block, width // block, block).max(axis=(1, 3)) <= (
+        float(frame.white_level) - GREY_WORLD_HEADROOM)
+    n = frame.cfa.shape[0]
+    sums, counts = np.zeros(3), np.zeros(3)
+    for i in range(n):
+        for j in range(n):
+            plane = mosaic[i::n, j::n]
+            # The block of each of this CFA position's pixels.
+            in_kept = kept[((i + n * np.arange(plane.shape[0])) // block)[:, None],
+                           ((j + n * np.arange(plane.shape[1])) // block)[None, :]]
+            signal = np.maximum(plane[in_kept].astype(np.float64)
+                                - float(frame.black_level[i, j]), 0.0)
+            colour = int(frame.cfa[i, j])
+            sums[colour] += signal.sum()
+            counts[colour] += signal.size
+    if not np.all(counts > 0) or not np.all(sums > 0):
+        return None
+    means = sums / counts
+    return means[1] / means
+
+
+def as_shot_gains(frame, xyz_to_camera=None) -> np.ndarray | None:
+    """The white-balance gains (R, G, B), G = 1, LibRaw's `use_camera_wb=True` develops `frame`
+    (a `RawFrame`) with: dcraw's grey world when the camera asked for automatic white balance
+    (`AUTO_WB`), else `white_balance_gains` of its camera white balance."""
+    if len(frame.camera_wb) and frame.camera_wb[0] == AUTO_WB:
+        gains = grey_world_gains(frame)
+        if gains is not None:
+            return gains
+    return white_balance_gains(frame.camera_wb, xyz_to_camera)
+
+
 def training_gains(source_xyz_to_camera, source_gains, target_xyz_to_camera) -> np.ndarray:
     """The training camera's white-balance gains (R, G, B), G = 1, for the illuminant the
     source was white-balanced for: `G / (M_t @ inv(M_s) @ (1 / w_s))`."""
@@ -157,7 +216,7 @@ def mapping_for(frame, training_camera) -> np.ndarray | None:
     source = rendering_xyz_to_camera(frame)
     if np.allclose(source, target, rtol=0, atol=_SAME_CAMERA_ATOL):
         return None
-    gains = white_balance_gains(frame.camera_wb, source)
+    gains = as_shot_gains(frame, source)
     return camera_to_camera_matrix(source, gains, target)
 
 
