@@ -13,7 +13,9 @@ figures of `lsid evaluate` on unseen photos for the model and for the traditiona
 what `lsid enhance` gives by default), and which photos the test scenes came from (`synth.json`
 of `--data`); `--generalisation` adds the held-out figures of `scripts/measure_generalisation.py`
 (cross-noise set, real camera files) and `--recipe` copies the recipe the run trained with
-(default: the run's own settings are checked against `gia_net_sony_w16.toml`). Prints the
+(default: the run's own settings are checked against `gia_net_sony_w16.toml`); `--base-run`
+names the run a fine-tuning started from (its epochs, recipe and curve are recorded as
+`fine_tuned_from`, so "finished" covers both stages). Prints the
 README's tables. Every file is written atomically. `--figures-only` re-measures the model
 already shipped (e.g. after `lsid enhance`'s defaults changed): it checks that `--model` has
 the shipped file's weights and rewrites the JSON only, not the model file.
@@ -49,6 +51,10 @@ def parse_args(argv=None):
                         "the same model (cross-noise set, real files)")
     parser.add_argument("--recipe", help="the recipe (.toml) the run trained with, copied to "
                         "the shipped model's recipe file")
+    parser.add_argument("--base-run", help="run folder of the training this run fine-tuned "
+                        "(its init_model): recorded with its epochs and curve")
+    parser.add_argument("--base-recipe", help="the recipe (.toml) of --base-run, checked "
+                        "against its settings")
     parser.add_argument("--figures-only", action="store_true",
                         help="new figures for the model already shipped: `--model` must have "
                         "its weights; only the JSON is rewritten")
@@ -67,7 +73,7 @@ def training_curve(run):
     curve = []
     for row in rows:
         entry = {"epoch": int(row["epoch"]) + 1}
-        for key in ("loss", "l1", "ms_ssim_loss", "learning_rate"):
+        for key in ("loss", "l1", "ms_ssim_loss", "gradient_l1", "learning_rate"):
             if row.get(key) not in (None, "", "NA"):
                 entry[key] = float(row[key])
         curve.append(entry)
@@ -91,6 +97,18 @@ def photo_splits(data):
         return None
     sony = _json(os.path.join(data, "synth.json"))["datasets"]["Sony"]
     return {"photo_splits": sony.get("photo_splits"), "scene_sources": sony.get("scene_sources")}
+
+
+def check_recipe(path, config):
+    """Exits naming the settings of the recipe at `path` that the run's `config` lacks."""
+    import tomllib
+
+    with open(path, "rb") as file:
+        recipe = tomllib.load(file)
+    differing = sorted(k for k, v in recipe.items() if config.get(k) != v)
+    if differing:
+        raise SystemExit(f"{path}: the run trained with other settings "
+                         f"({', '.join(differing)})")
 
 
 def readme_tables(provenance):
@@ -157,14 +175,16 @@ def main(argv=None):
             "real_files": measured.get("real_files"),
             "cpu_flags": measured.get("cpu_flags"), "date": measured.get("date")}
     if args.recipe:
-        import tomllib
-
-        with open(args.recipe, "rb") as file:
-            recipe = tomllib.load(file)
-        differing = sorted(k for k, v in recipe.items() if config.get(k) != v)
-        if differing:
-            raise SystemExit(f"{args.recipe}: the run trained with other settings "
-                             f"({', '.join(differing)})")
+        check_recipe(args.recipe, config)
+    if args.base_run:
+        base = _json(os.path.join(args.base_run, "config.json"))
+        if args.base_recipe:
+            check_recipe(args.base_recipe, base)
+        base_curve = training_curve(args.base_run)
+        provenance["fine_tuned_from"] = {
+            "recipe": os.path.basename(args.base_recipe) if args.base_recipe else None,
+            "epochs_trained": len(base_curve), "epochs_planned": base.get("epochs"),
+            "steps_per_epoch": base.get("steps_per_epoch"), "training_curve": base_curve}
     model = load_model(args.model or os.path.join(args.run, "model.keras"))  # uncompiled
     if args.figures_only:
         import numpy as np

@@ -97,7 +97,8 @@ def test_readme_figures_are_the_shipped_models():
         assert int(epochs[2]) == provenance["epochs_planned"]
 
 
-def test_committed_resume_state_continues_the_committed_recipe():
+@pytest.mark.parametrize("name", ["gia_net_sony_w16_v2"])
+def test_committed_resume_state_continues_the_committed_recipe(name):
     """`scripts/train_shipped_model.sh` resumes from `training/<recipe>.state/` on a new
     machine: the state must hold every resume file and have been saved from the recipe's
     settings, or the next machine's `lsid train --resume-from` would refuse it (or train
@@ -110,14 +111,19 @@ def test_committed_resume_state_continues_the_committed_recipe():
     from lsid_keras.train import RESUME_FILES, TrainConfig, _identity
 
     root = Path(__file__).parents[1] / "training"
-    recipe = root / "gia_net_sony_w16_v2.toml"
-    state = root / "gia_net_sony_w16_v2.state"
+    recipe = root / f"{name}.toml"
+    state = root / f"{name}.state"
+    script = (root.parent / "scripts" / "train_shipped_model.sh").read_text()
+    assert f"training/{name}.toml" in script and f"training/{name}.state" in script
     assert all((state / name).is_file() for name in RESUME_FILES)
     with open(recipe, "rb") as file:
         settings = tomllib.load(file)
     wanted = _identity(TrainConfig(cache="x", **settings).resolved().to_dict())
     saved = json.loads((state / "config.json").read_text())
-    assert {k: saved.get(k) for k in wanted} == wanted
+    # A setting added after the state was saved is absent from it and taken at its default,
+    # as `lsid train --resume-from` takes it.
+    defaults = TrainConfig(cache="x")
+    assert {k: saved.get(k, getattr(defaults, k)) for k in wanted} == wanted
     epoch = json.loads((state / "training_metadata.json").read_text())["epoch"]
     log_rows = (state / "training_log.csv").read_text().strip().splitlines()[1:]
     assert 1 <= epoch <= settings["epochs"] and len(log_rows) == epoch
@@ -166,3 +172,24 @@ def test_figures_only_rewrites_the_json_for_the_shipped_weights_and_nothing_else
     assert provenance["epochs_trained"] == 2 and provenance["network_as_shot"]["fusion"]
     assert (folder / "gia_net_sony_w16.keras").read_bytes() == before
     assert "(as-shot colour, fusion)" in capsys.readouterr().out
+    assert "fine_tuned_from" not in provenance
+
+    # A fine-tuning records the run it started from, checked against that run's recipe.
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "config.json").write_text(json.dumps({"epochs": 3, "steps_per_epoch": 840}))
+    (base / "training_log.csv").write_text("epoch,loss\n0,0.3\n1,0.25\n2,0.2\n")
+    recipe = tmp_path / "base.toml"
+    recipe.write_text("epochs = 4\n")
+    argv += ["--model", str(shipped_model_path()), "--base-run", str(base)]
+    monkeypatch.setattr(sys, "argv", [*argv, "--base-recipe", str(recipe)])
+    with pytest.raises(SystemExit, match="other settings \\(epochs\\)"):
+        runpy.run_path("scripts/ship_pretrained.py", run_name="__main__")
+    recipe.write_text("epochs = 3\n")
+    monkeypatch.setattr(sys, "argv", [*argv, "--base-recipe", str(recipe)])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path("scripts/ship_pretrained.py", run_name="__main__")
+    assert done.value.code == 0
+    base_record = json.loads((folder / "gia_net_sony_w16.json").read_text())["fine_tuned_from"]
+    assert base_record["recipe"] == "base.toml" and base_record["epochs_trained"] == 3
+    assert base_record["epochs_planned"] == 3 and len(base_record["training_curve"]) == 3

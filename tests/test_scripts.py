@@ -227,9 +227,12 @@ def test_bench_fusion_times_each_stage_on_a_clean_frame(tmp_path, monkeypatch, c
                              "--out", str(out)])
     result = json.loads(out.read_text())
     assert result["worth_fusing"] and result["weights"]["low"] > 0.9
-    assert set(result["stages"]) == {"gate", "develop", "fuse"}
+    assert set(result["stages"]) == {"gate", "develop", "fuse", "fuse_1_thread"}
+    stages = result["stages"]
     assert result["added_seconds"] == pytest.approx(
-        result["stages"]["develop"]["seconds"] + result["stages"]["fuse"]["seconds"])
+        stages["develop"]["seconds"] + stages["fuse"]["seconds"])
+    assert result["threads"] >= 1 and result["threads_speedup"] == pytest.approx(
+        stages["fuse_1_thread"]["seconds"] / stages["fuse"]["seconds"])
     assert "fusion adds" in capsys.readouterr().out
 
 
