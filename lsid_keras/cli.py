@@ -143,6 +143,7 @@ def _cmd_synth(args):
             noise_family=args.noise_family,
             ratio_range=args.ratio_range,
             random_ratios=args.random_ratios,
+            base_iso_share=args.base_iso_share,
         )
     except (ValueError, FileNotFoundError, RawError) as err:
         raise UserError(str(err)) from None
@@ -708,6 +709,10 @@ def build_parser():
     synth.add_argument("--ratio-range", type=float, nargs=2, default=(1.0, 300.0),
                        metavar=("LOW", "HIGH"), help="where --random-ratios are drawn, "
                        "1 <= LOW <= HIGH <= 300 (default: 1 300; 1 is a clean input)")
+    synth.add_argument("--base-iso-share", type=float, default=0.0, metavar="P",
+                       help="share of the --random-ratios exposures shot at base ISO, 0 to 1: "
+                       "system gain 8x below the sensor's calibrated range (ISO 100-800 for "
+                       "ELD's cameras), as clean as a daylight frame (default: 0)")
     synth.add_argument("--cfa", help="Bayer order for Bayer cameras (RGGB, GRBG, GBRG, BGGR; "
                        "default RGGB) or 36 X-Trans letters for fuji (default: the X-T2's)")
     synth.add_argument("--scenes", type=_positive_int, default=12,

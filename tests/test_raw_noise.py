@@ -235,3 +235,18 @@ def test_wide_family_spans_cameras_and_never_draws_the_held_out_one():
     assert camera.exposure_params(rng_a) == sample_noise_params(rng_b)  # the one-camera model
     with pytest.raises(ValueError, match="noise family"):
         sample_sensor_noise(0, "everything")
+
+
+def test_base_iso_calibration_lies_below_the_calibrated_gains():
+    from lsid_keras.raw.noise import BASE_ISO_SPAN, ELD_SONY_A7S2, base_iso_calibration
+
+    base = base_iso_calibration(ELD_SONY_A7S2)
+    low = ELD_SONY_A7S2.system_gain_range[0]
+    assert base.system_gain_range == (low / BASE_ISO_SPAN, low)
+    assert base.read_fit == ELD_SONY_A7S2.read_fit and "base ISO" in base.name
+    rng = np.random.default_rng(0)
+    gains = [sample_noise_params(rng, base).system_gain for _ in range(200)]
+    assert low / BASE_ISO_SPAN <= min(gains) and max(gains) <= low
+    # log-uniform: about half below the geometric middle of the range
+    middle = low / math.sqrt(BASE_ISO_SPAN)
+    assert 70 < sum(g < middle for g in gains) < 130

@@ -508,11 +508,44 @@ def test_training_scenes_draw_ratios_over_the_range_and_test_scenes_keep_sid_rat
     assert plain["pairs"]["train"] == 3
 
 
+def test_base_iso_share_shoots_drawn_exposures_below_the_calibrated_gains(tmp_path):
+    """`base_iso_share` moves that share of the drawn exposures to base ISO (system gain under
+    the sensor's calibrated range, down to 1/8 of it); the SID ratios and test scenes keep
+    their draws, and every exposure but the base-ISO ones is the dataset's without the option,
+    noise parameters and files alike."""
+    options = dict(scenes=8, size=(64, 96), progress=False, random_ratios=3,
+                   noise_family="wide", content="dead_leaves")
+    synthesize_dataset(tmp_path / "b", base_iso_share=0.5, **options)
+    synthesize_dataset(tmp_path / "p", **options)
+    records = [json.load(open(tmp_path / d / "synth.json"))["datasets"]["Sony"]
+               for d in ("b", "p")]
+    assert records[0]["parameters"]["base_iso_share"] == 0.5
+    assert "base_iso_share" not in records[1]["parameters"]
+    moved = kept = 0
+    for based, plain in zip(records[0]["scenes"], records[1]["scenes"], strict=True):
+        low = based["sensor"]["calibration"]["system_gain_range"][0]
+        for j, (a, b) in enumerate(zip(based["short"], plain["short"], strict=True)):
+            assert a["ratio"] == b["ratio"]
+            gain = a["noise"]["system_gain"]
+            if a["noise"] == b["noise"]:
+                kept += 1
+                a_bytes = (tmp_path / "b" / a["path"]).read_bytes()
+                assert a_bytes == (tmp_path / "p" / b["path"]).read_bytes()
+                continue
+            moved += 1
+            assert based["split"] == "train" and j >= 3  # only drawn exposures move
+            assert low / 8 <= gain <= low
+            assert a["noise"]["read_sigma"] < b["noise"]["read_sigma"] * 10
+    assert moved >= 3 and kept > moved
+
+
 @pytest.mark.parametrize("extra, message", [
     ({"random_ratios": 2, "ratio_range": (0.5, 10)}, "1 <= low <= high <= 300"),
     ({"random_ratios": -1}, "random_ratios must be"),
     ({"noise_family": "wide", "read_noise": "tukey"}, "draws the read-noise model itself"),
     ({"noise_family": "loud"}, "noise_family must be one of"),
+    ({"base_iso_share": 0.5}, "set random_ratios too"),
+    ({"base_iso_share": 1.5, "random_ratios": 1}, "base_iso_share must be in"),
 ])
 def test_bad_ratio_range_or_noise_family_is_refused(tmp_path, extra, message):
     with pytest.raises(ValueError, match=message):

@@ -124,7 +124,7 @@ _CONTENTS = tuple(name for name, _ in CONTENT_CHOICES)
 # (_ORDER_KEY, i), dead-leaves images (_LEAVES_KEY, k), a scene's sensor from its noise family
 # (_SENSOR_KEY, k) and its drawn ratios (_RATIO_KEY, k); keys added later leave the draws of
 # the earlier ones as they were.
-_SCENE_KEY, _ORDER_KEY, _LEAVES_KEY, _SENSOR_KEY, _RATIO_KEY = 0, 1, 2, 3, 4
+_SCENE_KEY, _ORDER_KEY, _LEAVES_KEY, _SENSOR_KEY, _RATIO_KEY, _BASE_ISO_KEY = 0, 1, 2, 3, 4, 5
 _BAYER_ORDERS = ("RGGB", "GRBG", "GBRG", "BGGR")
 
 
@@ -234,6 +234,19 @@ def _ratio_range(ratio_range, random_ratios) -> tuple[tuple[float, float] | None
         raise ValueError(f"ratio_range must satisfy 1 <= low <= high <= 300. Received: "
                          f"ratio_range={ratio_range!r}")
     return (low, high), int(random_ratios)
+
+
+def _base_iso_share(share, random_ratios) -> float:
+    try:
+        share = float(share)
+    except (TypeError, ValueError):
+        share = math.nan
+    if isinstance(share, bool) or not 0.0 <= share <= 1.0:
+        raise ValueError(f"base_iso_share must be in [0, 1]. Received: base_iso_share={share!r}")
+    if share and not random_ratios:
+        raise ValueError("base_iso_share applies to the random_ratios exposures; set "
+                         "random_ratios too")
+    return share
 
 
 def _noise_family(noise_family, read_noise) -> str:
@@ -533,18 +546,31 @@ def _drawn_ratios(seed, k, ratio_range, count) -> tuple[float, ...]:
     return tuple(ratios)
 
 
+def _base_iso_draws(seed, k, count, share) -> tuple[bool, ...]:
+    """Which of scene k's `count` drawn exposures are shot at base ISO (probability `share`);
+    no draw at all when `share` is 0, so datasets made without the option stay bit for bit."""
+    if not count or not share:
+        return (False,) * count
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_BASE_ISO_KEY, k)))
+    return tuple(bool(v) for v in rng.random(count) < share)
+
+
 def _plan_scene(
     k, seed, photo_splits, orders, schedule, ratios, spec, read_noise, content,
-    noise_family="camera", ratio_range=None, random_ratios=0,
+    noise_family="camera", ratio_range=None, random_ratios=0, base_iso_share=0.0,
 ) -> _Scene:
     """Every random draw of scene k, from seeds that depend on (seed, k) only.
 
-    Training scenes add `random_ratios` ratios drawn from `ratio_range` to `ratios`; test and
-    val scenes keep `ratios`, so their per-ratio figures compare across datasets.
+    Training scenes add `random_ratios` ratios drawn from `ratio_range` to `ratios`, each shot
+    at base ISO with probability `base_iso_share`; test and val scenes keep `ratios`, so their
+    per-ratio figures compare across datasets.
     """
     split, number = schedule[k]
+    base_iso = (False,) * len(ratios)
     if split == "train":
-        ratios = tuple(ratios) + _drawn_ratios(seed, k, ratio_range, random_ratios)
+        drawn = _drawn_ratios(seed, k, ratio_range, random_ratios)
+        base_iso += _base_iso_draws(seed, k, len(drawn), base_iso_share)
+        ratios = tuple(ratios) + drawn
     content_seed, *noise_seeds = np.random.SeedSequence(seed, spawn_key=(_SCENE_KEY, k)).spawn(
         1 + len(ratios)
     )
@@ -557,7 +583,9 @@ def _plan_scene(
         read_noise,
     )
     noise_rngs = tuple(np.random.default_rng(s) for s in noise_seeds)
-    noise = tuple(sensor.exposure_params(r) for r in noise_rngs)
+    noise = tuple(
+        sensor.exposure_params(r, base_iso=b) for r, b in zip(noise_rngs, base_iso, strict=True)
+    )
     return _Scene(
         index=k,
         scene_id=_SET_DIGIT[split] * 10000 + number,
@@ -606,6 +634,7 @@ def synthesize_dataset(
     noise_family: str = "camera",
     ratio_range=(1, 300),
     random_ratios: int = 0,
+    base_iso_share: float = 0.0,
 ) -> dict:
     """Write a synthetic SID-style dataset of clean 10 s long and noisy short exposures (DNG).
 
@@ -657,6 +686,11 @@ def synthesize_dataset(
         random_ratios: short exposures each training scene adds to `ratios`, at ratios drawn
             from `ratio_range` (0: none). Ratio 1 is a clean, normally exposed input. Test and
             val scenes keep `ratios` only, so their per-ratio figures stay comparable.
+        base_iso_share: in [0, 1]; each `random_ratios` exposure is shot at base ISO with this
+            probability: its system gain drawn from 1/8 of the sensor's lowest calibrated gain
+            up to it (`lsid_keras.raw.noise.base_iso_calibration`; ISO 100-800 for ELD's
+            cameras), so the cleanest inputs are as clean as a daylight frame. Needs
+            `random_ratios`. Default 0: every exposure from the calibrated range.
 
     Returns:
         dict with "out_dir", "camera" (folder name), "camera_name", "cfa", "scenes", "pairs"
@@ -680,6 +714,7 @@ def synthesize_dataset(
     read_noise = _read_noise(read_noise, spec)
     noise_family = _noise_family(noise_family, read_noise)
     ratio_range, random_ratios = _ratio_range(ratio_range, random_ratios)
+    base_iso_share = _base_iso_share(base_iso_share, random_ratios)
     pattern = _cfa(cfa, spec)
     height, width = _size(size, spec)
     ratios = _ratios(ratios)
@@ -741,6 +776,8 @@ def synthesize_dataset(
     if random_ratios:
         parameters["ratio_range"] = list(ratio_range)
         parameters["random_ratios"] = random_ratios
+    if base_iso_share:
+        parameters["base_iso_share"] = base_iso_share
 
     out_dir = os.fspath(out_dir)
     short_dir = os.path.join(out_dir, spec.folder, "short")
@@ -785,7 +822,7 @@ def synthesize_dataset(
                           disable=not progress):
         scene = _plan_scene(
             k, seed, photo_splits, orders, schedule, ratios, spec, read_noise, content,
-            noise_family, ratio_range, random_ratios,
+            noise_family, ratio_range, random_ratios, base_iso_share,
         )
         stem = f"{scene.scene_id:05d}"
         long_name = f"{stem}_00_{long_label}s{_EXTENSION}"

@@ -450,11 +450,19 @@ class SensorDraw:
     adc_step: int = 1
     pattern_seed: int | None = None
 
-    def exposure_params(self, rng) -> NoiseParams:
-        """`NoiseParams` of one exposure of this sensor."""
+    def exposure_params(self, rng, base_iso: bool = False) -> NoiseParams:
+        """`NoiseParams` of one exposure of this sensor.
+
+        Args:
+            rng: the exposure's `numpy.random.Generator` (or a seed).
+            base_iso: draw the system gain below the calibrated range instead, from
+                `base_iso_calibration` (K_min / 8 .. K_min): the sensor at base ISO, where a
+                daylight frame is almost noise-free.
+        """
         import dataclasses
 
-        params = sample_noise_params(rng, self.calibration, self.read_noise)
+        calibration = base_iso_calibration(self.calibration) if base_iso else self.calibration
+        params = sample_noise_params(rng, calibration, self.read_noise)
         return dataclasses.replace(
             params,
             column_sigma=self.column_ratio * params.read_sigma,
@@ -477,6 +485,25 @@ class SensorDraw:
             "adc_step": self.adc_step,
             "pattern_seed": self.pattern_seed,
         }
+
+
+#: How far below a calibration's lowest system gain base ISO lies: ELD calibrated its cameras
+#: from ISO 800 (and the random sensors start at 0.05-1 DN/e-), base ISO is ISO 100, 8x less gain.
+BASE_ISO_SPAN = 8.0
+
+
+def base_iso_calibration(calibration: NoiseCalibration) -> NoiseCalibration:
+    """`calibration` moved to its camera's lowest ISOs: system gain K_min / `BASE_ISO_SPAN` to
+    K_min (DN per photo-electron), read and row noise from the same log-linear fits extended
+    down (smaller, as on real sensors at low gain). The rest of the calibration is kept."""
+    import dataclasses
+
+    low = calibration.system_gain_range[0]
+    return dataclasses.replace(
+        calibration,
+        name=f"{calibration.name} at base ISO",
+        system_gain_range=(low / BASE_ISO_SPAN, low),
+    )
 
 
 def _log_uniform(rng, low, high) -> float:
