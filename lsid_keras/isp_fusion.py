@@ -11,11 +11,14 @@ keeps the network's output everywhere else:
   `snr = Y / sigma(Y)` (luminance over the rendering's noise at that brightness): 0 below
   `SNR_FLOOR` (dark, noisy regions, where noise clipped at black biases the rendering), 1
   above `SNR_FULL`, linear between.
-- **High band** (the luminance minus its low band, so the two bands add up to the picture):
-  the rendering's detail, brought to the fused picture's local brightness and Wiener-weighted,
-  `w = max(0, 1 - WIENER_BETA * sigma^2 / v)`, where v is the local variance (`VARIANCE_BOX`
-  box) of the difference between the rendering's detail and the network's: where that
-  difference is noise (v about sigma^2) nothing is added; where it is structure, it is.
+- **High band** (each colour minus its low band, so the two bands add up to the picture):
+  the rendering's detail in all three colours, brought to the fused picture's local
+  brightness and Wiener-weighted by its luminance, `w = max(0, 1 - beta * sigma^2 / v)`,
+  where v is the local variance (`VARIANCE_BOX` box) of the luminance difference between the
+  rendering's detail and the network's: where that difference is noise (v about sigma^2)
+  nothing is added; where it is structure, it is. The over-subtraction beta runs from
+  `WIENER_BETA` where the low band has no weight (noisy) to `WIENER_BETA_CLEAN` where it has
+  all (clean): on a clean frame the rendering's detail is taken nearly whole.
 
 The rendering's noise sigma^2(Y) is measured on the frame itself, blind: the network output's
 luminance is cut into `NOISE_BINS` brightness bins and, in each, the flattest `FLAT_FRACTION`
@@ -67,9 +70,14 @@ SNR_FULL = 20.0
 VARIANCE_BOX = 7
 #: Side of the box over which the rendering is brought to the fused brightness, pixels.
 BRIGHTNESS_BOX = 15
-#: Wiener over-subtraction: detail is added only where its variance exceeds this many times
-#: the noise's.
-WIENER_BETA = 2.0
+#: Wiener over-subtraction: detail is added only where its variance exceeds beta times the
+#: noise's; beta is `WIENER_BETA` where the low band's weight is 0 (noisy pixels) and
+#: `WIENER_BETA_CLEAN` where it is 1, linear between. Chosen on the development set with its
+#: clean end (`scripts/tune_fusion.py --clean-scenes 10`; epochs 24 and 40 of the shipped
+#: recipe): against a single beta of 2 with luminance-only detail it is ahead at every ratio,
+#: most at x4 (+1.7 dB) and on clean x1-x2 frames (35.6 -> 43.7 dB, the rendering 45.4).
+WIENER_BETA = 3.0
+WIENER_BETA_CLEAN = 1.0
 #: Brightness bins of the blind noise measurement, and the flattest fraction used in each.
 NOISE_BINS = 16
 FLAT_FRACTION = 0.2
@@ -114,11 +122,17 @@ def _high_band(y):
     return y - _low_band(y)
 
 
-def _matched(y_render, y_reference):
-    """The rendering's luminance brought to `y_reference`'s local brightness."""
+def _brightness_gain(y_render, y_reference):
+    """Per pixel, the gain that brings the rendering's luminance to `y_reference`'s local
+    brightness (`BRIGHTNESS_BOX` box means, within `GAIN_LIMITS`)."""
     gain = uniform_filter(y_reference, BRIGHTNESS_BOX, mode="nearest") / np.maximum(
         uniform_filter(y_render, BRIGHTNESS_BOX, mode="nearest"), 1e-3)
-    return np.clip(gain, *GAIN_LIMITS) * y_render
+    return np.clip(gain, *GAIN_LIMITS)
+
+
+def _matched(y_render, y_reference):
+    """The rendering's luminance brought to `y_reference`'s local brightness."""
+    return _brightness_gain(y_render, y_reference) * y_render
 
 
 def _noise_samples(network, rendering, rows, step=2):
@@ -190,7 +204,7 @@ def _noise_lookup(levels, variances, steps=1024):
     return lookup
 
 
-def _fuse_band(network, rendering, levels, variances, beta, snr_floor, snr_full):
+def _fuse_band(network, rendering, levels, variances, beta, beta_clean, snr_floor, snr_full):
     """Fused band (same shape as `network`), its low-band and its detail weights."""
     y_net = _luminance(network)
     noise = _noise_lookup(levels, variances)(y_net)
@@ -201,11 +215,17 @@ def _fuse_band(network, rendering, levels, variances, beta, snr_floor, snr_full)
     fused = _low_band(rendering - network)
     fused *= low_weight[..., None]
     fused += network
-    difference = _matched(_luminance(rendering), _luminance(fused)) - y_net
+    # The rendering's detail in each colour, at the fused picture's local brightness; its
+    # luminance decides the weight, against the luminance noise.
+    difference = rendering * _brightness_gain(_luminance(rendering), _luminance(fused))[..., None]
+    difference -= fused
     detail = _high_band(difference)
-    variance = uniform_filter(detail * detail, VARIANCE_BOX, mode="nearest")
-    detail_weight = np.clip(1.0 - beta * noise / np.maximum(variance, 1e-12), 0.0, 1.0)
-    fused += (detail_weight * detail)[..., None]
+    y_detail = _luminance(detail)
+    variance = uniform_filter(y_detail * y_detail, VARIANCE_BOX, mode="nearest")
+    beta_map = beta - (beta - beta_clean) * low_weight
+    detail_weight = np.clip(1.0 - beta_map * noise / np.maximum(variance, 1e-12), 0.0, 1.0)
+    detail *= detail_weight[..., None]
+    fused += detail
     return np.clip(fused, 0.0, 1.0, out=fused), low_weight, detail_weight
 
 
@@ -229,8 +249,9 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
-def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA, snr_floor=SNR_FLOOR,
-                     snr_full=SNR_FULL, threads=None):
+def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA,
+                     beta_clean=WIENER_BETA_CLEAN, snr_floor=SNR_FLOOR, snr_full=SNR_FULL,
+                     threads=None):
     """The network's picture with the traditional rendering's reliable bands fused in.
 
     Args:
@@ -240,7 +261,8 @@ def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA, snr_floo
             aligned and at the same amplification: float in [0, 1] or uint16 (as
             `lsid_keras.raw.develop` returns it).
         out: float32 (H, W, 3) array to write into (`network` itself works), or None.
-        beta, snr_floor, snr_full: `WIENER_BETA`, `SNR_FLOOR` and `SNR_FULL` (for tuning).
+        beta, beta_clean, snr_floor, snr_full: `WIENER_BETA`, `WIENER_BETA_CLEAN`,
+            `SNR_FLOOR` and `SNR_FULL` (for tuning).
         threads: bands fused at once, >= 1; None: `usable_cores()`. The result does not
             depend on it; memory grows by about 30 MiB a thread on a 4000-pixel-wide frame
             (`BAND_ROWS`).
@@ -252,9 +274,10 @@ def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA, snr_floo
     Raises:
         ValueError: the two pictures' shapes differ.
     """
-    if not 0 <= snr_floor < snr_full or not beta > 0:
-        raise ValueError("need 0 <= snr_floor < snr_full and beta > 0. Received: "
-                         f"snr_floor={snr_floor}, snr_full={snr_full}, beta={beta}")
+    if not 0 <= snr_floor < snr_full or not beta > 0 or not beta_clean > 0:
+        raise ValueError("need 0 <= snr_floor < snr_full, beta > 0 and beta_clean > 0. "
+                         f"Received: snr_floor={snr_floor}, snr_full={snr_full}, beta={beta}, "
+                         f"beta_clean={beta_clean}")
     if network.shape != rendering.shape or network.ndim != 3 or network.shape[2] != 3:
         raise ValueError("the network output and the rendering must both be (H, W, 3) of one "
                          f"size. Received: {network.shape} and {rendering.shape}")
@@ -274,7 +297,7 @@ def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA, snr_floo
             top, bottom, start, block = job
             fused, low, detail = _fuse_band(
                 block, _as_unit(rendering[start:bottom + BAND_MARGIN]), levels, variances,
-                beta, snr_floor, snr_full)
+                beta, beta_clean, snr_floor, snr_full)
             rows = slice(top - start, bottom - start)
             return fused[rows], float(low[rows].sum()), float(detail[rows].sum())
 

@@ -4,13 +4,15 @@ development set of the *training* noise family, so that the cross-noise test set
 
 The development set is `lsid synth --noise-family wide` on `--photos` (photos the training
 may use; never Set5 / Set14 / Urban100 / the super-resolution repositories' samples) at
-x4 / x20 / x100 / x250 / x300. Each pair is scored (PSNR on 8-bit RGB, SID's reference
+x4 / x20 / x100 / x250 / x300, and with `--clean-scenes N` its clean end: N scenes of the
+same photos at x1-x2 shot at base ISO (`lsid synth --base-iso-share 1`), as users' daylight
+files are, scored in the row "clean". Each pair is scored (PSNR on 8-bit RGB, SID's reference
 protocol) for the network with as-shot colour, the traditional pipeline, and the fusion with
 each (beta, snr_floor, snr_full) of a small grid, where the gate lets it
 (`isp_fusion.worth_fusing`, as `lsid enhance` decides). The network runs once per pair.
 
     python scripts/tune_fusion.py --model M.keras --photos TRAIN_PHOTOS --work /tmp/fusion-dev \\
-        --scenes 30 --pairs-per-ratio 10 --out tune_fusion.json
+        --scenes 30 --pairs-per-ratio 10 --clean-scenes 10 --out tune_fusion.json
 
 Prints one row per ratio and writes JSON (with the machine's CPU flags).
 """
@@ -28,9 +30,10 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 DEV_RATIOS = (4, 20, 100, 250, 300)
-#: (beta, snr_floor, snr_full) candidates; the first is the module's default.
-GRID = ((2.0, 6.0, 20.0), (0.5, 6.0, 20.0), (1.0, 6.0, 20.0), (1.5, 6.0, 20.0),
-        (3.0, 6.0, 20.0), (1.0, 4.0, 12.0), (1.0, 10.0, 40.0))
+#: (beta, snr_floor, snr_full) candidates, beta at the noisy end (the clean end keeps
+#: `isp_fusion.WIENER_BETA_CLEAN`); the first is the module's default.
+GRID = ((3.0, 6.0, 20.0), (2.0, 6.0, 20.0), (1.0, 6.0, 20.0), (4.0, 6.0, 20.0),
+        (3.0, 4.0, 12.0), (3.0, 10.0, 40.0))
 
 
 def make_dev_set(folder, photos, scenes, size=(320, 480), seed=7):
@@ -41,6 +44,28 @@ def make_dev_set(folder, photos, scenes, size=(320, 480), seed=7):
                                  size=size, ratios=DEV_RATIOS, splits=(0, 1, 0),
                                  content="photos", noise_family="wide", progress=False)
     return summary["lists"]["test"]
+
+
+def make_clean_dev_set(folder, photos, scenes, size=(320, 480), seed=7):
+    """The development set's clean end, as users' daylight files are: `scenes` scenes with two
+    exposures each at ratios drawn from x1-x2, shot at base ISO (`lsid synth --base-iso-share
+    1`, training scenes of the same photos); returns its list's path. Scored as "clean"."""
+    from lsid_keras.data.synth import synthesize_dataset
+
+    summary = synthesize_dataset(folder, images=photos, camera="sony", scenes=scenes, seed=seed,
+                                 size=size, ratios=(4,), splits=(1, 0, 0), content="photos",
+                                 noise_family="wide", random_ratios=2, ratio_range=(1, 2),
+                                 base_iso_share=1.0, progress=False)
+    return summary["lists"]["train"]
+
+
+def _group(ratio):
+    """The row a pair is scored in: its ratio, or "clean" for the clean end's x1-x2."""
+    return "clean" if ratio <= CLEAN_RATIO else f"x{ratio:g}"
+
+
+#: Ratios up to this are the clean end's (`make_clean_dev_set`).
+CLEAN_RATIO = 2.0
 
 
 def score(enhancer, list_path, pairs_per_ratio, grid=GRID):
@@ -54,9 +79,11 @@ def score(enhancer, list_path, pairs_per_ratio, grid=GRID):
 
     results, seen = {}, {}
     for pair in read_pair_list(list_path, first_burst_only=False):
-        if seen.get(pair.ratio, 0) >= pairs_per_ratio:
+        group = _group(pair.ratio)
+        if seen.get(group, 0) >= pairs_per_ratio or (
+                group != "clean" and pair.ratio not in DEV_RATIOS):
             continue
-        seen[pair.ratio] = seen.get(pair.ratio, 0) + 1
+        seen[group] = seen.get(group, 0) + 1
         target = develop(pair.long_path).astype(np.float32) / 65535
         frame = read_raw(pair.short_path)
         amplified, _, _ = network_input(enhancer, frame, pair.ratio)
@@ -68,7 +95,7 @@ def score(enhancer, list_path, pairs_per_ratio, grid=GRID):
             outputs[f"b{beta:g}_f{floor:g}_u{full:g}"] = fuse_traditional(
                 network, rendering, beta=beta, snr_floor=floor, snr_full=full)[0] \
                 if fusing else network
-        row = results.setdefault(f"x{pair.ratio:g}", {})
+        row = results.setdefault(group, {})
         for method, output in outputs.items():
             row.setdefault(method, []).append(float(psnr(target, output, protocol="reference")))
     return results
@@ -83,6 +110,9 @@ def main(argv=None):
     parser.add_argument("--size", default="320x480",
                         help="dev frame HEIGHTxWIDTH in RAW pixels (default: 320x480)")
     parser.add_argument("--pairs-per-ratio", type=int, default=10)
+    parser.add_argument("--clean-scenes", type=int, default=0,
+                        help="also score the clean end: this many scenes at x1-x2, base ISO "
+                        "(`make_clean_dev_set`; 0: none)")
     parser.add_argument("--out", help="write the results here as JSON")
     args = parser.parse_args(argv)
     from lsid_keras.enhance import load_enhancer, load_shipped_enhancer
@@ -95,6 +125,13 @@ def main(argv=None):
         list_path = make_dev_set(args.work, args.photos, args.scenes, size)
     enhancer = load_enhancer(args.model) if args.model else load_shipped_enhancer()
     results = score(enhancer, list_path, args.pairs_per_ratio)
+    if args.clean_scenes:
+        clean = os.path.join(args.work, "clean")
+        clean_list = os.path.join(clean, "Sony_train_list.txt")
+        if not os.path.exists(clean_list):
+            clean_list = make_clean_dev_set(clean, args.photos, args.clean_scenes,
+                                            tuple(int(v) for v in args.size.lower().split("x")))
+        results.update(score(enhancer, clean_list, args.pairs_per_ratio))
     means = {ratio: {m: float(np.mean(v)) for m, v in row.items()}
              for ratio, row in results.items()}
     methods = list(next(iter(means.values())))

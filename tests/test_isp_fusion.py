@@ -39,6 +39,37 @@ def test_clean_rendering_restores_detail_the_network_lost():
     assert weights["low"] > 0.9 and weights["detail"] > 0.5
 
 
+def test_clean_rendering_restores_colour_detail_too():
+    """Detail that is all colour (stripes of equal luminance, as a red flower on green leaves)
+    comes from the rendering as well: the high band is taken in all three colours."""
+    scene = _scene()
+    _, width, _ = scene.shape
+    stripes = np.where((np.arange(width) // 2) % 2, 1.0, -1.0).astype(np.float32)
+    chroma = np.array([0.06, -0.06 * 0.2126 / 0.7152, 0.0], np.float32)  # luminance-neutral
+    scene = np.clip(scene + stripes[None, :, None] * chroma, 0.0, 1.0)
+    network = _smoothed(scene)
+    rendering = np.clip(scene + 0.002 * np.random.default_rng(2).standard_normal(scene.shape),
+                        0, 1).astype(np.float32)
+    fused, _ = fuse_traditional(network, rendering)
+    red = (slice(None), slice(None), 0)
+    assert _psnr(fused[red], scene[red]) > _psnr(network[red], scene[red]) + 3
+
+
+def test_the_wiener_weight_is_lighter_where_the_frame_is_clean():
+    """beta runs from `WIENER_BETA` (noisy) to `WIENER_BETA_CLEAN` (clean): on a clean frame
+    a lower clean-end beta takes more of the rendering's detail, and the noisy end's beta
+    does not matter there."""
+    scene = _scene()
+    network = _smoothed(scene)
+    rendering = np.clip(scene + 0.004 * np.random.default_rng(3).standard_normal(scene.shape),
+                        0, 1).astype(np.float32)
+    light = fuse_traditional(network, rendering, beta_clean=0.5)[1]["detail"]
+    heavy = fuse_traditional(network, rendering, beta_clean=4.0)[1]["detail"]
+    assert light > heavy + 0.05
+    same = fuse_traditional(network, rendering, beta=8.0)[1]["detail"]
+    assert same == pytest.approx(fuse_traditional(network, rendering)[1]["detail"], abs=0.02)
+
+
 def test_noisy_rendering_leaves_the_network_output_alone():
     scene = _scene(seed=2)
     network = _smoothed(scene)
@@ -140,6 +171,8 @@ def test_bad_arguments_are_refused():
         fuse_traditional(image, image, snr_floor=20, snr_full=6)
     with pytest.raises(ValueError, match="beta"):
         fuse_traditional(image, image, beta=0)
+    with pytest.raises(ValueError, match="beta_clean"):
+        fuse_traditional(image, image, beta_clean=0)
     with pytest.raises(ValueError, match="threads"):
         fuse_traditional(image, image, threads=0)
 

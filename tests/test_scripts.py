@@ -248,14 +248,18 @@ def test_tune_fusion_scores_each_candidate_per_ratio(tmp_path, monkeypatch, caps
     Image.fromarray((rng.random((64, 96, 3)) * 255).astype(np.uint8)).save(photos / "a.png")
     out = tmp_path / "t.json"
     run_script(monkeypatch, ["tune_fusion.py", "--photos", str(photos), "--scenes", "1",
-                             "--size", "64x96", "--pairs-per-ratio", "1",
+                             "--size", "64x96", "--pairs-per-ratio", "1", "--clean-scenes", "1",
                              "--work", str(tmp_path / "dev"), "--out", str(out)])
     result = json.loads(out.read_text())
     record = json.loads((tmp_path / "dev" / "synth.json").read_text())
     assert record["datasets"]["Sony"]["parameters"]["noise_family"] == "wide"
-    assert sorted(result["mean_psnr"]) == ["x100", "x20", "x250", "x300", "x4"]
+    # The clean end: x1-x2 exposures at base ISO, scored in one row.
+    clean = json.loads((tmp_path / "dev" / "clean" / "synth.json").read_text())
+    assert clean["datasets"]["Sony"]["parameters"]["base_iso_share"] == 1.0
+    assert sorted(result["mean_psnr"]) == ["clean", "x100", "x20", "x250", "x300", "x4"]
     row = result["mean_psnr"]["x4"]
-    assert {"as-shot", "isp", "b2_f6_u20"} <= set(row) and len(row) == 9
+    assert {"as-shot", "isp", "b3_f6_u20"} <= set(row) and len(row) == 8
+    assert result["mean_psnr"]["clean"].keys() == row.keys()
     assert all(np.isfinite(v) for v in row.values())
     assert "| x4 |" in capsys.readouterr().out
 
