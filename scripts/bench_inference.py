@@ -448,12 +448,17 @@ def run_lsid(args, name, output_path):
     imports; "seconds" the fastest of `--repeats` files after it. Saves the output in the
     network's colour as float16 (one more, untimed run)."""
     from lsid_keras.enhance import enhance_file, tiling_for, write_enhanced
+    from lsid_keras.precision import choose_precision
 
-    threads = _configure_threads(args.threads)
     kind, _ = CONFIGS[name]
     dng = os.path.join(args.workdir, FRAME_DNG)
     jpeg = os.path.join(args.workdir, f"{name}.jpg")
     start = time.perf_counter()
+    # TensorFlow (about 0.5 GB) is imported only where the choice runs Keras, as in `lsid
+    # enhance`: a LiteRT run's peak memory is the command's.
+    choice = choose_precision(kind.removeprefix("lsid_"), os.path.join(args.workdir, MODEL_FILE))
+    runs_keras = not choice.model_file.endswith(".tflite")
+    threads = _configure_threads(args.threads) if runs_keras else {"litert_threads": args.threads}
     enhancer = PREDICTORS[kind](args, None)
     load_s = time.perf_counter() - start
 
@@ -819,8 +824,8 @@ def parse_args(argv):
     from lsid_keras.tiling import fit_tile, tile_plan
 
     packed_h, packed_w = args.frame[0] // BLOCK, args.frame[1] // BLOCK
-    if args.litert_tile is None:
-        args.litert_tile = fit_tile(packed_h, packed_w, args.halo, max(args.tile, 800))
+    if args.litert_tile is None:  # as `lsid export` sizes it by default: 848 for a Sony frame
+        args.litert_tile = fit_tile(packed_h, packed_w, args.halo)
     if args.child is None:
         try:
             tile_plan(packed_h, packed_w, args.tile, args.halo)

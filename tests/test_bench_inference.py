@@ -103,6 +103,10 @@ def test_runs_every_config_small_and_writes_json(tmp_path):
         assert row["precision_reason"]
     assert results["lsid_enhance_int8"]["model_file"] == "model_int8.tflite"
     assert results["lsid_enhance_int8"]["tile"] == report["litert_tile"]
+    # The LiteRT run imports no TensorFlow (as `lsid enhance`): its peak is the command's.
+    assert "intra_op_threads" not in results["lsid_enhance_int8"]
+    assert results["lsid_enhance_int8"]["litert_threads"] == 2
+    assert results["lsid_enhance_fp32"]["intra_op_threads"] == 2
     # auto picks by this machine's CPU (the int8 export is at hand); fp32 beside a GPU.
     auto = results["lsid_enhance_auto"]
     want = ("bf16" if machine.has_native_bfloat16() else
