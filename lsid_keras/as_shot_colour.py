@@ -143,6 +143,17 @@ def _codes(band):
     return band.astype(np.uint16)
 
 
+def _float16_values():
+    """(65536,) float32: every float16 bit pattern's value (NaN as 0, as nothing measures it)."""
+    return np.nan_to_num(np.arange(CODES, dtype=np.uint16).view(np.float16).astype(np.float32),
+                         nan=0.0)
+
+
+def _float16_codes():
+    """(65536,) uint16: the 16-bit code (`_codes`) of every float16 bit pattern."""
+    return _codes(_float16_values())
+
+
 def code_histograms(rgb):
     """(3, `CODES`) int64: per channel, how many of `rgb`'s values (encoded, clipped to
     [0, 1]) round to each 16-bit code. One pass over the picture gives the mean colour
@@ -155,6 +166,14 @@ def code_histograms(rgb):
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be (H, W, 3). Received: shape={rgb.shape}")
     counts = np.zeros((3, CODES), np.int64)
+    if rgb.dtype == np.float16:
+        # 65536 bit patterns: count each, then give its count to its code (`_float16_codes`):
+        # the same counts as the float32 path, without converting 36 M values.
+        codes = _float16_codes()
+        for channel in range(3):
+            patterns = np.bincount(rgb[..., channel].view(np.uint16).ravel(), minlength=CODES)
+            counts[channel] = np.bincount(codes, weights=patterns, minlength=CODES)
+        return counts
     for band in _bands(rgb):
         codes = _codes(rgb[band])
         for channel in range(3):
@@ -210,16 +229,32 @@ def apply_linear_gains(rgb, gains, out=None):
     for gain in np.asarray(gains, dtype=np.float64):
         table = gain_table(gain).astype(np.float32)
         tables.append((table, np.append(np.diff(table), np.float32(0))))
+    if rgb.dtype == np.float16:
+        # One lookup per value in a table of every float16 bit pattern's result (the same
+        # interpolation, so the same numbers as float32 input of those values).
+        values = _float16_values()
+        looked_up = [_interpolated(values.copy(), table, step) for table, step in tables]
+        for band in _bands(rgb):
+            for channel, lookup in enumerate(looked_up):
+                out[band, :, channel] = lookup[rgb[band, :, channel].view(np.uint16)]
+        return out
     for band in _bands(rgb):
         for channel, (table, step) in enumerate(tables):
-            position = np.clip(np.asarray(rgb[band, :, channel], np.float32), 0, 1)
-            position *= np.float32(CODES - 1)
-            code = position.astype(np.int32)
-            position -= code
-            position *= step[code]
-            position += table[code]
-            out[band, :, channel] = position
+            out[band, :, channel] = _interpolated(
+                np.asarray(rgb[band, :, channel], np.float32), table, step)
     return out
+
+
+def _interpolated(values, table, step):
+    """`table` (at the 16-bit codes) interpolated linearly at float32 `values` in [0, 1]
+    (clipped; `step` is the table's differences), computed in place of a copy of `values`."""
+    position = np.clip(values, 0, 1)
+    position *= np.float32(CODES - 1)
+    code = position.astype(np.int32)
+    position -= code
+    position *= step[code]
+    position += table[code]
+    return position
 
 
 def as_shot_colour(rgb, frame, out=None):

@@ -408,7 +408,7 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False,
         packed = frame
         halo = DEFAULT_HALO if halo is None else halo
         rgb = run_untiled(enhancer.predict, packed, block=enhancer.block_size, halo=halo)
-        return np.clip(rgb, 0.0, 1.0, out=rgb)
+        return clip_unit(rgb)
     tile, halo = tiling_for(enhancer, frame.shape, tile or None, halo)
     del frame
     halves = enhancer.encoder_decoder
@@ -422,7 +422,23 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False,
         rgb = run_tiled(enhancer.predict, packed, tile=tile, halo=halo,
                         block=enhancer.block_size, progress=progress).astype(output_dtype,
                                                                              copy=False)
-    return np.clip(rgb, 0.0, 1.0, out=rgb)  # in place: a 12 MP frame is 145 MiB of float32
+    return clip_unit(rgb)  # in place: a 12 MP frame is 145 MiB of float32
+
+
+#: float16 1.0 read as int16 (`clip_unit`).
+_FLOAT16_ONE_BITS = 0x3C00
+
+
+def clip_unit(rgb):
+    """Clips float `rgb` to [0, 1] in place and returns it. float16 is clipped through its bit
+    patterns read as int16, where every negative number reads below 0 and every number above
+    1.0 above 0x3C00: the same values as NumPy's float16 clip (which converts each value; 0.24
+    s against 3 ms on a 12 MP frame), -0.0 becoming 0.0 and NaN 0 or 1."""
+    if rgb.dtype == np.float16:
+        bits = rgb.view(np.int16)
+        np.clip(bits, 0, _FLOAT16_ONE_BITS, out=bits)
+        return rgb
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
 #: What `enhance_file` does with the network's colour: "as-shot" gives the output the colour

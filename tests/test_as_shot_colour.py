@@ -252,3 +252,29 @@ def test_lsid_enhance_renders_a_pre_balanced_raw_without_matrix_as_libraw_does(t
     result = _cli("enhance", path, "-o", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
     assert mean_ab_error(read_image(out), libraw) < 5
+
+
+def test_float16_pictures_take_the_lookup_paths_with_the_same_numbers():
+    """An int8 export's output is assembled in float16; its histograms and gains go through
+    tables of every float16 bit pattern, and must equal the float32 path on the same values."""
+    from lsid_keras.as_shot_colour import apply_linear_gains, code_histograms
+
+    rng = np.random.default_rng(5)
+    half = (rng.random((300, 70, 3)) * 1.3 - 0.1).astype(np.float16)  # some out of [0, 1]
+    half[0, :3] = np.array([np.inf, -np.inf, -0.0], np.float16)[:, None]
+    single = half.astype(np.float32)
+    assert np.array_equal(code_histograms(half), code_histograms(single))
+    gains = np.array([1.7, 0.8, 2.9])
+    assert np.array_equal(apply_linear_gains(half, gains), apply_linear_gains(single, gains))
+
+
+def test_clip_unit_clips_float16_by_its_bits_as_numpy_clips_it():
+    from lsid_keras.enhance import clip_unit
+
+    values = np.array([-np.inf, -2.0, -1e-5, -0.0, 0.0, 6e-8, 0.25, 0.9995, 1.0, 1.001, 7.0,
+                       np.inf], np.float16)
+    got = clip_unit(values.copy())
+    assert got.dtype == np.float16
+    assert np.array_equal(got, np.clip(values, 0, 1))
+    single = values.astype(np.float32)
+    assert np.array_equal(clip_unit(single.copy()), np.clip(single, 0, 1))
