@@ -132,14 +132,21 @@ def test_tiled_one_pass_tflite_equals_untiled_keras_where_per_tile_pooling_fails
     assert np.abs(per_tile - untiled).max() > 5 / 255
 
 
-def test_int8_keeps_int8_maps_and_requantises_them_for_the_decoder(exported):
-    """An int8 export's encoder maps are kept as int8 (a quarter of float32's memory) and
-    mapped to each decoder input's own scale by a table; the decoder's output on them is
-    close to the Keras decoder's (int8, not garbage), and the whole enhancement matches the
-    Keras model's within int8's budget."""
+def test_int8_keeps_int8_maps_in_the_decoders_quantisation(exported):
+    """An int8 export's encoder maps are kept as int8 (a quarter of float32's memory); the
+    encoder file itself gives each the scale and zero point of its decoder input (a QUANTIZE
+    operator per map), so they pass to the decoder as they are, without a table. They are
+    Keras's maps within that quantisation's range; the decoder's output on them is close
+    to the Keras decoder's (int8, not garbage), and the whole enhancement matches the Keras
+    model's within int8's budget."""
+    from lsid_keras.export import tflite_file
+
     _, model, packed, report = exported
     enhancer = load_enhancer(_variant(report, "int8")["path"], num_threads=1)
     pair = enhancer.encoder_decoder
+    assert pair._same == [True] * 5 and pair._tables == [None] * 5
+    assert "QUANTIZE" in tflite_file.operator_names(pair.encoder_data)
+    assert "QUANTIZE" in _variant(report, "int8")["verification"]["encoder_operators"]
     tile = packed[None, :TILE, :TILE]
     kept = pair.encode(tile)
     assert [k.dtype for k in kept] == [np.int8] * 5
@@ -147,7 +154,9 @@ def test_int8_keeps_int8_maps_and_requantises_them_for_the_decoder(exported):
     encoder, decoder = (keras_predictor(half) for half in split_encoder_decoder(model))
     want = encoder(tile)
     for k, (got, ref) in enumerate(zip(kept, want, strict=True)):
-        assert feature_psnr(pair.dequantise_kept(got, k), ref) > 25, ENCODER_OUTPUTS[k]
+        span = 255 * pair._kept[k][1]["quantization"][0]  # the decoder input's range
+        error = np.mean((pair.dequantise_kept(got, k) - ref) ** 2)
+        assert 10 * np.log10(span**2 / error) > 30, ENCODER_OUTPUTS[k]
     mean = np.mean(want[-1], axis=(1, 2), keepdims=True)
     assert np.abs(pair.decode(kept, mean) - decoder(want, mean)).max() < 0.1
     enhanced = enhance_packed(enhancer, packed)
@@ -314,3 +323,17 @@ def test_kept_int8_maps_reach_the_decoder_by_the_table_rule(exported):
         table = requantise_table(*out["quantization"], *into["quantization"])
         np.testing.assert_array_equal(pair._convert(values, k),
                                       table[values.astype(np.int16) + 128])
+
+
+def test_requantise_outputs_refuses_what_it_cannot_do(exported):
+    from lsid_keras.export import tflite_file
+    from lsid_keras.export.errors import ExportError
+
+    _, _, _, report = exported
+    int8 = tflite_file.read_bytes(_variant(report, "int8")["encoder_path"])
+    with pytest.raises(ExportError, match="no output tensor named nope"):
+        tflite_file.requantise_outputs(int8, {"nope": (0.1, 0)})
+    fp32 = tflite_file.read_bytes(_variant(report, "fp32")["encoder_path"])
+    name = tflite_file.tensor_details(fp32)[1][0]["name"]
+    with pytest.raises(ExportError, match="only int8 outputs"):
+        tflite_file.requantise_outputs(fp32, {name: (0.1, 0)})

@@ -20,7 +20,9 @@ card's names the encoder file and its sha256 (`lsid_keras.export.card`). A runti
 tile through the encoder and keeps its outputs while it averages each tile's share of the
 bottleneck map into the frame's average, then runs every kept tile through the decoder with
 it (`lsid_keras.tiling.run_tiled_split`). int8 calibrates the encoder on the calibration
-tiles and the decoder on each tile's Keras encoder outputs with that tile's own average. The
+tiles and the decoder on each tile's Keras encoder outputs with that tile's own average; the
+encoder then gives each kept map the decoder input's scale and zero point itself (a QUANTIZE
+operator per map, `_match_kept_quantisation`), so runtimes pass the maps on as they are. The
 encoder file is written before the main file, so a main file on disk always has its
 encoder. Quantisation-aware int8 ("qat") of a global model fine-tunes the decoder's twin on
 the same samples (`lsid_keras.export.qat`); its encoder is the post-training int8 one.
@@ -238,6 +240,8 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
                 kept = None
                 if encoder_data is not None:
                     kept = _kept_maps(encoder_data, data, ENCODER_OUTPUTS)
+                    fitted_encoder = encoder_data
+                    encoder_data = _match_kept_quantisation(encoder_data, data, kept)
                 figures = None
                 if verify:
                     say(f"verifying {quantization}")
@@ -248,9 +252,15 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
                         predict = LiteRTEncoderDecoder(
                             data, encoder_data, kept, _frame_mean_input(data), num_threads,
                             source=name)
+                    check = None
+                    if halves is not None and fitted_encoder is not encoder_data:
+                        check = LiteRTEncoderDecoder(
+                            data, fitted_encoder, kept, _frame_mean_input(data), num_threads,
+                            source=f"{name} (encoder as converted)")
                     figures = verify_variant(
                         data, quantization, keras_predict, predict, held_out, frame, tile,
-                        halo, block, (thresholds or {}).get(quantization), keras_halves)
+                        halo, block, (thresholds or {}).get(quantization), keras_halves,
+                        encoder_check=check)
                     figures["data"] = verification_data
                     figures["num_threads"] = predict.num_threads
                 common = {"cfa_kind": cfa_kind, "tile": tile, "halo": halo,
@@ -343,6 +353,20 @@ def _kept_maps(encoder_data, decoder_data, names):
     shapes = {d["name"]: d["shape"] for d in tflite_file.tensor_details(encoder_data)[1]}
     return [cards.kept_map(name, outputs[name], inputs[name], shapes[outputs[name]])
             for name in names]
+
+
+def _match_kept_quantisation(encoder_data, decoder_data, kept):
+    """The encoder with each int8 kept map leaving in its decoder input's scale and zero point
+    (`tflite_file.requantise_outputs`), so the maps pass from file to file as they are."""
+    outputs = {d["name"]: d for d in tflite_file.tensor_details(encoder_data)[1]}
+    inputs = {d["name"]: d for d in tflite_file.tensor_details(decoder_data)[0]}
+    targets = {}
+    for entry in kept:
+        out, into = outputs[entry["encoder_output"]], inputs[entry["decoder_input"]]
+        if out["dtype"] == into["dtype"] == "int8" and (
+                out["scale"], out["zero_point"]) != (into["scale"], into["zero_point"]):
+            targets[out["name"]] = (into["scale"], into["zero_point"])
+    return tflite_file.requantise_outputs(encoder_data, targets) if targets else encoder_data
 
 
 def _write_pair(tflite_path, data, card_json_path, card):

@@ -51,7 +51,7 @@ def feature_psnr(a, b):
 
 
 def verify_variant(data, quantization, keras_predict, tflite_predict, tiles, frame, tile, halo,
-                   block, threshold_db=None, keras_halves=None):
+                   block, threshold_db=None, keras_halves=None, encoder_check=None):
     """Figures for one exported variant.
 
     Args:
@@ -66,6 +66,11 @@ def verify_variant(data, quantization, keras_predict, tflite_predict, tiles, fra
         threshold_db: pass mark (default `THRESHOLDS_DB[quantization]`).
         keras_halves: for a global model, its Keras `EncoderDecoder` (float32 outputs), the
             reference of each TFLite half.
+        encoder_check: the `LiteRTEncoderDecoder` whose encoder's kept maps are compared with
+            Keras (default `tflite_predict`): the encoder before its outputs were requantised
+            to the decoder's inputs (`tflite_file.requantise_outputs`), each map in the
+            quantisation the converter fitted to it; the tile and frame checks run
+            `tflite_predict` whole.
 
     Returns:
         dict: `operators`, `tile_psnr_db`, `tile_max_abs`, `frame_psnr_db`, `frame_max_abs`,
@@ -83,9 +88,10 @@ def verify_variant(data, quantization, keras_predict, tflite_predict, tiles, fra
         reference, exported, worst_map, worst_abs = [], [], PSNR_CAP_DB, 0.0
         for t in tiles:
             kept = keras_halves.encode(t)
-            found = tflite_predict.encode(t)
+            checked = encoder_check or tflite_predict
+            found = checked.encode(t)
             for k, (want, got) in enumerate(zip(kept, found, strict=True)):
-                got = tflite_predict.dequantise_kept(got, k)
+                got = checked.dequantise_kept(got, k)
                 worst_map = min(worst_map, feature_psnr(got, want))
                 worst_abs = max(worst_abs, float(np.abs(got - want).max()))
             # Each tile with its own average (from the Keras half), so the decoders differ by
