@@ -282,6 +282,8 @@ def _load_tflite(path, num_threads, precision=None):
     training_camera = (camera.get("training_camera") or {}).get("xyz_to_camera") or camera.get(
         "name")
     output = (predict or encoder_decoder).output_details
+    if encoder_decoder is not None and output["dtype"] == np.int8:
+        encoder_decoder.output_dtype = np.float16  # the frame is assembled in float16
     return Enhancer(predict, camera["packed_channels"], camera["block_size"], path,
                     fixed_tile=card["tile"], halo=card["halo"], card=card,
                     training_camera=training_camera, encoder_decoder=encoder_decoder,

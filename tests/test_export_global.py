@@ -337,3 +337,19 @@ def test_requantise_outputs_refuses_what_it_cannot_do(exported):
     name = tflite_file.tensor_details(fp32)[1][0]["name"]
     with pytest.raises(ExportError, match="only int8 outputs"):
         tflite_file.requantise_outputs(fp32, {name: (0.1, 0)})
+
+
+def test_an_int8_decoder_gives_float16_for_a_float16_frame_with_the_same_values(exported):
+    """`lsid enhance` assembles an int8 export's frame in float16: the decoder then looks its
+    output up in float16, the float32 values rounded, so the frame is what it was."""
+    _, _, packed, report = exported
+    enhancer = load_enhancer(_variant(report, "int8")["path"], num_threads=1)
+    pair = enhancer.encoder_decoder
+    assert pair.output_dtype == enhancer.output_dtype == np.float16
+    kept = pair.encode(packed[None, :TILE, :TILE])
+    mean = np.mean(pair.bottleneck_values(kept[-1]), axis=(1, 2), keepdims=True)
+    half = pair.decode(kept, mean)
+    pair.output_dtype = np.float32
+    single = pair.decode(kept, mean)
+    assert half.dtype == np.float16 and single.dtype == np.float32
+    assert np.array_equal(half, single.astype(np.float16))
