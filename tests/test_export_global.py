@@ -26,7 +26,7 @@ from lsid_keras.export import ExportError, card_path, export_model, operator_nam
 from lsid_keras.export import card as cards
 from lsid_keras.export.litert import LiteRTEncoderDecoder, LiteRTPredictor, requantise_table
 from lsid_keras.export.tflite_file import read_bytes, tensor_details
-from lsid_keras.export.verify import THRESHOLDS_DB, feature_psnr
+from lsid_keras.export.verify import THRESHOLDS_DB
 from lsid_keras.models.global_branch import split_encoder_decoder
 from lsid_keras.models.unet import ENCODER_OUTPUTS
 from lsid_keras.tiling import keras_predictor, run_tiled, run_tiled_split, run_untiled
