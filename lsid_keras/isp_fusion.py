@@ -75,7 +75,8 @@ BRIGHTNESS_BOX = 15
 #: `WIENER_BETA_CLEAN` where it is 1, linear between. Chosen on the development set with its
 #: clean end (`scripts/tune_fusion.py --clean-scenes 10`; epochs 24 and 40 of the shipped
 #: recipe): against a single beta of 2 with luminance-only detail it is ahead at every ratio,
-#: most at x4 (+1.7 dB) and on clean x1-x2 frames (35.6 -> 43.7 dB, the rendering 45.4).
+#: by 1.7-1.8 dB at x4 and 8 dB on clean x1-x2 frames (35.6 -> 43.7 dB for epoch 40; LibRaw's
+#: rendering 45.4).
 WIENER_BETA = 3.0
 WIENER_BETA_CLEAN = 1.0
 #: Brightness bins of the blind noise measurement, and the flattest fraction used in each.
