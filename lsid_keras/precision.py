@@ -3,18 +3,13 @@
 `lsid enhance` and `lsid evaluate` take `--precision auto` (their default), which picks what
 this CPU runs fastest within the accuracy budget (`choose_precision`):
 
-- "int8": the int8 LiteRT export beside the Keras model, where the CPU has an int8 dot
-  product (AVX512-VNNI, AVX-VNNI, AMX-INT8, Arm dot product / i8mm) and that export is at
-  hand, unless the CPU has AMX-BF16. `lsid export` writes a variant only when it passes its
-  accuracy check against the Keras model, so a file at hand is within the budget. On a
-  2-core AMD EPYC with AVX512-VNNI and AVX512_BF16 (no AMX; 2026-12-05,
-  `scripts/bench_inference.py`) the shipped model's 12 MP frame took 1.35 s end to end in
-  int8 (826 MiB), 1.85 s in bf16 (1293 MiB) and 2.79 s in fp32, and the int8 export scores
-  0.04 dB below fp32 on its held-out test pairs; so int8 comes first where it is at hand.
-  With AMX-BF16 (not measured against int8 here) bf16 stays first.
 - "bf16": the Keras model in bfloat16 compute with float32 weights (Keras' "mixed_bfloat16"
   policy, `bfloat16_model`), where the CPU has native bfloat16 (AVX512_BF16, AMX-BF16, Arm
-  BF16) and int8 is not taken. It needs no export.
+  BF16). It needs no export and stays closest to fp32, so it comes first.
+- "int8": the int8 LiteRT export beside the Keras model, where the CPU has an int8 dot
+  product (AVX512-VNNI, AVX-VNNI, AMX-INT8, Arm dot product / i8mm) and that export is at
+  hand. `lsid export` writes a variant only when it passes its accuracy check against the
+  Keras model, so a file at hand is within the budget.
 - "fp32" otherwise, and whenever a GPU is visible (Keras runs there; the CPU's flags do not
   apply).
 
@@ -188,12 +183,6 @@ def choose_precision(requested, model_path, gpu=None):
         gpu = _gpu_visible()
     if gpu:
         return PrecisionChoice("fp32", model_path, "fp32: a GPU is visible; Keras runs there")
-    amx_bf16 = "amx_bf16" in machine.cpu_features()
-    if machine.has_int8_dot_product() and not amx_bf16 and machine.has_native_bfloat16() and (
-            _int8_export_problem(model_path, export) is None):
-        return PrecisionChoice("int8", export,
-                               f"int8: {cpu} has an int8 dot product, and its int8 export "
-                               f"runs faster than bf16; LiteRT export {export}")
     if machine.has_native_bfloat16():
         return PrecisionChoice("bf16", model_path, f"bf16: {cpu} has native bfloat16")
     if machine.has_int8_dot_product():

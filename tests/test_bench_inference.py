@@ -109,9 +109,8 @@ def test_runs_every_config_small_and_writes_json(tmp_path):
     assert results["lsid_enhance_fp32"]["intra_op_threads"] == 2
     # auto picks by this machine's CPU (the int8 export is at hand); fp32 beside a GPU.
     auto = results["lsid_enhance_auto"]
-    dot, amx_bf16 = machine.has_int8_dot_product(), "amx_bf16" in machine.cpu_features()
-    want = ("int8" if dot and not amx_bf16 else "bf16" if machine.has_native_bfloat16() else
-            "int8" if dot else "fp32")
+    want = ("bf16" if machine.has_native_bfloat16() else
+            "int8" if machine.has_int8_dot_product() else "fp32")
     assert auto["precision"] == want or auto["precision_reason"].startswith("fp32: a GPU")
     assert " ".join(machine.cpu_features()) in auto["precision_reason"] or want == "fp32"
     assert results["lsid_enhance_fp32"]["error_reference"] == "keras_untiled_fp32"

@@ -78,13 +78,6 @@ def test_auto_takes_the_int8_export_beside_the_model_on_a_vnni_cpu(exported, mon
     _cpu(monkeypatch, AVX2)  # no dot product: int8 only when asked, with a warning
     assert choose_precision("auto", model, gpu=False).precision == "fp32"
     assert "no int8 dot product" in choose_precision("int8", model).warning
-    # Native bfloat16 too (AVX512_BF16): the int8 export at hand still comes first (measured
-    # faster end to end); with AMX-BF16, bf16 does.
-    _cpu(monkeypatch, [*VNNI, "avx512_bf16"])
-    choice = choose_precision("auto", model, gpu=False)
-    assert choice.precision == "int8" and "faster than bf16" in choice.reason
-    _cpu(monkeypatch, [*VNNI, "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8"])
-    assert choose_precision("auto", model, gpu=False).precision == "bf16"
 
 
 def test_an_int8_export_of_another_model_version_is_not_taken(exported, tmp_path,
