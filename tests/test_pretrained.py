@@ -193,3 +193,23 @@ def test_figures_only_rewrites_the_json_for_the_shipped_weights_and_nothing_else
     base_record = json.loads((folder / "gia_net_sony_w16.json").read_text())["fine_tuned_from"]
     assert base_record["recipe"] == "base.toml" and base_record["epochs_trained"] == 3
     assert base_record["epochs_planned"] == 3 and len(base_record["training_curve"]) == 3
+
+
+def test_every_committed_recipe_is_a_valid_training_config():
+    """training/*.toml are kept to be rerun (the shipped recipe, and the tries that were not
+    shipped, each with the command in its header): each must still load as a TrainConfig."""
+    from pathlib import Path
+
+    import tomllib
+
+    from lsid_keras.train import TrainConfig
+
+    recipes = sorted((Path(__file__).parents[1] / "training").glob("*.toml"))
+    assert len(recipes) >= 3
+    for recipe in recipes:
+        with open(recipe, "rb") as file:
+            settings = tomllib.load(file)
+        config = TrainConfig(cache="x", **settings).resolved()
+        assert config.epochs == settings["epochs"], recipe.name
+    v4 = (Path(__file__).parents[1] / "training" / "gia_net_sony_w16_v4.toml").read_text()
+    assert "--base-iso-share 0.5" in v4 and "--init-model" in v4

@@ -545,7 +545,9 @@ def test_base_iso_share_shoots_drawn_exposures_below_the_calibrated_gains(tmp_pa
     ({"noise_family": "wide", "read_noise": "tukey"}, "draws the read-noise model itself"),
     ({"noise_family": "loud"}, "noise_family must be one of"),
     ({"base_iso_share": 0.5}, "set random_ratios too"),
-    ({"base_iso_share": 1.5, "random_ratios": 1}, "base_iso_share must be in"),
+    ({"base_iso_share": 1.5, "random_ratios": 1}, "base_iso_share must be a number in"),
+    ({"base_iso_share": True, "random_ratios": 1}, "base_iso_share must be a number in"),
+    ({"base_iso_share": "half", "random_ratios": 1}, "base_iso_share must be a number in"),
 ])
 def test_bad_ratio_range_or_noise_family_is_refused(tmp_path, extra, message):
     with pytest.raises(ValueError, match=message):

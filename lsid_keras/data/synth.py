@@ -237,12 +237,12 @@ def _ratio_range(ratio_range, random_ratios) -> tuple[tuple[float, float] | None
 
 
 def _base_iso_share(share, random_ratios) -> float:
-    try:
-        share = float(share)
-    except (TypeError, ValueError):
-        share = math.nan
-    if isinstance(share, bool) or not 0.0 <= share <= 1.0:
-        raise ValueError(f"base_iso_share must be in [0, 1]. Received: base_iso_share={share!r}")
+    valid = not isinstance(share, bool) and isinstance(share, (int, float, np.integer,
+                                                               np.floating))
+    if not valid or not 0.0 <= float(share) <= 1.0:
+        raise ValueError(f"base_iso_share must be a number in [0, 1]. Received: "
+                         f"base_iso_share={share!r}")
+    share = float(share)
     if share and not random_ratios:
         raise ValueError("base_iso_share applies to the random_ratios exposures; set "
                          "random_ratios too")

@@ -218,7 +218,7 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
             if halves is not None:
                 write_saved_model(halves[0], saved_encoder, tile, output_names=ENCODER_OUTPUTS)
             for quantization in quant:
-                encoder_data = None
+                encoder_data = fitted_encoder = None
                 if quantization == "qat":
                     from lsid_keras.export.qat import quantization_aware_int8
 
@@ -253,7 +253,7 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
                             data, encoder_data, kept, _frame_mean_input(data), num_threads,
                             source=name)
                     check = None
-                    if halves is not None and fitted_encoder is not encoder_data:
+                    if fitted_encoder is not encoder_data:  # requantised: check it as converted
                         check = LiteRTEncoderDecoder(
                             data, fitted_encoder, kept, _frame_mean_input(data), num_threads,
                             source=f"{name} (encoder as converted)")
