@@ -18,7 +18,8 @@ keeps the network's output everywhere else:
   rendering's detail and the network's: where that difference is noise (v about sigma^2)
   nothing is added; where it is structure, it is. The over-subtraction beta runs from
   `WIENER_BETA` where the low band has no weight (noisy) to `WIENER_BETA_CLEAN` where it has
-  all (clean): on a clean frame the rendering's detail is taken nearly whole.
+  all (`SNR_FULL`), and on to `WIENER_BETA_TOP` at `SNR_TOP` (a daylight frame's bright
+  parts): on a clean frame the rendering's detail is taken nearly whole.
 
 The rendering's noise sigma^2(Y) is measured on the frame itself, blind: the network output's
 luminance is cut into `NOISE_BINS` brightness bins and, in each, the flattest `FLAT_FRACTION`
@@ -79,6 +80,15 @@ BRIGHTNESS_BOX = 15
 #: rendering 45.4).
 WIENER_BETA = 3.0
 WIENER_BETA_CLEAN = 1.0
+#: Above `SNR_FULL` beta keeps falling, linearly in the SNR, to `WIENER_BETA_TOP` at
+#: `SNR_TOP` and stays there. Where the rendering's noise is a tiny part of the signal, the
+#: network's smoothing is the larger error. Chosen on the development set with its clean end
+#: (`scripts/tune_fusion.py --clean-scenes 10`, epochs 24 and 40 of the shipped recipe), among
+#: SNR_TOP 40 / 80 / 160 and beta 0.25 / 0 there, by the mean over its six rows: for epoch 40
+#: clean 43.68 -> 44.00 dB, x4 to x300 within 0.06 dB of beta stopping at `WIENER_BETA_CLEAN`;
+#: the real daylight files keep more of their detail (Blackmagic DNG 0.77 -> 0.89 of LibRaw's).
+WIENER_BETA_TOP = 0.25
+SNR_TOP = 80.0
 #: Brightness bins of the blind noise measurement, and the flattest fraction used in each.
 NOISE_BINS = 16
 FLAT_FRACTION = 0.2
@@ -205,7 +215,17 @@ def _noise_lookup(levels, variances, steps=1024):
     return lookup
 
 
-def _fuse_band(network, rendering, levels, variances, beta, beta_clean, snr_floor, snr_full):
+def _beta_map(snr, low_weight, beta, beta_clean, beta_top, snr_full, snr_top):
+    """Per pixel Wiener over-subtraction: `beta` -> `beta_clean` as the low band's weight
+    goes 0 -> 1, then -> `beta_top` as the SNR goes `snr_full` -> `snr_top`."""
+    beta_map = beta - (beta - beta_clean) * low_weight
+    beta_map -= (beta_clean - beta_top) * np.clip((snr - snr_full) / (snr_top - snr_full),
+                                                  0.0, 1.0)
+    return beta_map
+
+
+def _fuse_band(network, rendering, levels, variances, beta, beta_clean, beta_top, snr_floor,
+               snr_full, snr_top):
     """Fused band (same shape as `network`), its low-band and its detail weights."""
     y_net = _luminance(network)
     noise = _noise_lookup(levels, variances)(y_net)
@@ -223,7 +243,7 @@ def _fuse_band(network, rendering, levels, variances, beta, beta_clean, snr_floo
     detail = _high_band(difference)
     y_detail = _luminance(detail)
     variance = uniform_filter(y_detail * y_detail, VARIANCE_BOX, mode="nearest")
-    beta_map = beta - (beta - beta_clean) * low_weight
+    beta_map = _beta_map(snr, low_weight, beta, beta_clean, beta_top, snr_full, snr_top)
     detail_weight = np.clip(1.0 - beta_map * noise / np.maximum(variance, 1e-12), 0.0, 1.0)
     detail *= detail_weight[..., None]
     fused += detail
@@ -251,8 +271,8 @@ def usable_cores():
 
 
 def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA,
-                     beta_clean=WIENER_BETA_CLEAN, snr_floor=SNR_FLOOR, snr_full=SNR_FULL,
-                     threads=None):
+                     beta_clean=WIENER_BETA_CLEAN, beta_top=WIENER_BETA_TOP,
+                     snr_floor=SNR_FLOOR, snr_full=SNR_FULL, snr_top=SNR_TOP, threads=None):
     """The network's picture with the traditional rendering's reliable bands fused in.
 
     Args:
@@ -262,8 +282,9 @@ def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA,
             aligned and at the same amplification: float in [0, 1] or uint16 (as
             `lsid_keras.raw.develop` returns it).
         out: float32 (H, W, 3) array to write into (`network` itself works), or None.
-        beta, beta_clean, snr_floor, snr_full: `WIENER_BETA`, `WIENER_BETA_CLEAN`,
-            `SNR_FLOOR` and `SNR_FULL` (for tuning).
+        beta, beta_clean, beta_top, snr_floor, snr_full, snr_top: `WIENER_BETA`,
+            `WIENER_BETA_CLEAN`, `WIENER_BETA_TOP`, `SNR_FLOOR`, `SNR_FULL` and `SNR_TOP`
+            (for tuning; betas > 0 save beta_top >= 0, 0 <= snr_floor < snr_full < snr_top).
         threads: bands fused at once, >= 1; None: `usable_cores()`. The result does not
             depend on it; memory grows by about 30 MiB a thread on a 4000-pixel-wide frame
             (`BAND_ROWS`).
@@ -275,10 +296,12 @@ def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA,
     Raises:
         ValueError: the two pictures' shapes differ.
     """
-    if not 0 <= snr_floor < snr_full or not beta > 0 or not beta_clean > 0:
-        raise ValueError("need 0 <= snr_floor < snr_full, beta > 0 and beta_clean > 0. "
-                         f"Received: snr_floor={snr_floor}, snr_full={snr_full}, beta={beta}, "
-                         f"beta_clean={beta_clean}")
+    if (not 0 <= snr_floor < snr_full < snr_top or not beta > 0 or not beta_clean > 0
+            or not beta_top >= 0):
+        raise ValueError("need 0 <= snr_floor < snr_full < snr_top, beta > 0, beta_clean > 0 "
+                         f"and beta_top >= 0. Received: snr_floor={snr_floor}, "
+                         f"snr_full={snr_full}, snr_top={snr_top}, beta={beta}, "
+                         f"beta_clean={beta_clean}, beta_top={beta_top}")
     if network.shape != rendering.shape or network.ndim != 3 or network.shape[2] != 3:
         raise ValueError("the network output and the rendering must both be (H, W, 3) of one "
                          f"size. Received: {network.shape} and {rendering.shape}")
@@ -298,7 +321,7 @@ def fuse_traditional(network, rendering, out=None, *, beta=WIENER_BETA,
             top, bottom, start, block = job
             fused, low, detail = _fuse_band(
                 block, _as_unit(rendering[start:bottom + BAND_MARGIN]), levels, variances,
-                beta, beta_clean, snr_floor, snr_full)
+                beta, beta_clean, beta_top, snr_floor, snr_full, snr_top)
             rows = slice(top - start, bottom - start)
             return fused[rows], float(low[rows].sum()), float(detail[rows].sum())
 

@@ -8,7 +8,7 @@ x4 / x20 / x100 / x250 / x300, and with `--clean-scenes N` its clean end: N scen
 same photos at x1-x2 shot at base ISO (`lsid synth --base-iso-share 1`), as users' daylight
 files are, scored in the row "clean". Each pair is scored (PSNR on 8-bit RGB, SID's reference
 protocol) for the network with as-shot colour, the traditional pipeline, and the fusion with
-each (beta, snr_floor, snr_full) of a small grid, where the gate lets it
+each setting of a small grid (`GRID`), where the gate lets it
 (`isp_fusion.worth_fusing`, as `lsid enhance` decides). The network runs once per pair.
 
     python scripts/tune_fusion.py --model M.keras --photos TRAIN_PHOTOS --work /tmp/fusion-dev \\
@@ -30,10 +30,17 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 DEV_RATIOS = (4, 20, 100, 250, 300)
-#: (beta, snr_floor, snr_full) candidates, beta at the noisy end (the clean end keeps
-#: `isp_fusion.WIENER_BETA_CLEAN`); the first is the module's default.
-GRID = ((3.0, 6.0, 20.0), (2.0, 6.0, 20.0), (1.0, 6.0, 20.0), (4.0, 6.0, 20.0),
-        (3.0, 4.0, 12.0), (3.0, 10.0, 40.0))
+#: Candidates: `fuse_traditional` keyword arguments that differ from the module's defaults
+#: (the first, empty, is the defaults themselves). beta_top=1 is beta stopping at
+#: `WIENER_BETA_CLEAN`, as it did before `SNR_TOP`.
+GRID = ({}, {"beta": 2.0}, {"beta": 4.0}, {"snr_floor": 4.0, "snr_full": 12.0},
+        {"snr_floor": 10.0, "snr_full": 40.0, "snr_top": 160.0}, {"beta_top": 1.0},
+        {"beta_top": 0.0}, {"snr_top": 40.0}, {"snr_top": 160.0})
+
+
+def candidate_name(settings):
+    """"default", or the settings that differ from it ("beta_top=0.5,snr_top=40")."""
+    return ",".join(f"{k}={v:g}" for k, v in sorted(settings.items())) or "default"
 
 
 def make_dev_set(folder, photos, scenes, size=(320, 480), seed=7):
@@ -69,7 +76,7 @@ CLEAN_RATIO = 2.0
 
 
 def score(enhancer, list_path, pairs_per_ratio, grid=GRID):
-    """{ratio: {method: [psnr, ...]}}; methods "as-shot", "isp" and "b{beta}_f{floor}_u{full}"."""
+    """{ratio: {method: [psnr, ...]}}; methods "as-shot", "isp" and each `candidate_name`."""
     from lsid_keras.data.sid_list import read_pair_list
     from lsid_keras.enhance import enhance_packed, finish_colour, network_input
     from lsid_keras.isp_fusion import fuse_traditional, worth_fusing
@@ -91,10 +98,9 @@ def score(enhancer, list_path, pairs_per_ratio, grid=GRID):
         network = finish_colour(enhance_packed(enhancer, amplified), frame, "as-shot")[0]
         rendering = develop(pair.short_path, ratio=pair.ratio)
         outputs = {"as-shot": network, "isp": rendering.astype(np.float32) / 65535}
-        for beta, floor, full in grid:
-            outputs[f"b{beta:g}_f{floor:g}_u{full:g}"] = fuse_traditional(
-                network, rendering, beta=beta, snr_floor=floor, snr_full=full)[0] \
-                if fusing else network
+        for settings in grid:
+            outputs[candidate_name(settings)] = fuse_traditional(
+                network, rendering, **settings)[0] if fusing else network
         row = results.setdefault(group, {})
         for method, output in outputs.items():
             row.setdefault(method, []).append(float(psnr(target, output, protocol="reference")))
@@ -135,10 +141,14 @@ def main(argv=None):
     means = {ratio: {m: float(np.mean(v)) for m, v in row.items()}
              for ratio, row in results.items()}
     methods = list(next(iter(means.values())))
-    print("| ratio | " + " | ".join(methods) + " |")
-    print("|---" * (len(methods) + 1) + "|")
-    for ratio, row in means.items():
-        print(f"| {ratio} | " + " | ".join(f"{row[m]:.2f}" for m in methods) + " |")
+    # one row per method (the grid is longer than the ratios), and the mean over the ratios
+    ratios = list(means)
+    print("| method | " + " | ".join(ratios) + " | mean |")
+    print("|---" * (len(ratios) + 2) + "|")
+    for m in methods:
+        values = [means[r][m] for r in ratios]
+        print(f"| {m} | " + " | ".join(f"{v:.2f}" for v in values)
+              + f" | {np.mean(values):.2f} |")
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"model": args.model or "shipped", "cpu_flags": cpu_features(),

@@ -63,11 +63,29 @@ def test_the_wiener_weight_is_lighter_where_the_frame_is_clean():
     network = _smoothed(scene)
     rendering = np.clip(scene + 0.004 * np.random.default_rng(3).standard_normal(scene.shape),
                         0, 1).astype(np.float32)
-    light = fuse_traditional(network, rendering, beta_clean=0.5)[1]["detail"]
-    heavy = fuse_traditional(network, rendering, beta_clean=4.0)[1]["detail"]
+    far = {"snr_top": 1e6}  # the SNR never nears SNR_TOP: beta_clean alone
+    light = fuse_traditional(network, rendering, beta_clean=0.5, **far)[1]["detail"]
+    heavy = fuse_traditional(network, rendering, beta_clean=4.0, **far)[1]["detail"]
     assert light > heavy + 0.05
     same = fuse_traditional(network, rendering, beta=8.0)[1]["detail"]
     assert same == pytest.approx(fuse_traditional(network, rendering)[1]["detail"], abs=0.02)
+
+
+def test_beta_falls_on_to_its_top_value_where_the_snr_is_highest():
+    """Above `SNR_FULL` beta goes on falling to `WIENER_BETA_TOP` at `SNR_TOP`: on a frame
+    whose SNR is about 100 (a daylight frame's) a lower top beta takes more detail, and
+    putting `SNR_TOP` out of reach gives beta_top no say."""
+    scene = _scene()
+    network = _smoothed(scene)
+    rendering = np.clip(scene + 0.005 * np.random.default_rng(4).standard_normal(scene.shape),
+                        0, 1).astype(np.float32)
+    light = fuse_traditional(network, rendering, beta_top=0.0)[1]["detail"]
+    heavy = fuse_traditional(network, rendering, beta_top=1.0)[1]["detail"]
+    assert light > heavy + 0.05
+    far = {"snr_top": 1e6}
+    assert fuse_traditional(network, rendering, beta_top=0.0, **far)[1]["detail"] == \
+        pytest.approx(fuse_traditional(network, rendering, beta_top=1.0, **far)[1]["detail"],
+                      abs=0.01)
 
 
 def test_noisy_rendering_leaves_the_network_output_alone():
@@ -173,6 +191,10 @@ def test_bad_arguments_are_refused():
         fuse_traditional(image, image, beta=0)
     with pytest.raises(ValueError, match="beta_clean"):
         fuse_traditional(image, image, beta_clean=0)
+    with pytest.raises(ValueError, match="snr_top"):
+        fuse_traditional(image, image, snr_full=20, snr_top=20)
+    with pytest.raises(ValueError, match="beta_top"):
+        fuse_traditional(image, image, beta_top=-0.1)
     with pytest.raises(ValueError, match="threads"):
         fuse_traditional(image, image, threads=0)
 
