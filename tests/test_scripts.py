@@ -258,10 +258,13 @@ def test_tune_fusion_scores_each_candidate_per_ratio(tmp_path, monkeypatch, caps
     assert clean["datasets"]["Sony"]["parameters"]["base_iso_share"] == 1.0
     assert sorted(result["mean_psnr"]) == ["clean", "x100", "x20", "x250", "x300", "x4"]
     row = result["mean_psnr"]["x4"]
-    assert {"as-shot", "isp", "b3_f6_u20"} <= set(row) and len(row) == 8
+    # the defaults and each setting that differs from them, by name
+    assert {"as-shot", "isp", "default", "beta_top=1", "snr_top=40"} <= set(row)
+    assert len(row) == 11
     assert result["mean_psnr"]["clean"].keys() == row.keys()
     assert all(np.isfinite(v) for v in row.values())
-    assert "| x4 |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| default |" in printed and "| x4 | clean | mean |" in printed
 
 
 def test_orientation_check_and_detail_ratio_see_what_they_measure():
