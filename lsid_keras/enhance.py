@@ -24,9 +24,9 @@ from lsid_keras.tiling import (
     run_untiled,
 )
 
-__all__ = ["Enhanced", "EnhanceError", "Enhancer", "enhance_file", "enhance_packed",
-           "estimate_ratio", "load_enhancer", "load_shipped_enhancer", "network_input",
-           "write_enhanced"]
+__all__ = ["CodePicture", "Enhanced", "EnhanceError", "Enhancer", "enhance_file",
+           "enhance_packed", "estimate_ratio", "load_enhancer", "load_shipped_enhancer",
+           "network_input", "write_enhanced"]
 
 
 class EnhanceError(ValueError):
@@ -302,10 +302,37 @@ def check_tiling(tile, halo):
 
 
 @dataclass
-class Enhanced:
-    """Result of `enhance_file`: the image and how it was made."""
+class CodePicture:
+    """A finished picture kept as an int8 export's output codes and, per channel, the
+    finished value of each of the 256 codes (colour and auto-bright applied, `finish_codes`):
+    a quarter of a float32 frame, written straight to 8- or 16-bit pixels (`pixels`)."""
 
-    rgb: np.ndarray  # (H, W, 3) float32 sRGB in [0, 1]
+    codes: np.ndarray  # (H, W, 3) int8, the decoder's output as it is
+    tables: np.ndarray  # (3, 256) float32 in [0, 1], indexed by a code's bits read as uint8
+
+    def float32(self):
+        """(H, W, 3) float32 sRGB in [0, 1]."""
+        from lsid_keras.as_shot_colour import lookup_codes
+
+        return lookup_codes(self.codes, self.tables)
+
+    def pixels(self, bits):
+        """(H, W, 3) uint8 (`bits` 8) or uint16 (16): `image_io.quantize` of `float32()`,
+        exactly, by one lookup per value in tables quantised alike."""
+        from lsid_keras.as_shot_colour import lookup_codes
+        from lsid_keras.image_io import quantize
+
+        return lookup_codes(self.codes, quantize(self.tables[:, :, None], bits)[:, :, 0])
+
+
+@dataclass
+class Enhanced:
+    """Result of `enhance_file`: the image and how it was made. `rgb` is the picture, (H, W,
+    3) float32 sRGB in [0, 1]; an int8 export's may be held as its codes (`picture` a
+    `CodePicture`) until `rgb` is first read (`write_enhanced` writes the codes' pixels
+    without it)."""
+
+    picture: np.ndarray | CodePicture  # use `rgb`
     ratio: float
     ratio_source: str  # "given" or "auto"
     seconds: float
@@ -315,6 +342,13 @@ class Enhanced:
     colour_gains: np.ndarray | None = None  # (3,) as-shot colour gains, if applied
     bright: float = 1.0  # linear gain of LibRaw's auto-bright (1.0: none or off)
     fusion: dict | None = None  # mean weights of the traditional rendering fused in, if any
+
+    @property
+    def rgb(self):
+        """(H, W, 3) float32 sRGB in [0, 1] (made from the codes on first use)."""
+        if isinstance(self.picture, CodePicture):
+            self.picture = self.picture.float32()
+        return self.picture
 
 
 def network_input(enhancer, frame, ratio):
@@ -354,7 +388,13 @@ def write_enhanced(path, result):
     """Writes an `Enhanced` photo: turned upright for its RAW's orientation, with EXIF
     (camera, exposure, ISO, the ratio applied, software) and an sRGB profile
     (`lsid_keras.image_io`). Returns the path."""
-    from lsid_keras.image_io import PhotoMetadata, orient_view, write_image
+    from lsid_keras.image_io import (
+        PhotoMetadata,
+        check_output_path,
+        orient_view,
+        output_bits,
+        write_image,
+    )
 
     frame = result.frame
     description = f"lsid enhance: amplification ratio x{result.ratio:.4g} ({result.ratio_source})"
@@ -371,7 +411,11 @@ def write_enhanced(path, result):
         make=getattr(frame, "make", None), model=getattr(frame, "model", None),
         exposure_time=getattr(frame, "exposure_time", None), iso=getattr(frame, "iso", None),
         description=description)
-    return write_image(path, orient_view(result.rgb, result.orientation), metadata=metadata)
+    picture = result.picture
+    if isinstance(picture, CodePicture):  # the pixels straight from the codes
+        check_output_path(path)
+        picture = picture.pixels(output_bits(path))
+    return write_image(path, orient_view(picture, result.orientation), metadata=metadata)
 
 
 def tiling_for(enhancer, packed_shape, tile=None, halo=None):
@@ -395,6 +439,8 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False,
     `packed` may be handed over in a one-item list (`run_tiled_split`): a global model's tiled
     run then frees it before its decoder pass. `output_dtype` (float32 or float16) is the
     dtype of a tiled run's output (`Enhancer.output_dtype`); whole-frame runs give float32.
+    int8 gives an int8 export's output codes as they are, unclipped (`codes_output`;
+    `finish_codes` finishes them).
 
     `tile` is the largest tile for models that take any size (see `tiling_for`),
     `WHOLE_FRAME` (0) for one pass over the whole frame (the papers' protocol: global models
@@ -414,6 +460,18 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False,
     tile, halo = tiling_for(enhancer, frame.shape, tile or None, halo)
     del frame
     halves = enhancer.encoder_decoder
+    if np.dtype(output_dtype) == np.int8:
+        if halves is None or halves.output_codes is None:
+            raise EnhanceError(f"{enhancer.source}: int8 output (codes) needs an int8 export "
+                               "of a global model")
+        halves.output_dtype = np.int8
+        try:
+            return run_tiled_split(halves.encode, halves.decode, packed, tile=tile, halo=halo,
+                                   block=enhancer.block_size, progress=progress,
+                                   bottleneck_values=halves.bottleneck_values,
+                                   output_dtype=np.int8)
+        finally:
+            halves.output_dtype = enhancer.output_dtype
     if halves is not None:
         rgb = run_tiled_split(halves.encode, halves.decode, packed, tile=tile, halo=halo,
                               block=enhancer.block_size, progress=progress,
@@ -475,17 +533,25 @@ def finish_output(rgb, frame, colour, auto_bright, out=None):
         the auto-bright gain (1.0 when off).
     """
     check_colour(colour)
-    from lsid_keras.as_shot_colour import (
-        apply_linear_gains,
-        code_histograms,
-        mean_colour_gains,
-        scene_colour,
-    )
+    from lsid_keras.as_shot_colour import apply_linear_gains, code_histograms, scene_colour
 
     target = scene_colour(frame) if colour == "as-shot" else None
     if target is None and not auto_bright:
         return rgb, None, 1.0
-    counts = code_histograms(rgb)  # one pass: the mean colour and the auto-bright levels
+    # one pass: the mean colour and the auto-bright levels
+    gains, bright = _colour_gains(code_histograms(rgb), target, auto_bright)
+    total = (np.ones(3) if gains is None else gains) * bright
+    if np.all(total == 1.0):
+        return (rgb if gains is None else np.asarray(rgb, dtype=np.float32)), gains, bright
+    return apply_linear_gains(rgb, total, out=out), gains, bright
+
+
+def _colour_gains(counts, target, auto_bright):
+    """`(gains, bright)` of `finish_output` from the picture's `code_histograms` `counts`:
+    the as-shot colour's (3,) gains towards `target` (None: no target; ones when the
+    picture has no colour to match) and the auto-bright gain (1.0 when off)."""
+    from lsid_keras.as_shot_colour import mean_colour_gains
+
     gains = None
     if target is not None:
         gains = mean_colour_gains(counts, target)
@@ -495,10 +561,32 @@ def finish_output(rgb, frame, colour, auto_bright, out=None):
         from lsid_keras.auto_bright import auto_bright_gain, white_levels
 
         bright = auto_bright_gain(white_levels(counts), gains)
+    return gains, bright
+
+
+def finish_codes(codes, quantisation, frame, colour, auto_bright):
+    """`finish_output` of an int8 export's output as its codes ((H, W, 3) int8, the decoder's
+    `quantisation` (scale, zero point)): the same colour and auto-bright, measured on the
+    codes' histograms (`int8_histograms`) and tabulated for the 256 codes of each channel,
+    with no float frame in between. Returns `(picture, gains, bright)`, picture a
+    `CodePicture` (the codes themselves, not copied)."""
+    check_colour(colour)
+    from lsid_keras.as_shot_colour import (
+        int8_gain_tables,
+        int8_histograms,
+        int8_values,
+        scene_colour,
+    )
+
+    values = int8_values(*quantisation)
+    target = scene_colour(frame) if colour == "as-shot" else None
+    gains, bright = None, 1.0
+    if target is not None or auto_bright:
+        gains, bright = _colour_gains(int8_histograms(codes, values), target, auto_bright)
     total = (np.ones(3) if gains is None else gains) * bright
-    if np.all(total == 1.0):
-        return (rgb if gains is None else np.asarray(rgb, dtype=np.float32)), gains, bright
-    return apply_linear_gains(rgb, total, out=out), gains, bright
+    tables = (np.tile(values, (3, 1)) if np.all(total == 1.0)
+              else int8_gain_tables(values, total))
+    return CodePicture(codes, tables), gains, bright
 
 
 def fuse_rendering(rgb, frame, ratio):
@@ -519,6 +607,29 @@ def fuse_rendering(rgb, frame, ratio):
     if rendering.shape != rgb.shape:
         return rgb, None
     return fuse_traditional(rgb, rendering, out=rgb if rgb.dtype == np.float32 else None)
+
+
+def codes_output(enhancer):
+    """The (scale, zero point) of an int8 export's output when `enhance_file` can take its
+    codes as they are (`finish_codes`: a global model's LiteRT pair with an int8 output),
+    else None. Saves the float16 frame's dequantising, clipping, histograms and colour
+    passes: about 0.3 s of a 12 MP frame's 1.3 s (docs/performance.md)."""
+    halves = enhancer.encoder_decoder
+    return None if halves is None else getattr(halves, "output_codes", None)
+
+
+def quantised_input(enhancer, amplified):
+    """`amplified` as an int8 export's encoder takes it (its codes, quantised once for the
+    frame, a quarter of the bytes for the tiles to cut; rounding is per value, so the same
+    codes as tile by tile), or as it is for any other model."""
+    halves = enhancer.encoder_decoder
+    spec = None if halves is None else getattr(halves, "input_codes", None)
+    if spec is None:
+        return amplified
+    from lsid_keras.export.litert import quantise
+
+    dtype, scale, zero = spec
+    return quantise(amplified, {"dtype": dtype, "quantization": (scale, zero)})
 
 
 def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=None,
@@ -565,13 +676,20 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
     source = "auto" if ratio == "auto" else "given"
     amplified, gain, matrix = network_input(enhancer, frame, ratio)
     fusing = fusion and colour == "as-shot" and worth_fusing(amplified, frame.cfa_kind)
-    handed_over = [amplified]  # freed before a global model's decoder pass
+    codes = None if fusing or contrast else codes_output(enhancer)
+    handed_over = [quantised_input(enhancer, amplified)]  # freed before the decoder pass
     del amplified
-    rgb = enhance_packed(enhancer, handed_over, tile, halo, progress, enhancer.output_dtype)
-    in_place = rgb if rgb.dtype == np.float32 else None
-    rgb, gains, bright = finish_output(rgb, frame, colour, auto_bright and not fusing,
-                                       out=in_place)
     weights = None
+    if codes is not None:  # an int8 export's codes straight to the finished picture
+        rgb, gains, bright = finish_codes(
+            enhance_packed(enhancer, handed_over, tile, halo, progress, np.int8), codes, frame,
+            colour, auto_bright)
+    else:
+        rgb = enhance_packed(enhancer, handed_over, tile, halo, progress,
+                             enhancer.output_dtype)
+        in_place = rgb if rgb.dtype == np.float32 else None
+        rgb, gains, bright = finish_output(rgb, frame, colour, auto_bright and not fusing,
+                                           out=in_place)
     if fusing:
         rgb, weights = fuse_rendering(rgb, frame, gain)
         if auto_bright:  # measured on the fused picture, as LibRaw measures its own
@@ -581,6 +699,8 @@ def enhance_file(enhancer, path, ratio="auto", contrast=False, tile=None, halo=N
         from lsid_keras.contrast import improve_contrast
 
         rgb = improve_contrast(rgb)
-    return Enhanced(rgb.astype(np.float32, copy=False), gain, source, time.perf_counter() - start,
+    if not isinstance(rgb, CodePicture):
+        rgb = rgb.astype(np.float32, copy=False)
+    return Enhanced(rgb, gain, source, time.perf_counter() - start,
                     orientation=frame.orientation, colour_matrix=matrix, frame=frame,
                     colour_gains=gains, bright=bright, fusion=weights)

@@ -193,10 +193,21 @@ def _png_bytes(pixels, icc=None, exif=None):
             + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
 
 
+def output_bits(path, bits=None):
+    """The bit depth `write_image` writes `path` with: `bits` (8 or 16) where the format
+    takes it, else the format's (`FORMATS`; a JPEG is always 8)."""
+    extension = os.path.splitext(os.fspath(path))[1].lower()
+    if extension in (".jpg", ".jpeg"):
+        return 8
+    return bits or FORMATS[extension]
+
+
 def write_image(path, rgb, bits=None, metadata=None):
     """Writes an (H, W, 3) sRGB image in [0, 1] to `path`, format by extension.
 
-    `.png` and `.tif` are 16-bit unless `bits=8`; `.jpg` is 8-bit (quality 95). Every file
+    `.png` and `.tif` are 16-bit unless `bits=8`; `.jpg` is 8-bit (quality 95). `rgb` may
+    also be the pixels themselves, uint8 or uint16 as `output_bits` says the file takes
+    them (`quantize` of the picture: `lsid_keras.enhance.CodePicture.pixels`). Every file
     embeds an sRGB ICC profile; `metadata` (a `PhotoMetadata`) adds EXIF (see the module
     docstring); the pixels are written as given (turn them upright first with `orient`). The
     file is written under a temporary name in the same folder and renamed, so a failure or a
@@ -207,11 +218,18 @@ def write_image(path, rgb, bits=None, metadata=None):
     """
     path = check_output_path(path)
     extension = os.path.splitext(path)[1].lower()
-    bits = bits or FORMATS[extension]
+    bits = output_bits(path, bits)
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be (H, W, 3). Received: shape={rgb.shape}")
-    pixels = quantize(rgb, 8 if extension in (".jpg", ".jpeg") else bits)
+    if rgb.dtype.kind in "ui":
+        wanted = np.uint8 if bits == 8 else np.uint16
+        if rgb.dtype != wanted:
+            raise ValueError(f"{path} takes {bits}-bit pixels ({np.dtype(wanted).name}) or "
+                             f"floats in [0, 1]. Received: dtype={rgb.dtype}")
+        pixels = rgb
+    else:
+        pixels = quantize(rgb, bits)
     icc = srgb_icc_profile()
     exif = exif_bytes(metadata) if metadata is not None else None
     with atomic_output(path) as temporary:

@@ -545,8 +545,10 @@ def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO
         bottleneck_values: callable turning the last array `encode` returns into the float
             values the average is taken of (e.g. dequantising an int8 map), or None (the
             array as it is).
-        output_dtype: float dtype of the assembled output: float32, or float16 for a decoder
-            whose output carries no more than 8 bits (an int8 export's), half the memory.
+        output_dtype: dtype of the assembled output: float32, float16 for a decoder whose
+            output carries no more than 8 bits (an int8 export's), half the memory, or int8
+            for such a decoder's codes as they are (`decode` must give them; crop blending
+            only, as codes cannot be weighted).
 
     Returns:
         numpy array `(H * block, W * block, K)` of `output_dtype`, as `run_tiled`.
@@ -560,6 +562,8 @@ def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO
                              f"{len(handed_over)} items")
         packed = handed_over[0]
     packed = _check_run(packed, block, blend, batch_size)
+    if np.dtype(output_dtype) == np.int8 and blend != "crop":
+        raise ValueError(f"int8 output (codes) needs blend='crop'. Received: blend={blend!r}")
     height, width, _ = packed.shape
     average = _FrameAverage(packed.shape, tile, multiple)
     kept = []  # per group of tiles: (tiles, [encoder outputs in kept_dtype])
@@ -596,7 +600,8 @@ def run_tiled_split(encode, decode, packed, tile=DEFAULT_TILE, halo=DEFAULT_HALO
 
 def _tile_batches(packed, tile, halo, batch_size, progress, multiple, desc="tiles"):
     """Yields `(tiles, batch)`: the plan's tiles in groups of `batch_size` and their windows
-    of the padded frame as one float32 batch, filled up with repeats of the last tile."""
+    of the padded frame as one float32 batch (int8 for an int8 frame: a quantised model's
+    codes, a quarter of the bytes to cut), filled up with repeats of the last tile."""
     from lsid_keras.progress import progress_bar
 
     height, width, _ = packed.shape
@@ -604,13 +609,19 @@ def _tile_batches(packed, tile, halo, batch_size, progress, multiple, desc="tile
     padded_h, padded_w = padded_size(height, width, tile, halo, multiple)
     source_rows = reflect_indices(height, padded_h, halo)
     source_cols = reflect_indices(width, padded_w, halo)
+    codes = packed.dtype == np.int8
+    if codes:  # the padded frame once (a quarter of float32's bytes), tiles cut as slices
+        packed = np.pad(packed, ((halo, padded_h - height - halo),
+                                 (halo, padded_w - width - halo), (0, 0)), mode="reflect")
     with progress_bar(total=len(plan), desc=desc, unit="tile", disable=not progress) as bar:
         for first in range(0, len(plan), batch_size):
             group = plan[first:first + batch_size]
-            batch = np.empty((batch_size, tile, tile, packed.shape[2]), dtype=np.float32)
+            batch = np.empty((batch_size, tile, tile, packed.shape[2]),
+                             dtype=np.int8 if codes else np.float32)
             for k in range(batch_size):
                 rows, cols = group[min(k, len(group) - 1)].window()
-                batch[k] = packed[np.ix_(source_rows[rows], source_cols[cols])]
+                batch[k] = packed[rows, cols] if codes else packed[
+                    np.ix_(source_rows[rows], source_cols[cols])]
             yield group, batch
             bar.update(len(group))
 

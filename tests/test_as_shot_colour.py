@@ -278,3 +278,34 @@ def test_clip_unit_clips_float16_by_its_bits_as_numpy_clips_it():
     assert np.array_equal(got, np.clip(values, 0, 1))
     single = values.astype(np.float32)
     assert np.array_equal(clip_unit(single.copy()), np.clip(single, 0, 1))
+
+
+def test_int8_codes_take_the_lookup_paths_with_the_float_paths_numbers():
+    """`lsid enhance` finishes an int8 export's output from its codes (`finish_codes`): the
+    histograms and gains of the codes equal the float32 path's on the codes' values."""
+    from lsid_keras.as_shot_colour import (
+        apply_linear_gains,
+        code_histograms,
+        int8_gain_tables,
+        int8_histograms,
+        int8_values,
+        lookup_codes,
+    )
+    from lsid_keras.enhance import CodePicture
+    from lsid_keras.image_io import quantize
+
+    rng = np.random.default_rng(6)
+    codes = rng.integers(-128, 128, (300, 70, 3)).astype(np.int8)
+    values = int8_values(0.0061, -105)  # the shipped model's output scale, some out of [0, 1]
+    single = values[codes.view(np.uint8)]
+    assert single.min() == 0.0 and single.max() == 1.0  # clipped
+    assert np.array_equal(int8_histograms(codes, values), code_histograms(single))
+    gains = np.array([1.7, 0.8, 2.9])
+    finished = lookup_codes(codes, int8_gain_tables(values, gains))
+    assert np.array_equal(finished, apply_linear_gains(single, gains))
+    # written straight from the codes: exactly the pixels of the float picture
+    picture = CodePicture(codes, int8_gain_tables(values, gains))
+    for bits in (8, 16):
+        assert np.array_equal(picture.pixels(bits), quantize(finished, bits))
+    with pytest.raises(ValueError, match="int8"):
+        int8_histograms(codes.astype(np.int16), values)

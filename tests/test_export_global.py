@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -353,3 +354,42 @@ def test_an_int8_decoder_gives_float16_for_a_float16_frame_with_the_same_values(
     single = pair.decode(kept, mean)
     assert half.dtype == np.float16 and single.dtype == np.float32
     assert np.array_equal(half, single.astype(np.float16))
+
+
+def test_enhance_file_finishes_an_int8_exports_codes_as_the_float_path_does(
+        exported, monkeypatch):
+    """`enhance_file` with an int8 export takes the decoder's codes as they are (quantised
+    input once, int8 tiles stitched, `finish_codes`) unless it fuses or improves contrast:
+    the picture equals the float16 path's within a quarter of an 8-bit level (that path
+    rounds each value to float16 first), with the same colour gains and auto-bright."""
+    import lsid_keras.enhance as enhance
+
+    root, _, _, report = exported
+    enhancer = load_enhancer(_variant(report, "int8")["path"], num_threads=1)
+    assert enhance.codes_output(enhancer) is not None
+    assert enhance.codes_output(load_enhancer(_variant(report, "fp32")["path"])) is None
+    short = sorted((root / "sid/Sony/short").glob("*.dng"))[0]
+    seen = []
+    finish = enhance.finish_codes
+    monkeypatch.setattr(enhance, "finish_codes", lambda *a: seen.append(a[0].dtype) or finish(*a))
+    fast = enhance.enhance_file(enhancer, short, ratio=100, fusion=False)
+    assert seen == [np.dtype(np.int8)]
+    # `write_enhanced` writes the codes' pixels without a float frame: the same file
+    assert isinstance(fast.picture, enhance.CodePicture)
+    direct = enhance.write_enhanced(root / "direct.png", fast)
+    assert isinstance(fast.picture, enhance.CodePicture)  # no float frame was made
+    via_float = enhance.write_enhanced(root / "via_float.png",
+                                       replace(fast, picture=fast.picture.float32()))
+    assert open(direct, "rb").read() == open(via_float, "rb").read()
+    monkeypatch.setattr(enhance, "codes_output", lambda enhancer: None)
+    slow = enhance.enhance_file(enhancer, short, ratio=100, fusion=False)
+    assert len(seen) == 1 and fast.rgb.dtype == slow.rgb.dtype == np.float32
+    assert np.abs(fast.rgb - slow.rgb).max() <= 0.25 / 255
+    assert np.allclose(fast.colour_gains, slow.colour_gains, rtol=1e-3)
+    assert fast.bright == pytest.approx(slow.bright, rel=1e-3)
+
+
+def test_int8_codes_need_crop_blending():
+    with pytest.raises(ValueError, match="crop"):
+        run_tiled_split(lambda b: [b], lambda k, m: k[0], np.zeros((32, 32, 4), np.float32),
+                        tile=32, halo=0, blend="feather", output_dtype=np.int8)

@@ -199,3 +199,15 @@ def test_a_portrait_raw_comes_out_upright_from_lsid_enhance(tmp_path, capsys):
     assert "sRGB" in _profile_name(icc)
     with Image.open(tmp_path / "portrait.jpg") as image:
         assert image.size == (64, 96)  # width, height: portrait
+
+
+def test_pixels_are_written_as_given_when_the_file_takes_their_depth(tmp_path):
+    from lsid_keras.image_io import quantize
+
+    rgb = np.random.default_rng(3).random((8, 12, 3)).astype(np.float32)
+    for name, bits in (("a.png", 16), ("a.jpg", 8)):
+        ours = write_image(tmp_path / f"float_{name}", rgb)
+        theirs = write_image(tmp_path / f"pixels_{name}", quantize(rgb, bits))
+        assert open(ours, "rb").read() == open(theirs, "rb").read()
+    with pytest.raises(ValueError, match="8-bit pixels"):
+        write_image(tmp_path / "b.jpg", quantize(rgb, 16))

@@ -332,4 +332,5 @@ def amplify(packed, ratio: float) -> np.ndarray:
     ratio = float(ratio)
     if not (math.isfinite(ratio) and ratio > 0):
         raise ValueError(f"ratio must be a positive finite number. Received: ratio={ratio}")
-    return np.minimum(np.asarray(packed) * ratio, 1.0)
+    amplified = np.asarray(packed) * ratio
+    return np.minimum(amplified, 1.0, out=amplified)  # one 48 MB frame, not two
