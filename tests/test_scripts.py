@@ -286,3 +286,18 @@ def test_orientation_check_and_detail_ratio_see_what_they_measure():
 
     soft = uniform_filter(image, size=(5, 5, 1))
     assert module.detail(soft) < 0.5 * module.detail(image)
+
+
+def test_bench_tile_shapes_times_each_shape_and_writes_json(tmp_path, monkeypatch, capsys):
+    from lsid_keras.models import get_model
+
+    get_model("gia_net", width=2).save(tmp_path / "gia.keras")
+    out = tmp_path / "shapes.json"
+    run_script(monkeypatch, ["bench_tile_shapes.py", "--weights", str(tmp_path / "gia.keras"),
+                             "--shapes", "32x32:2", "32x48:1", "--repeats", "2", "--threads",
+                             "1", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert [row["shape"] for row in result["results"]] == [[32, 32], [32, 48]]
+    assert [row["pixels"] for row in result["results"]] == [2048, 1536]
+    assert all(len(row["times"]) == 2 and row["best_s"] > 0 for row in result["results"])
+    assert "1 x 32x48" in capsys.readouterr().out

@@ -30,20 +30,23 @@ INPUT_NAME = "packed_raw"
 FRAME_MEAN_NAME = "frame_mean"
 
 
-def write_saved_model(model, directory, tile, output_names=None):
+def write_saved_model(model, directory, tile, output_names=None, input_shapes=None):
     """Writes `model` as a SavedModel with one fixed-shape endpoint `serve`.
 
     Each Keras input becomes a signature input of the same name (`packed_raw`, or the
     decoder's kept maps and `frame_mean`) with batch 1; spatial sides the model leaves open
-    are `tile`. A model with several outputs (the encoder) returns them by `output_names`.
+    are `tile`, or each input's shape is given whole in `input_shapes` (for tiles that are
+    not square: `scripts/bench_tile_shapes.py`). A model with several outputs (the encoder)
+    returns them by `output_names`.
     """
     import keras
     import tensorflow as tf
 
     specs = []
-    for tensor in model.inputs:
-        shape = [1, *(tile if side is None else int(side) for side in tensor.shape[1:3]),
-                 int(tensor.shape[3])]
+    for k, tensor in enumerate(model.inputs):
+        shape = list(input_shapes[k]) if input_shapes else [
+            1, *(tile if side is None else int(side) for side in tensor.shape[1:3]),
+            int(tensor.shape[3])]
         name = INPUT_NAME if len(model.inputs) == 1 else tensor.name
         specs.append(tf.TensorSpec(shape, tf.float32, name=name))
 
