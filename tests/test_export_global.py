@@ -393,3 +393,36 @@ def test_int8_codes_need_crop_blending():
     with pytest.raises(ValueError, match="crop"):
         run_tiled_split(lambda b: [b], lambda k, m: k[0], np.zeros((32, 32, 4), np.float32),
                         tile=32, halo=0, blend="feather", output_dtype=np.int8)
+
+
+def test_a_frame_quantised_once_runs_as_the_float_frame_does(exported):
+    """`quantised_input` gives the int8 encoder the frame's codes once (cut into tiles from
+    one reflect-padded int8 frame) instead of quantising each float tile: the same codes, so
+    the same output, bit for bit; other models get the frame as it is."""
+    import lsid_keras.enhance as enhance
+
+    _, _, packed, report = exported
+    enhancer = load_enhancer(_variant(report, "int8")["path"], num_threads=1)
+    codes = enhance.quantised_input(enhancer, packed)
+    assert codes.dtype == np.int8 and codes.shape == packed.shape
+    from_float = enhance_packed(enhancer, packed.copy(), output_dtype=np.int8)
+    from_codes = enhance_packed(enhancer, codes, output_dtype=np.int8)
+    assert from_codes.dtype == np.int8 and np.array_equal(from_float, from_codes)
+    fp32 = load_enhancer(_variant(report, "fp32")["path"])
+    assert enhance.quantised_input(fp32, packed) is packed
+    with pytest.raises(EnhanceError, match="int8 output"):
+        enhance_packed(fp32, packed, output_dtype=np.int8)
+
+
+def test_quantise_in_bands_is_the_rounded_rescale_of_every_value(monkeypatch):
+    import lsid_keras.export.litert as litert
+
+    monkeypatch.setattr(litert, "QUANTISE_VALUES", 1000)  # many bands on a small array
+    rng = np.random.default_rng(4)
+    values = (rng.random((37, 23, 4)) * 1.4 - 0.2).astype(np.float32)
+    detail = {"dtype": np.int8, "quantization": (0.0039215689, -128)}
+    want = np.clip(np.rint(values / np.float32(0.0039215689) + np.float32(-128)), -128,
+                   127).astype(np.int8)
+    assert np.array_equal(litert.quantise(values, detail), want)
+    assert litert.quantise(values[0, 0, 0], detail) == want[0, 0, 0]
+    assert litert.quantise(want, detail) is want  # codes already: as they are
