@@ -95,12 +95,29 @@ def orient_view(rgb, orientation):
     return rgb
 
 
+#: The creation date written into the sRGB profile's header (year, month, day, hour, minute,
+#: second): LittleCMS stamps the time it builds the profile, which made two runs on the same
+#: file write different bytes.
+ICC_DATE = (2026, 1, 1, 0, 0, 0)
+
+
 @functools.lru_cache(maxsize=1)
 def srgb_icc_profile():
-    """The bytes of an sRGB ICC profile (LittleCMS's, through Pillow)."""
+    """The bytes of an sRGB ICC profile (LittleCMS's, through Pillow), dated `ICC_DATE` with
+    its profile ID (the MD5 of the profile with flags, intent and ID zeroed, ICC.1 7.2.18)
+    recomputed, so every file gets the same bytes."""
+    import hashlib
+
     from PIL import ImageCms
 
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[24:36] = struct.pack(">6H", *ICC_DATE)
+    if any(profile[84:100]):  # an ID was written: make it this profile's again
+        hashed = bytearray(profile)
+        hashed[44:48] = hashed[64:68] = bytes(4)
+        hashed[84:100] = bytes(16)
+        profile[84:100] = hashlib.md5(hashed).digest()
+    return bytes(profile)
 
 
 def _software(metadata):

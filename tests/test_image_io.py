@@ -211,3 +211,24 @@ def test_pixels_are_written_as_given_when_the_file_takes_their_depth(tmp_path):
         assert open(ours, "rb").read() == open(theirs, "rb").read()
     with pytest.raises(ValueError, match="8-bit pixels"):
         write_image(tmp_path / "b.jpg", quantize(rgb, 16))
+
+
+def test_the_same_picture_writes_the_same_bytes_every_time(tmp_path):
+    """The embedded sRGB profile carries a fixed date (LittleCMS stamps the build time), with
+    its MD5 profile ID still right: a rerun gives an identical file."""
+    import hashlib
+
+    from lsid_keras.image_io import ICC_DATE, srgb_icc_profile
+
+    profile = bytearray(srgb_icc_profile())
+    assert profile[24:36] == np.array(ICC_DATE, ">u2").tobytes()
+    if any(profile[84:100]):
+        stored = bytes(profile[84:100])
+        profile[44:48] = profile[64:68] = bytes(4)
+        profile[84:100] = bytes(16)
+        assert hashlib.md5(profile).digest() == stored
+    rgb = np.random.default_rng(4).random((8, 12, 3)).astype(np.float32)
+    for name in ("a.jpg", "a.png", "a.tif"):
+        first = open(write_image(tmp_path / f"1_{name}", rgb), "rb").read()
+        second = open(write_image(tmp_path / f"2_{name}", rgb), "rb").read()
+        assert first == second
