@@ -189,24 +189,47 @@ def int8_values(scale, zero):
     return np.clip((codes - np.float32(zero)) * np.float32(scale), 0.0, 1.0)
 
 
-def int8_histograms(codes, values):
-    """`code_histograms` of the picture whose values are `values[codes.view(np.uint8)]`:
-    (H, W, 3) int8 `codes` (an int8 export's output, as it is) and their `int8_values`.
-    Each channel's 256 codes are counted, then each count given to its value's 16-bit code:
-    the float path's counts without making the float picture."""
+def code_image(codes):
+    """The (H, W, 3) int8 `codes` of an int8 export's output as a Pillow "RGB" image of their
+    bits read as uint8 (one copy, in C). Pillow's per-channel histogram and table lookup
+    (`Image.histogram`, `Image.point`) take 0.01 s each on it for a 12 MP frame, where
+    numpy's per-channel `bincount` and fancy indexing take 0.05-0.07 s."""
+    from PIL import Image
+
     codes = np.asarray(codes)
     if codes.ndim != 3 or codes.shape[2] != 3 or codes.dtype != np.int8:
         raise ValueError(f"codes must be (H, W, 3) int8. Received: {codes.dtype} {codes.shape}")
+    codes = np.ascontiguousarray(codes)
+    height, width, _ = codes.shape
+    return Image.frombuffer("RGB", (width, height), codes.view(np.uint8), "raw", "RGB", 0, 1)
+
+
+def int8_histograms(codes, values):
+    """`code_histograms` of the picture whose values are `values[codes.view(np.uint8)]`:
+    (H, W, 3) int8 `codes` (an int8 export's output, as it is; or their `code_image`) and
+    their `int8_values`. Each channel's 256 codes are counted, then each count given to its
+    value's 16-bit code: the float path's counts without making the float picture."""
+    image = codes if _is_image(codes) else code_image(codes)
+    patterns = np.asarray(image.histogram(), np.int64).reshape(3, 256)
     sixteen = _codes(values)
-    patterns = np.zeros((3, 256), np.int64)
-    for band in _bands(codes):  # in row bands: each channel's copy stays in cache (0.09 -> 0.05 s)
-        block = codes[band].view(np.uint8)
-        for channel in range(3):
-            patterns[channel] += np.bincount(block[..., channel].ravel(), minlength=256)
     counts = np.zeros((3, CODES), np.int64)
     for channel in range(3):
         counts[channel] = np.bincount(sixteen, weights=patterns[channel], minlength=CODES)
     return counts
+
+
+def _is_image(value):
+    return hasattr(value, "histogram") and hasattr(value, "point")
+
+
+def lookup_image(image, tables):
+    """`lookup_codes` for uint8 `tables`, on a `code_image`: a Pillow "RGB" image of the
+    looked-up 8-bit pixels (`Image.point`, 0.01 s for 12 MP where numpy takes 0.07 s)."""
+    tables = np.asarray(tables)
+    if tables.shape != (3, 256) or tables.dtype != np.uint8:
+        raise ValueError(f"tables must be (3, 256) uint8. Received: {tables.dtype} "
+                         f"{tables.shape}")
+    return image.point(tables.ravel().tolist())
 
 
 def int8_gain_tables(values, gains):

@@ -95,6 +95,23 @@ def orient_view(rgb, orientation):
     return rgb
 
 
+def orient_image(image, orientation):
+    """`orient_view` of a Pillow image: the same flips, then the same swap of rows and
+    columns (`Image.transpose`)."""
+    from PIL import Image
+
+    code = int(orientation or 0)
+    if not 0 < code < 8:
+        return image
+    if code & 1:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if code & 2:
+        image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    if code & 4:
+        image = image.transpose(Image.Transpose.TRANSPOSE)
+    return image
+
+
 #: The creation date written into the sRGB profile's header (year, month, day, hour, minute,
 #: second): LittleCMS stamps the time it builds the profile, which made two runs on the same
 #: file write different bytes.
@@ -224,11 +241,12 @@ def write_image(path, rgb, bits=None, metadata=None):
 
     `.png` and `.tif` are 16-bit unless `bits=8`; `.jpg` is 8-bit (quality 95). `rgb` may
     also be the pixels themselves, uint8 or uint16 as `output_bits` says the file takes
-    them (`quantize` of the picture: `lsid_keras.enhance.CodePicture.pixels`). Every file
-    embeds an sRGB ICC profile; `metadata` (a `PhotoMetadata`) adds EXIF (see the module
-    docstring); the pixels are written as given (turn them upright first with `orient`). The
-    file is written under a temporary name in the same folder and renamed, so a failure or a
-    kill never leaves half an image.
+    them (`quantize` of the picture: `lsid_keras.enhance.CodePicture.pixels`), or those
+    8-bit pixels as a Pillow "RGB" image (`CodePicture.image8`: a JPEG is encoded from it
+    with no copy). Every file embeds an sRGB ICC profile; `metadata` (a `PhotoMetadata`)
+    adds EXIF (see the module docstring); the pixels are written as given (turn them upright
+    first with `orient`). The file is written under a temporary name in the same folder and
+    renamed, so a failure or a kill never leaves half an image.
 
     Returns:
         The path written.
@@ -236,17 +254,14 @@ def write_image(path, rgb, bits=None, metadata=None):
     path = check_output_path(path)
     extension = os.path.splitext(path)[1].lower()
     bits = output_bits(path, bits)
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"rgb must be (H, W, 3). Received: shape={rgb.shape}")
-    if rgb.dtype.kind in "ui":
-        wanted = np.uint8 if bits == 8 else np.uint16
-        if rgb.dtype != wanted:
-            raise ValueError(f"{path} takes {bits}-bit pixels ({np.dtype(wanted).name}) or "
-                             f"floats in [0, 1]. Received: dtype={rgb.dtype}")
-        pixels = rgb
+    image = rgb if hasattr(rgb, "getbands") else None  # a Pillow image of 8-bit pixels
+    if image is not None:
+        if image.mode != "RGB" or bits != 8:
+            raise ValueError(f"{path} takes {bits}-bit pixels; a Pillow image must be 8-bit "
+                             f"RGB for it. Received: mode {image.mode!r}")
+        pixels = None if extension in (".jpg", ".jpeg") else np.asarray(image)
     else:
-        pixels = quantize(rgb, bits)
+        pixels = _pixels(path, rgb, bits)
     icc = srgb_icc_profile()
     exif = exif_bytes(metadata) if metadata is not None else None
     with atomic_output(path) as temporary:
@@ -273,10 +288,27 @@ def write_image(path, rgb, bits=None, metadata=None):
             options = {"icc_profile": icc}
             if exif is not None:
                 options["exif"] = b"Exif\x00\x00" + exif
-            Image.fromarray(pixels).save(encoded, format="JPEG", quality=95, **options)
+            (Image.fromarray(pixels) if image is None else image).save(
+                encoded, format="JPEG", quality=95, **options)
             with open(temporary, "wb") as file:
                 file.write(encoded.getbuffer())
     return path
+
+
+def _pixels(path, rgb, bits):
+    """`write_image`'s `rgb` (floats in [0, 1], or pixels already) as `bits`-bit pixels."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be (H, W, 3). Received: shape={rgb.shape}")
+    if rgb.dtype.kind in "ui":
+        wanted = np.uint8 if bits == 8 else np.uint16
+        if rgb.dtype != wanted:
+            raise ValueError(f"{path} takes {bits}-bit pixels ({np.dtype(wanted).name}) or "
+                             f"floats in [0, 1]. Received: dtype={rgb.dtype}")
+        pixels = rgb
+    else:
+        pixels = quantize(rgb, bits)
+    return pixels
 
 
 def _read_own_png(data):

@@ -309,3 +309,24 @@ def test_int8_codes_take_the_lookup_paths_with_the_float_paths_numbers():
         assert np.array_equal(picture.pixels(bits), quantize(finished, bits))
     with pytest.raises(ValueError, match="int8"):
         int8_histograms(codes.astype(np.int16), values)
+
+
+def test_pillow_counts_and_looks_up_codes_as_numpy_does():
+    """`code_image`'s histogram and `lookup_image` (Pillow, 3-5x faster on a 12 MP frame)
+    give numpy's per-channel bincount and table lookup, strided codes included."""
+    from lsid_keras.as_shot_colour import code_image, lookup_codes, lookup_image
+
+    rng = np.random.default_rng(7)
+    codes = rng.integers(-128, 128, (90, 50, 3)).astype(np.int8)[:, ::-1]  # not contiguous
+    image = code_image(codes)
+    counts = np.asarray(image.histogram()).reshape(3, 256)
+    for channel in range(3):
+        assert np.array_equal(counts[channel],
+                              np.bincount(codes[..., channel].view(np.uint8).ravel(),
+                                          minlength=256))
+    tables = rng.integers(0, 256, (3, 256)).astype(np.uint8)
+    assert np.array_equal(np.asarray(lookup_image(image, tables)), lookup_codes(codes, tables))
+    with pytest.raises(ValueError, match="uint8"):
+        lookup_image(image, tables.astype(np.uint16))
+    with pytest.raises(ValueError, match="int8"):
+        code_image(codes.view(np.uint8))

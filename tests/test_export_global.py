@@ -424,5 +424,8 @@ def test_quantise_in_bands_is_the_rounded_rescale_of_every_value(monkeypatch):
     want = np.clip(np.rint(values / np.float32(0.0039215689) + np.float32(-128)), -128,
                    127).astype(np.int8)
     assert np.array_equal(litert.quantise(values, detail), want)
+    # a channel-planar frame (as `pack_bayer` leaves it) is banded without a flattened copy
+    planar = np.ascontiguousarray(np.moveaxis(values, -1, 0))
+    assert np.array_equal(litert.quantise(np.moveaxis(planar, 0, -1), detail), want)
     assert litert.quantise(values[0, 0, 0], detail) == want[0, 0, 0]
     assert litert.quantise(want, detail) is want  # codes already: as they are

@@ -213,6 +213,30 @@ def test_pixels_are_written_as_given_when_the_file_takes_their_depth(tmp_path):
         write_image(tmp_path / "b.jpg", quantize(rgb, 16))
 
 
+def test_a_pillow_image_of_the_pixels_writes_the_same_file(tmp_path):
+    """`CodePicture.image8` hands `write_image` a Pillow image (a JPEG encoded with no numpy
+    copy): every format gets the bytes the numpy pixels give; turned by `orient_image`, the
+    pixels `orient_view` gives."""
+    from PIL import Image
+
+    from lsid_keras.image_io import orient_image, orient_view
+
+    pixels = quantize(np.random.default_rng(5).random((8, 12, 3)).astype(np.float32), 8)
+    image = Image.fromarray(pixels)
+    for name in ("a.jpg", "a.png", "a.tif"):
+        ours = write_image(tmp_path / f"image_{name}", image, bits=8)
+        theirs = write_image(tmp_path / f"pixels_{name}", pixels, bits=8)
+        assert open(ours, "rb").read() == open(theirs, "rb").read()
+    for code in range(8):
+        assert np.array_equal(np.asarray(orient_image(image, code)),
+                              orient_view(pixels, code))
+    with pytest.raises(ValueError, match="8-bit RGB"):
+        write_image(tmp_path / "b.png", image)  # a PNG is 16-bit unless bits=8
+    with pytest.raises(ValueError, match="8-bit RGB"):
+        write_image(tmp_path / "b.jpg", image.convert("L"))
+    assert not list(tmp_path.glob("b.*"))
+
+
 def test_the_same_picture_writes_the_same_bytes_every_time(tmp_path):
     """The embedded sRGB profile carries a fixed date (LittleCMS stamps the build time), with
     its MD5 profile ID still right: a rerun gives an identical file."""

@@ -236,6 +236,17 @@ def test_amplify_scales_and_clips():
     np.testing.assert_array_equal(amplify(packed, 1), packed)
 
 
+def test_amplify_in_place_gives_the_same_frame_in_the_same_memory():
+    """`lsid enhance` amplifies its own packed frame in place (no second frame), channel-
+    planar as `pack_bayer` leaves it."""
+    rng = np.random.default_rng(0)
+    planar = np.moveaxis(rng.random((4, 6, 8), dtype=np.float32) * 0.01, 0, -1)
+    expected = amplify(planar, 150)
+    result = amplify(planar, 150, out=planar)
+    assert result is planar
+    np.testing.assert_array_equal(result, expected)
+
+
 @pytest.mark.parametrize("ratio", [0, -1, float("nan"), float("inf")])
 def test_amplify_refuses_bad_ratio(ratio):
     with pytest.raises(ValueError, match="ratio"):

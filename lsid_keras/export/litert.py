@@ -57,16 +57,24 @@ def quantise(values, detail):
     scale, zero = detail["quantization"]
     info = np.iinfo(dtype)
     values = np.asarray(values, dtype=np.float32)
-    flat = values.reshape(values.shape[0] if values.ndim else 1, -1)
-    out = np.empty(flat.shape, dtype)
-    # In bands of rows, in place: a whole frame's temporaries would be 48 MB each (4x faster).
-    step = max(1, QUANTISE_VALUES // max(1, flat.shape[1]))
-    for start in range(0, flat.shape[0], step):
-        scaled = flat[start:start + step] / np.float32(scale)
-        scaled += np.float32(zero)
-        np.rint(scaled, out=scaled)
-        out[start:start + step] = np.clip(scaled, info.min, info.max, out=scaled)
-    return out.reshape(values.shape)
+    if values.ndim == 0:
+        return quantise(values[None], detail)[0]
+    out = np.empty(values.shape, dtype)
+    # In bands along the first axis, whatever the layout (a packed frame is channel-planar):
+    # a whole frame's temporaries would be 48 MB each, a flattened copy another (4x faster).
+    row = max(1, values[0].size)
+    step = max(1, QUANTISE_VALUES // row)
+    for start in range(0, values.shape[0], step):
+        out[start:start + step] = _quantised(values[start:start + step], scale, zero, info)
+    return out
+
+
+def _quantised(values, scale, zero, info):
+    """float32 `values / scale + zero`, rounded half to even and clipped to `info`'s range."""
+    scaled = values / np.float32(scale)
+    scaled += np.float32(zero)
+    np.rint(scaled, out=scaled)
+    return np.clip(scaled, info.min, info.max, out=scaled)
 
 
 def dequantise(values, detail, dtype=np.float32):

@@ -319,12 +319,15 @@ def pack(frame: RawFrame) -> np.ndarray:
     return packer(frame.mosaic, frame.cfa, frame.black_level, frame.white_level, path=frame.path)
 
 
-def amplify(packed, ratio: float) -> np.ndarray:
+def amplify(packed, ratio: float, out=None) -> np.ndarray:
     """Brighten a packed short exposure by the exposure ratio: `min(packed * ratio, 1)`.
 
     Args:
         packed: packed array in [0, 1].
         ratio: amplification ratio (long / short exposure), > 0.
+        out: None (a new array) or a float array of `packed`'s shape to write into;
+            `packed` itself amplifies in place (`lsid enhance`, whose packed frame is its
+            own: no second 48 MB frame to allocate and fault in).
 
     Raises:
         ValueError: ratio is not a positive finite number.
@@ -332,5 +335,9 @@ def amplify(packed, ratio: float) -> np.ndarray:
     ratio = float(ratio)
     if not (math.isfinite(ratio) and ratio > 0):
         raise ValueError(f"ratio must be a positive finite number. Received: ratio={ratio}")
-    amplified = np.asarray(packed) * ratio
-    return np.minimum(amplified, 1.0, out=amplified)  # one 48 MB frame, not two
+    packed = np.asarray(packed)
+    if out is None:
+        amplified = packed * ratio
+        return np.minimum(amplified, 1.0, out=amplified)  # one 48 MB frame, not two
+    np.multiply(packed, ratio, out=out)
+    return np.minimum(out, 1.0, out=out)
