@@ -334,9 +334,12 @@ def _load_enhancer(path, precision):
     """The model at `path`, or the shipped pretrained one when `path` is None, at `precision`
     (`lsid_keras.precision`); a precision that will run slowly is warned of on stderr at once.
     The choice itself is printed with the results (`_precision_line`), so a bad file still
-    fails in one line."""
+    fails in one line. The commands that enhance frames keep freed memory for the next frame
+    (`lsid_keras.allocator`)."""
+    from lsid_keras.allocator import keep_freed_memory
     from lsid_keras.enhance import EnhanceError, load_enhancer, load_shipped_enhancer
 
+    keep_freed_memory()
     try:
         enhancer = (load_shipped_enhancer(precision=precision) if path is None
                     else load_enhancer(path, precision=precision))

@@ -10,6 +10,9 @@ megapixels per second and, for bf16, the error against fp32; plus the ratios bet
   the timed runs) is its own. It includes TensorFlow, the model, the input frame (46 MiB) and
   the float32 output (139 MiB); a baseline child that only imports TensorFlow and builds the
   model shows the floor.
+- Allocator. Every child keeps freed memory for reuse (`lsid_keras.allocator`), as
+  `lsid enhance` and `lsid evaluate` do; `--glibc-default` runs them with glibc's default
+  (which hands freed arrays back and faults them in again on every frame).
 - Time. Warm-up (tracing, first execution) is excluded: tiled runs first call the predictor
   on one tile, untiled runs make one whole-frame pass first ("warm-up" column). The machine
   may be shared, so each config is timed `--repeats` times and the fastest run is reported;
@@ -536,6 +539,10 @@ def child_main(args):
     """Runs `args.child` and writes its result JSON into `args.workdir`; failures are results."""
     name = args.child
     result_path = os.path.join(args.workdir, f"{name}.json")
+    if args.keep_freed_memory:
+        from lsid_keras.allocator import keep_freed_memory
+
+        keep_freed_memory()
     try:
         if name == BASELINE:
             result = run_baseline(args)
@@ -816,6 +823,9 @@ def parse_args(argv):
                         help="address-space limit of each child (0: none)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child")
     parser.add_argument("--out", default="bench_inference.json", help="JSON output file")
+    parser.add_argument("--glibc-default", dest="keep_freed_memory", action="store_false",
+                        help="run every child with glibc malloc's default instead of keeping "
+                             "freed memory (lsid_keras.allocator) as lsid enhance does")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -916,6 +926,8 @@ def main(argv=None):
         "tiled_pixel_ratio": len(plan) * args.tile**2 / (packed_h * packed_w),
         "repeats": args.repeats, "threads": args.threads, "output_std": args.output_std,
         "seed": args.seed, "error_storage": "float16 copies of both outputs",
+        "allocator": ("freed memory kept (lsid_keras.allocator)" if args.keep_freed_memory
+                      else "glibc default"),
         "machine": machine_info(), "results": results,
         "ratios": compare(results, baseline_mib), "tiling_error_fp32": tiling_error,
         "total_seconds": time.perf_counter() - started,
