@@ -4,11 +4,11 @@ Enhancing a 12 MP frame allocates about 350 MB in large, short-lived arrays (the
 the packed frame, each tile's kept encoder maps, the output codes, Pillow's images). By
 default glibc maps each array of more than 32 MB (and, before its threshold has adapted, of
 more than 128 kB) freshly from the kernel and hands freed memory back at once, so every
-frame touches ~90,000 new pages and the kernel zeroes each on first touch: measured 0.13 s
-of a 1.02 s frame (`lsid enhance` with the int8 export, AVX-512 VNNI machine, docs/
-performance.md). With `keep_freed_memory` freed blocks stay in the process and the next
-frame reuses them: the peak stays that of one frame (measured 686 MiB against 694), and
-the process keeps that much between frames, as TensorFlow's own allocator does.
+frame has the kernel zero ~350 MB of fresh pages again: about 0.1 s of a 0.97 s frame
+(`lsid enhance` with the int8 export on an AVX-512 VNNI machine, docs/performance.md). With
+`keep_freed_memory` freed blocks stay in the process and the next frame reuses them: the
+peak stays that of one frame (measured 689 MiB against 696), and the process keeps that
+much between frames, as TensorFlow's own allocator does.
 
 `lsid enhance` and `lsid evaluate` call it once at start; a library user who enhances many
 files can call it too. It is a process-wide setting, so the package never makes it behind a

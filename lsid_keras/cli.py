@@ -586,7 +586,7 @@ def _add_halo_argument(parser):
     """`--halo` of the commands that tile a frame (evaluate, enhance)."""
     parser.add_argument("--halo", type=int, default=None,
                         help="context around each tile and the frame, packed pixels, >= 0 "
-                        "(default: a .tflite's card's, else 64, the smallest measured to keep "
+                        "(default: a .tflite's card's, else 96, the smallest measured to keep "
                         "tiles within one 8-bit level of a whole-frame pass)")
 
 
@@ -596,9 +596,9 @@ def add_export_arguments(parser):
     parser.add_argument("--out", required=True, help="output folder (created)")
     parser.add_argument("--tile", type=int, default=None,
                         help="fixed input side, packed pixels, a multiple of 16 (default: "
-                        "fitted to the camera's full frame, 848 Sony / 800 Fuji)")
+                        "fitted to the camera's full frame, 912 Sony / 864 Fuji)")
     parser.add_argument("--halo", type=int, default=None,
-                        help="tiling halo recorded in the card, packed pixels (default 64)")
+                        help="tiling halo recorded in the card, packed pixels (default 96)")
     parser.add_argument("--quant", default="fp32,fp16,dynamic,int8",
                         help="comma-separated variants of fp32, fp16, dynamic, int8, qat "
                         "(default: %(default)s; qat fine-tunes, minutes to hours)")
@@ -814,9 +814,9 @@ def build_parser():
                          "nothing on dark noisy ones")
     enhance.add_argument("--tile", type=_tile, default=None,
                          help="largest tile side in packed pixels, a multiple of 16; tiles are "
-                         "sized evenly to the frame (a Sony frame takes 2x3 tiles of 848); 0: "
+                         "sized evenly to the frame (a Sony frame takes 2x3 tiles of 912); 0: "
                          "the whole frame in one pass (more memory); ignored for a .tflite, "
-                         "whose card fixes it (default: 864)")
+                         "whose card fixes it (default: 912)")
     _add_halo_argument(enhance)
     _add_precision_argument(enhance)
     enhance.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -32,8 +32,8 @@ How a frame is tiled:
   are then spread evenly between the padded frame's two ends, so no tile overlaps its
   neighbour much more than the others. `fit_tile` picks the tile size for a frame: the
   tile count first, then the smallest tile on the 16-grid that covers the frame with it,
-  e.g. 848 for a Sony frame (1424 x 2128 packed, halo 64): 2 x 3 tiles covering 1.42x the
-  frame's pixels, where 12 tiles of 672 (at most 800) cover 1.79x.
+  e.g. 912 for a Sony frame (1424 x 2128 packed, halo 96): 2 x 3 tiles covering 1.65x the
+  frame's pixels, where 12 tiles of 736 (at most 864) cover 2.15x.
 - Cores. Each tile owns a core: the cores partition the image exactly, and each interior core
   edge is the middle of the overlap of two neighbouring windows, so at least `halo` packed
   pixels of context (the effective halo, rounded up by the grid) separate it from the
@@ -70,18 +70,20 @@ from lsid_keras.geometry import SIZE_MULTIPLE
 #: Blend modes of `run_tiled`.
 BLENDS = ("crop", "feather")
 #: Default largest tile side in packed pixels for models that take any size (Keras): `fit_tile`
-#: sizes the tiles of each frame up to this, 848 for a Sony frame at `DEFAULT_HALO` (2 x 3
-#: tiles, 1.42x its pixels; at most 800 would take 12 tiles of 672, 1.79x). A fixed-shape
+#: sizes the tiles of each frame up to this, 912 for a Sony frame at `DEFAULT_HALO` (2 x 3
+#: tiles, 1.65x its pixels; at most 864 would take 12 tiles of 736, 2.15x). A fixed-shape
 #: export takes the tile its model card names.
-DEFAULT_TILE = 864
+DEFAULT_TILE = 912
 #: Default halo in packed pixels: the smallest that keeps tiled = untiled within one 8-bit
-#: level for the trained shipped GIA-Net. Measured (scripts/measure_seams.py --weights, 12
-#: cross-noise frames of 512 x 768 packed at x4 / x100 / x300, one encoder pass, crop blend):
-#: max error 8.8 levels at halo 32 (p99.9 4.8), 4.2 at 48, 0.98 at 64 with tiles of 256 and
-#: 0.52 with tiles of 320, 0.12 at 80, 0.05 at 96. (Random-init nets, whose context reaches
-#: less far, stayed below 0.25 levels at 32.) The price: a Sony frame in 2 x 3 tiles of 848
-#: covers 1.42x its pixels (halo 32: tiles of 784, 1.22x; halo 80: 880, 1.53x).
-DEFAULT_HALO = 64
+#: level for the trained shipped GIA-Net (epoch 40; scripts/measure_seams.py --weights, one
+#: encoder pass, crop blend, tiles of 256, the worst case: many seams). Max error over the
+#: benchmark's 12 MP frame (x123) and two daylight files (Blackmagic DNG, Canon G2 CRW):
+#: 18.2 levels at halo 48, 8.0 at 64 (the frame; the files 1.5 and 2.2), 1.15 at 80 (the
+#: files 0.22 and 0.26), 0.13 at 96. The network's context reached less far at epoch 15
+#: (0.98 at 64, 12 cross-noise frames) and in random-init nets (below 0.25 at 32). The
+#: price: a Sony frame in 2 x 3 tiles of 912 covers 1.65x its pixels (halo 64: tiles of
+#: 848, 1.42x, and 2.1 levels of error on that frame even with its effective halo of 72).
+DEFAULT_HALO = 96
 #: Default blend mode: "crop" measured as accurate as "feather" (max error within 30% either
 #: way at every halo >= 16), cheaper, and each output pixel is one tile's.
 DEFAULT_BLEND = "crop"
@@ -263,7 +265,8 @@ def fit_tile(height, width, halo=None, max_tile=None, multiple=SIZE_MULTIPLE):
     Chooses the tile count first, the fewest square windows no larger than `max_tile` per
     axis, then the smallest tile on the `multiple` grid that covers the padded frame with that
     count: each axis needs `tile >= length / count + 2 * halo`. A Sony frame (1424 x 2128
-    packed) at halo 64 gets 848 (2 x 3 tiles, 1.42x the frame's pixels).
+    packed) at the default halo of 96 gets 912 (2 x 3 tiles, 1.65x the frame's pixels; at
+    halo 64, 848 and 1.42x).
 
     Args:
         height, width: int, the packed frame size in packed pixels.

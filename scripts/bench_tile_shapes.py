@@ -1,8 +1,10 @@
 """LiteRT time of a global model's int8 encoder and decoder over a frame, per tile shape.
 
-`lsid enhance` runs a fixed-shape export over square tiles (848 with a halo of 64 for a
-12 MP Sony frame: 2 x 3 tiles covering 1.42x the frame's pixels). Tiles shaped to the frame
-cover less: 1 x 2 tiles of 1552 x 1200 cover 1.23x. This converts the model's encoder and
+`lsid enhance` runs a fixed-shape export over square tiles (912 with the default halo of 96
+for a 12 MP Sony frame: 2 x 3 tiles covering 1.65x the frame's pixels; 848 and 1.42x at halo
+64). Tiles shaped to the frame cover less: 1 x 2 tiles of 1552 x 1200 cover 1.23x at halo 64,
+but LiteRT's arena for them alone exceeds 850 MiB (docs/performance.md), so they were not
+adopted. This converts the model's encoder and
 decoder to int8 at each `--shapes` entry (`HxW:N`, N tiles for the frame; calibrated on the
 model's own outputs for random tiles: the timing does not depend on the calibration), runs N
 encoder and decoder invocations as `lsid enhance` does (LiteRT, XNNPACK, `--threads`), and

@@ -88,8 +88,8 @@ def _training_recipe(model_path):
 
 
 def default_tile(cfa_kind, halo):
-    """The tile `fit_tile` chooses for a full SID frame of the camera family (848 for Sony at
-    halo 64: 2 x 3 tiles)."""
+    """The tile `fit_tile` chooses for a full SID frame of the camera family (912 for Sony at
+    the default halo of 96: 2 x 3 tiles)."""
     from lsid_keras.models import CAMERAS
     from lsid_keras.tiling import fit_tile
 
@@ -122,7 +122,7 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
         model_path: the trained `.keras` file.
         out_dir: folder for `<stem>_<quant>.tflite` and `<stem>_<quant>.card.json` (created).
         tile: int, the fixed input side in packed pixels (multiple of 16). Default: the tile
-            `fit_tile` picks for the camera's full frame (848 Sony, 800 Fuji at halo 64).
+            `fit_tile` picks for the camera's full frame (912 Sony, 864 Fuji at halo 96).
         halo: int, the tiling halo recorded in the card (default `DEFAULT_HALO`).
         quant: iterable of "fp32", "fp16", "dynamic", "int8", "qat" (quantisation-aware int8,
             `lsid_keras.export.qat`; not in the defaults, see `DEFAULT_QUANTIZATIONS`).
@@ -317,7 +317,7 @@ def export_model(model_path, out_dir, tile=None, halo=None, quant=DEFAULT_QUANTI
 
 class DecoderSamples:
     """A global model's decoder calibration samples, made one at a time (48 tiles' kept maps
-    at 848 would take 4.3 GB at once): for each tile, its Keras encoder outputs by name and
+    at 912 would take 5 GB at once): for each tile, its Keras encoder outputs by name and
     its own bottleneck average as `frame_mean` (so the decoder's target is the model's own
     output on the tile)."""
 

@@ -12,7 +12,7 @@ A global model (GIA-Net, SE-UNet; `lsid_keras.models.global_branch`) is fine-tun
 decoder: the twin takes the encoder's kept maps and `frame_mean`, each training tile's maps
 with its own bottleneck average (so the targets are the model's own outputs). Its encoder is
 converted with post-training int8 by the exporter. The samples are held in memory: about
-`31 * width / 16 * T**2` floats per tile (89 MB in float32 per 848 tile at width 16).
+`31 * width / 16 * T**2` floats per tile (103 MB in float32 per 912 tile at width 16).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ keeps (float16 for Keras, int8 for an int8 export) while it averages each tile's
 bottleneck map into the frame's average; then every kept tile through the `decoder` with that
 average (`tiling.run_tiled_split`; exports: `lsid_keras.export.card`). A frame costs one
 network pass plus the tiles' overlap; the kept maps cost `31 * width / 16` values per packed pixel
-of tile (0.27 GB in float16 for the width-16 shipped model on a Sony frame in 6 tiles of
-848). (Card version 2 ran the encoder twice instead, a features pass and then the whole
+of tile (0.31 GB in float16 for the width-16 shipped model on a Sony frame in 6 tiles of
+912). (Card version 2 ran the encoder twice instead, a features pass and then the whole
 network with the average: about 1.3x the time of one pass, measured.)
 
 Both halves are built by `build_unet` from the trained model's own layer names and weights:
