@@ -489,14 +489,10 @@ def enhance_packed(enhancer, packed, tile=None, halo=None, progress=False,
         if halves is None or halves.output_codes is None:
             raise EnhanceError(f"{enhancer.source}: int8 output (codes) needs an int8 export "
                                "of a global model")
-        halves.output_dtype = np.int8
-        try:
-            return run_tiled_split(halves.encode, halves.decode, packed, tile=tile, halo=halo,
-                                   block=enhancer.block_size, progress=progress,
-                                   bottleneck_values=halves.bottleneck_values,
-                                   output_dtype=np.int8)
-        finally:
-            halves.output_dtype = enhancer.output_dtype
+        return run_tiled_split(halves.encode, halves.codes_decoder, packed, tile=tile,
+                               halo=halo, block=enhancer.block_size, progress=progress,
+                               bottleneck_values=halves.bottleneck_values,
+                               output_dtype=np.int8)
     if halves is not None:
         rgb = run_tiled_split(halves.encode, halves.decode, packed, tile=tile, halo=halo,
                               block=enhancer.block_size, progress=progress,

@@ -350,10 +350,13 @@ def test_an_int8_decoder_gives_float16_for_a_float16_frame_with_the_same_values(
     kept = pair.encode(packed[None, :TILE, :TILE])
     mean = np.mean(pair.bottleneck_values(kept[-1]), axis=(1, 2), keepdims=True)
     half = pair.decode(kept, mean)
-    pair.output_dtype = np.float32
-    single = pair.decode(kept, mean)
-    assert half.dtype == np.float16 and single.dtype == np.float32
+    single = pair.decode(kept, mean, output_dtype=np.float32)
+    codes = pair.codes_decoder(kept, mean)
+    assert half.dtype == np.float16 and single.dtype == np.float32 and codes.dtype == np.int8
     assert np.array_equal(half, single.astype(np.float16))
+    scale, zero = pair.output_codes
+    assert np.array_equal(single, (codes.astype(np.float32) - zero) * np.float32(scale))
+    assert pair.output_dtype == np.float16  # asked per call: the pair is left as it was
 
 
 def test_enhance_file_finishes_an_int8_exports_codes_as_the_float_path_does(

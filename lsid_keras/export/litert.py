@@ -266,11 +266,12 @@ class LiteRTEncoderDecoder:
             return np.take(self._tables[k], values.view(np.uint8))
         return quantise(dequantise(values, out), into)
 
-    def decode(self, kept, frame_mean):
+    def decode(self, kept, frame_mean, output_dtype=None):
         """The kept maps of n tiles (as `encode` returned them; float ones in any float
         dtype) and `frame_mean` `(n or 1, 1, 1, K)` float32 -> `(n, T * b, T * b, 3)` float32
-        (an int8 output in `output_dtype`; with `output_dtype` int8, its codes as they are,
-        `output_codes`)."""
+        (an int8 output in `output_dtype`, default the pair's own `output_dtype`; with int8,
+        its codes as they are, `output_codes`: `codes_decoder`)."""
+        output_dtype = self.output_dtype if output_dtype is None else output_dtype
         count = len(kept[0])
         means = np.broadcast_to(np.asarray(frame_mean, dtype=np.float32),
                                 (count, *self._mean["shape"][1:]))
@@ -282,8 +283,13 @@ class LiteRTEncoderDecoder:
             self.decoder.set_tensor(self._mean["index"], quantise(means[n:n + 1], self._mean))
             self.decoder.invoke()
             values = self.decoder.get_tensor(self._output["index"])
-            if self.output_dtype == np.int8 and values.dtype == np.int8:
+            if output_dtype == np.int8 and values.dtype == np.int8:
                 outputs.append(values)
             else:
-                outputs.append(dequantise(values, self._output, self.output_dtype))
+                outputs.append(dequantise(values, self._output, output_dtype))
         return np.concatenate(outputs, axis=0)
+
+    def codes_decoder(self, kept, frame_mean):
+        """`decode` giving an int8 output's codes as they are (`output_codes`), for
+        `run_tiled_split(..., output_dtype=np.int8)`."""
+        return self.decode(kept, frame_mean, output_dtype=np.int8)
