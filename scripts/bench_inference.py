@@ -800,7 +800,7 @@ def parse_args(argv):
                         help="Keras tile side, packed pixels")
     parser.add_argument("--litert-tile", type=int, default=None,
                         help="fixed tile of the LiteRT exports (default: fitted to the frame, "
-                        "848 for a Sony frame at the default halo)")
+                        "912 for a Sony frame at the default halo)")
     parser.add_argument("--calibration-tiles", type=int, default=16,
                         help="int8 calibration tiles drawn from the frame")
     parser.add_argument("--halo", type=int, default=DEFAULT_HALO,
@@ -834,7 +834,7 @@ def parse_args(argv):
     from lsid_keras.tiling import fit_tile, tile_plan
 
     packed_h, packed_w = args.frame[0] // BLOCK, args.frame[1] // BLOCK
-    if args.litert_tile is None:  # as `lsid export` sizes it by default: 848 for a Sony frame
+    if args.litert_tile is None:  # as `lsid export` sizes it by default: 912 for a Sony frame
         args.litert_tile = fit_tile(packed_h, packed_w, args.halo)
     if args.child is None:
         try:
