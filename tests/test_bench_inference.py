@@ -60,6 +60,7 @@ def test_runs_every_config_small_and_writes_json(tmp_path):
                              "lsid_enhance_auto"]
     assert all(row["status"] == "ok" for row in results.values()), results
     assert results["baseline"]["params"] > 0
+    assert report["allocator"].startswith("freed memory kept")  # as `lsid enhance` runs
     for name in ("keras_tiled_fp32", "keras_untiled_fp32", "keras_tiled_bf16",
                  "keras_untiled_bf16"):
         row = results[name]

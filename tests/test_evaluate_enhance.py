@@ -92,6 +92,24 @@ def test_enhance_writes_a_16_bit_image_of_the_full_frame(data, tmp_path, capsys)
     assert (tmp_path / "00001_01_0.04s.png").exists()
 
 
+def test_enhance_and_evaluate_keep_freed_memory_for_the_next_frame(data, tmp_path,
+                                                                    monkeypatch):
+    """`lsid enhance` and `lsid evaluate` (network) make `lsid_keras.allocator`'s setting
+    once they load the model (0.1 s a 12 MP frame, docs/performance.md)."""
+    import lsid_keras.allocator as allocator
+
+    root, listing, model = data
+    calls = []
+    monkeypatch.setattr(allocator, "keep_freed_memory", lambda: calls.append(1) or True)
+    raw = root / "sid/Sony/short/00001_00_0.1s.dng"
+    assert main(["enhance", str(raw), "--model", model, "-o", str(tmp_path / "a.png"),
+                 "--ratio", "100", "--quiet"]) == 0
+    assert calls == [1]
+    assert main(["evaluate", "--model", model, "--data", str(root / "sid"), "--list",
+                 listing.name, "--out", str(tmp_path / "ev"), "--quiet"]) == 0
+    assert calls == [1, 1]
+
+
 def test_auto_ratio_recovers_the_exposure_gap():
     # The rule itself is tested in test_amplification.py; enhance uses that one rule.
     packed = np.full((8, 8, 4), TARGET_LEVEL / 100, np.float32)
